@@ -1,0 +1,192 @@
+//! The command line: `run`, `check-config`, `version`.
+
+use crate::config::{self, print, Host, Outcome, Severity};
+use crate::json::Json;
+use crate::limits;
+use crate::log::{self, Logger};
+use argh::FromArgs;
+
+/// Default configuration file.
+const DEFAULT_CONFIG: &str = "/etc/keeplite.conf";
+
+#[derive(FromArgs)]
+/// keeplite: VRRP failover, IPVS programming and health checks for routers and appliances.
+struct Args {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Run(Run),
+    CheckConfig(CheckConfig),
+    Version(Version),
+}
+
+#[derive(FromArgs)]
+/// Run the daemon.
+#[argh(subcommand, name = "run")]
+struct Run {
+    /// configuration file (default /etc/keeplite.conf)
+    #[argh(option, short = 'f', default = "DEFAULT_CONFIG.to_owned()")]
+    file: String,
+    /// log to syslog (/dev/log) instead of stderr
+    #[argh(switch)]
+    syslog: bool,
+}
+
+#[derive(FromArgs)]
+/// Validate a configuration file and print the effective configuration.
+#[argh(subcommand, name = "check-config")]
+struct CheckConfig {
+    /// configuration file (default /etc/keeplite.conf)
+    #[argh(option, short = 'f', default = "DEFAULT_CONFIG.to_owned()")]
+    file: String,
+    /// print the result as JSON
+    #[argh(switch)]
+    json: bool,
+    /// print the effective configuration in native UCI form instead of flat form
+    #[argh(switch)]
+    uci: bool,
+}
+
+#[derive(FromArgs)]
+/// Print the version, enabled features and capacity limits.
+#[argh(subcommand, name = "version")]
+struct Version {}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let args: Args = argh::from_env();
+    match args.command {
+        Command::Run(r) => run(&r),
+        Command::CheckConfig(c) => check_config(&c),
+        Command::Version(_) => version(),
+    }
+}
+
+/// Facts about this machine that configuration defaults need.
+fn host() -> Host {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    Host { hostname }
+}
+
+/// Prints every problem of `outcome` to stderr as `FILE:LINE: ...`.
+fn report(file: &str, outcome: &Outcome) {
+    for p in &outcome.problems {
+        eprintln!("{}", p.render(file));
+    }
+    if outcome.unreported > 0 {
+        eprintln!("{file}: {} more problems not shown", outcome.unreported);
+    }
+}
+
+fn check_config(args: &CheckConfig) -> i32 {
+    let outcome = match config::load(&args.file, &host()) {
+        Ok(o) => o,
+        Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    Json::object([
+                        ("file", Json::str(&args.file)),
+                        ("valid", Json::Bool(false)),
+                        ("error", Json::str(e))
+                    ])
+                );
+            } else {
+                eprintln!("{e}");
+            }
+            return 1;
+        }
+    };
+    if args.json {
+        println!("{}", outcome_json(&args.file, &outcome));
+    } else {
+        report(&args.file, &outcome);
+        if let Some(c) = &outcome.config {
+            let doc = print::effective(c);
+            print!("{}", if args.uci { print::uci(&doc) } else { print::flat(&doc) });
+        }
+    }
+    i32::from(!outcome.is_ok())
+}
+
+fn outcome_json(file: &str, outcome: &Outcome) -> Json {
+    let problems = |severity: Severity| {
+        Json::Array(
+            outcome
+                .problems
+                .iter()
+                .filter(|p| p.severity == severity)
+                .map(|p| {
+                    Json::object([
+                        ("line", Json::Int(i64::from(p.line))),
+                        ("section", Json::opt_str(p.section.as_deref())),
+                        ("option", Json::opt_str(p.option.as_deref())),
+                        ("message", Json::str(&p.message)),
+                        ("expected", Json::opt_str(p.expected.as_deref())),
+                        ("text", Json::str(p.render(file))),
+                    ])
+                })
+                .collect(),
+        )
+    };
+    let mut fields = vec![
+        ("file", Json::str(file)),
+        ("valid", Json::Bool(outcome.is_ok())),
+        ("form", Json::str(if outcome.form == config::Form::Uci { "uci" } else { "flat" })),
+        ("errors", problems(Severity::Error)),
+        ("warnings", problems(Severity::Warning)),
+    ];
+    if let Some(c) = &outcome.config {
+        fields.push(("sections", print::json(&print::effective(c))));
+    }
+    Json::object(fields)
+}
+
+fn run(args: &Run) -> i32 {
+    let outcome = match config::load(&args.file, &host()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    report(&args.file, &outcome);
+    let Some(config) = outcome.config else {
+        eprintln!("{}: configuration not loaded; nothing started", args.file);
+        return 1;
+    };
+    let level = config.global.log_level;
+    if args.syslog {
+        match Logger::syslog(level, "/dev/log") {
+            Ok(l) => log::install(l),
+            Err(e) => {
+                eprintln!("cannot log to /dev/log: {e}");
+                return 1;
+            }
+        }
+    } else {
+        log::install(Logger::stderr(level));
+    }
+    log::info!("configuration {} is valid", args.file);
+    log::error!("the daemon is not built yet: this build validates configuration only (VRRP, IPVS and health checks arrive in later releases)");
+    1
+}
+
+fn version() -> i32 {
+    println!("keeplite {}", env!("CARGO_PKG_VERSION"));
+    let features: Vec<&str> = Vec::new();
+    println!("features: {}", if features.is_empty() { "none".to_owned() } else { features.join(" ") });
+    println!("limits:");
+    for (name, value) in limits::ALL {
+        println!("  {name:<34}{value}");
+    }
+    0
+}

@@ -1,0 +1,138 @@
+//! `check` sections: health-check templates.
+
+use super::reader::Reader;
+use super::Host;
+use crate::config::model::*;
+use crate::config::value::{self, Bad};
+use std::time::Duration;
+
+/// keepalived's `connect_timeout` default.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+const NETWORK: &[&str] = &["connect_ip", "connect_port", "bind_ip"];
+const HTTP: &[&str] = &["path", "expect_status", "digest", "host"];
+const TLS: &[&str] = &["sni", "verify", "ca_file"];
+const SMTP: &[&str] = &["helo_name"];
+const SCRIPT: &[&str] = &["command", "dynamic", "user"];
+
+const TYPES: &[(&str, &str)] =
+    &[("tcp", "tcp"), ("http", "http"), ("https", "https"), ("smtp", "smtp"), ("script", "script")];
+
+/// Reads one `check` section.
+pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
+    let kind = r.required("type", |v| value::keyword(v, TYPES))?;
+    let allowed: Vec<&[&str]> = match kind {
+        "tcp" => vec![NETWORK],
+        "http" => vec![NETWORK, HTTP],
+        "https" => vec![NETWORK, HTTP, TLS],
+        "smtp" => vec![NETWORK, SMTP],
+        _ => vec![SCRIPT],
+    };
+    for group in [NETWORK, HTTP, TLS, SMTP, SCRIPT] {
+        if !allowed.contains(&group) {
+            let types = applies_to(group);
+            r.forbid(group, &format!("to a {kind} check"), &format!("this option on {types} checks only"));
+        }
+    }
+    let connect_ip = r.one("connect_ip", value::ip);
+    let bind_ip = r.one("bind_ip", value::ip);
+    if let (Some(c), Some(b)) = (connect_ip, bind_ip) {
+        if c.is_ipv4() != b.is_ipv4() {
+            r.fail(
+                "bind_ip",
+                format!("{b} and connect_ip {c} are of different families"),
+                "addresses of one family",
+            );
+        }
+    }
+    let interval = r.one("interval", value::positive);
+    let timeout = r.or("timeout", TIMEOUT, value::positive);
+    if let Some(i) = interval.filter(|&i| timeout >= i) {
+        r.fail(
+            "timeout",
+            format!(
+                "{} is not shorter than the interval {}",
+                value::format_duration(timeout),
+                value::format_duration(i)
+            ),
+            "a timeout shorter than the interval",
+        );
+    }
+    // keepalived's delay_before_retry: 3 s for HTTP_GET and SSL_GET, 1 s otherwise.
+    let retry_default =
+        if matches!(kind, "http" | "https") { Duration::from_secs(3) } else { Duration::from_secs(1) };
+    let kind = match kind {
+        "tcp" => CheckKind::Tcp,
+        "http" => CheckKind::Http(http(r)),
+        "https" => {
+            let h = http(r);
+            CheckKind::Https(h, tls(r))
+        }
+        "smtp" => CheckKind::Smtp { helo_name: r.or("helo_name", host.hostname.clone(), host_name) },
+        _ => CheckKind::Script {
+            command: r.required("command", value::command)?,
+            dynamic: r.or("dynamic", false, value::boolean),
+            user: r.one("user", value::user),
+        },
+    };
+    Some(Check {
+        name: r.name().to_owned(),
+        kind,
+        connect_ip,
+        connect_port: r.one("connect_port", value::port),
+        bind_ip,
+        interval,
+        timeout,
+        rise: r.or("rise", 1, |v| value::uint(v, 1, 1000)),
+        fall: r.or("fall", 1, |v| value::uint(v, 1, 1000)),
+        retry_delay: r.or("retry_delay", retry_default, value::positive),
+    })
+}
+
+fn applies_to(group: &[&str]) -> &'static str {
+    match group.first() {
+        Some(&"connect_ip") => "tcp, http, https and smtp",
+        Some(&"path") => "http and https",
+        Some(&"sni") => "https",
+        Some(&"helo_name") => "smtp",
+        _ => "script",
+    }
+}
+
+fn host_name(v: &str) -> value::Parsed<String> {
+    if value::is_host(v) {
+        Ok(v.to_owned())
+    } else {
+        Err(Bad { what: format!("'{v}' is not a host name"), expected: "a DNS name or address".into() })
+    }
+}
+
+fn http(r: &mut Reader) -> HttpCheck {
+    let path = r.or("path", "/".to_owned(), |v| {
+        if v.starts_with('/') && !v.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            Ok(v.to_owned())
+        } else {
+            Err(Bad {
+                what: format!("'{v}' is not a request path"),
+                expected: "a path starting with / without spaces".into(),
+            })
+        }
+    });
+    let ranges =
+        r.list("expect_status", |v| value::status_range(v).map(|(first, last)| StatusRange { first, last }));
+    let mut expect_status = r.fixed("expect_status", ranges, "STATUS_RANGES");
+    if expect_status.is_empty() {
+        // keepalived accepts any 2xx when no status_code is given.
+        let _ = expect_status.push(StatusRange { first: 200, last: 299 });
+    }
+    HttpCheck { path, expect_status, digest: r.one("digest", value::digest), host: r.one("host", host_name) }
+}
+
+fn tls(r: &mut Reader) -> TlsCheck {
+    let ca_file = r.one("ca_file", value::path);
+    let verify = r.or("verify", ca_file.is_some(), value::boolean);
+    if verify && !r.has("ca_file") {
+        r.fail("verify", "verification needs a CA file (keeplite carries no CA store)", "ca_file to be set");
+    }
+    TlsCheck { sni: r.one("sni", host_name), verify, ca_file }
+}

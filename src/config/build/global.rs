@@ -1,0 +1,79 @@
+//! The `global` section.
+
+use super::reader::{Names, Reader};
+use super::{Host, Table};
+use crate::config::model::{Global, LogLevel, LvsSync, Vrrp, LOG_LEVELS};
+use crate::config::value;
+use std::time::Duration;
+
+/// Default status socket path.
+pub const STATUS_SOCKET: &str = "/var/run/keeplite/status.sock";
+/// SMTP port when `smtp_server` names none.
+const SMTP_PORT: u16 = 25;
+
+/// The global settings of a file without a `global` section.
+pub fn defaults(host: &Host) -> Global {
+    Global {
+        router_id: host.hostname.clone(),
+        alert_email: heapless::Vec::new(),
+        smtp_server: None,
+        smtp_from: format!("keeplite@{}", host.hostname),
+        smtp_helo_name: host.hostname.clone(),
+        smtp_timeout: Duration::from_secs(30),
+        status_socket: STATUS_SOCKET.to_owned(),
+        pid_file: None,
+        log_level: LogLevel::Info,
+        lvs_sync: None,
+        script_user: None,
+    }
+}
+
+/// Reads the `global` section.
+pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) -> Option<Global> {
+    let d = defaults(host);
+    let router_id = r.or("router_id", d.router_id, value::non_empty);
+    let emails = r.list("alert_email", value::email);
+    r.no_duplicates("alert_email", &emails, |e| format!("'{e}'"));
+    let alert_email = r.fixed("alert_email", emails, "ALERT_EMAILS");
+    let smtp_server = r.one("smtp_server", value::host_port).map(|(h, p)| (h, p.unwrap_or(SMTP_PORT)));
+    let smtp_from = r.or("smtp_from", d.smtp_from, value::email);
+    let smtp_helo_name = r.or("smtp_helo_name", d.smtp_helo_name, |v| {
+        if value::is_host(v) {
+            Ok(v.to_owned())
+        } else {
+            Err(value::Bad { what: format!("'{v}' is not a host name"), expected: "a DNS name".into() })
+        }
+    });
+    let smtp_timeout = r.or("smtp_timeout", d.smtp_timeout, value::positive);
+    let status_socket = r.or("status_socket", d.status_socket, value::path);
+    let pid_file = r.one("pid_file", value::path);
+    let log_level = r.or("log_level", d.log_level, |v| value::keyword(v, LOG_LEVELS));
+    let script_user = r.one("script_user", value::user);
+    let lvs_sync = lvs_sync(r, names, vrrp);
+    Some(Global {
+        router_id,
+        alert_email,
+        smtp_server,
+        smtp_from,
+        smtp_helo_name,
+        smtp_timeout,
+        status_socket,
+        pid_file,
+        log_level,
+        lvs_sync,
+        script_user,
+    })
+}
+
+/// `lvs_sync_interface`, `lvs_sync_instance` and `lvs_sync_id` go together.
+fn lvs_sync(r: &mut Reader, names: &Names, vrrp: &Table<Vrrp>) -> Option<LvsSync> {
+    let any = ["lvs_sync_interface", "lvs_sync_instance", "lvs_sync_id"].iter().any(|o| r.has(o));
+    if !any {
+        return None;
+    }
+    let interface = r.required("lvs_sync_interface", value::interface);
+    let instance = r.required("lvs_sync_instance", |v| names.resolve("vrrp", v));
+    let default_id = instance.and_then(|i| vrrp.get(i)).map_or(0, |v| v.vrid);
+    let sync_id = r.or("lvs_sync_id", default_id, |v| value::uint(v, 0, 255));
+    Some(LvsSync { interface: interface?, instance: instance?, sync_id })
+}

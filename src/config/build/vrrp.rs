@@ -1,0 +1,222 @@
+//! `vrrp`, `sync_group` and `script` sections.
+
+use super::reader::{Names, Reader};
+use crate::config::model::*;
+use crate::config::value::{self, Bad, Parsed};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// keepalived's defaults for gratuitous ARP: 5 at once, again after 5 s, no refresh.
+const GARP_REPEAT: u32 = 5;
+const GARP_DELAY: Duration = Duration::from_secs(5);
+
+/// Reads the notify commands and `smtp_alert` shared by instances and sync groups.
+fn notify(r: &mut Reader) -> Notify {
+    Notify {
+        any: r.one("notify", value::command),
+        master: r.one("notify_master", value::command),
+        backup: r.one("notify_backup", value::command),
+        fault: r.one("notify_fault", value::command),
+        stop: r.one("notify_stop", value::command),
+        smtp_alert: r.or("smtp_alert", false, value::boolean),
+    }
+}
+
+/// Reads one `vrrp` section.
+pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
+    let interface = r.required("interface", value::interface);
+    let vrid = r.required("vrid", |v| value::uint::<u8>(v, 1, 255));
+    let priority = r.or("priority", 100, |v| value::uint::<u8>(v, 1, 255));
+    let version = r.or("version", Version::V3, |v| match v {
+        "2" => Ok(Version::V2),
+        "3" => Ok(Version::V3),
+        _ => Err(Bad { what: format!("'{v}' is not a VRRP version"), expected: "2 or 3".into() }),
+    });
+    let advert_int = r.or("advert_int", Duration::from_secs(1), |v| advert_interval(v, version));
+
+    let vips = vips(r, version);
+    let family = vips.first().map(|v| Family::of(v.addr));
+    let same_family = |what: &'static str| {
+        move |v: &str| -> Parsed<IpAddr> {
+            let a = value::ip(v)?;
+            match family {
+                Some(f) if Family::of(a) != f => Err(Bad {
+                    what: format!("{what} {a} is not in the instance's family"),
+                    expected: format!("an {} address, like the first vip", family_name(f)),
+                }),
+                _ => Ok(a),
+            }
+        }
+    };
+    let src_ip = r.one("src_ip", same_family("source address"));
+    let peers = r.list("unicast_peer", same_family("peer"));
+    r.no_duplicates("unicast_peer", &peers, |p| p.to_string());
+    if let Some(src) = src_ip.filter(|s| peers.contains(s)) {
+        r.fail("unicast_peer", format!("{src} is this router's own src_ip"), "the other routers' addresses");
+    }
+    let unicast_peers = r.fixed("unicast_peer", peers, "UNICAST_PEERS");
+
+    let tracked = r.list("track_interface", |v| {
+        let (name, weight) = value::weighted_name(v)?;
+        Ok(TrackInterface { name: value::interface(&name)?, weight })
+    });
+    r.no_duplicates("track_interface", &tracked, |t| format!("'{}'", t.name));
+    let track_interfaces = r.fixed("track_interface", tracked, "TRACK_INTERFACES");
+    let scripts = r.list("track_script", |v| {
+        let (name, weight) = value::weighted_name(v)?;
+        Ok(TrackScript { script: names.resolve("script", &name)?, weight })
+    });
+    let script_names: Vec<&str> = r.section.get("track_script").map_or(vec![], |o| {
+        o.values.iter().map(|v| v.rsplit_once(':').map_or(v.as_str(), |(n, _)| n)).collect()
+    });
+    r.no_duplicates("track_script", &script_names, |n| format!("'{n}'"));
+    let track_scripts = r.fixed("track_script", scripts, "TRACK_SCRIPTS");
+
+    let auth_pass = r.one("auth_pass", |v| {
+        if (1..=8).contains(&v.len()) {
+            Ok(v.to_owned())
+        } else {
+            Err(Bad {
+                what: format!("password is {} bytes long", v.len()),
+                expected: "1 to 8 characters".into(),
+            })
+        }
+    });
+    if auth_pass.is_some() && version == Version::V3 {
+        r.fail("auth_pass", "authentication was removed in VRRP version 3", "version 2, or no auth_pass");
+    }
+    let preempt = r.or("preempt", true, value::boolean);
+    let preempt_delay = r.or("preempt_delay", Duration::ZERO, |v| {
+        value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
+    });
+    if !preempt && r.has("preempt_delay") {
+        r.warn("preempt_delay", "has no effect with preempt off", "preempt 1, or no preempt_delay");
+    }
+    if priority == 255 && !preempt {
+        r.warn("preempt", "an address owner (priority 255) always preempts", "preempt 1");
+    }
+    let vrrp = Vrrp {
+        name: r.name().to_owned(),
+        interface: interface?,
+        vrid: vrid?,
+        priority,
+        version,
+        advert_int,
+        vips,
+        initial_state: r.or("state", InitialState::Backup, |v| value::keyword(v, INITIAL_STATES)),
+        preempt,
+        preempt_delay,
+        src_ip,
+        unicast_peers,
+        track_interfaces,
+        track_scripts,
+        auth_pass,
+        accept: r.or("accept", true, value::boolean),
+        garp_repeat: r.or("garp_repeat", GARP_REPEAT, |v| value::uint(v, 1, 255)),
+        garp_interval: r.or("garp_interval", Duration::ZERO, |v| {
+            value::duration_in(v, Duration::ZERO, Duration::from_secs(1))
+        }),
+        garp_delay: r.or("garp_delay", GARP_DELAY, |v| {
+            value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
+        }),
+        garp_refresh: r.or("garp_refresh", Duration::ZERO, value::duration),
+        use_vmac: r.or("use_vmac", false, value::boolean),
+        notify: notify(r),
+    };
+    if vrrp.vips.is_empty() {
+        return None;
+    }
+    Some(vrrp)
+}
+
+/// The `vip` list: at least one, no duplicates, IPv4 first for version 2.
+fn vips(r: &mut Reader, version: Version) -> heapless::Vec<Vip, { crate::limits::VIPS_PER_INSTANCE }> {
+    if !r.has("vip") {
+        r.required("vip", |_| Ok(()));
+        return heapless::Vec::new();
+    }
+    let list = r.list("vip", |v| value::prefix(v).map(|(addr, prefix)| Vip { addr, prefix }));
+    let addrs: Vec<IpAddr> = list.iter().map(|v| v.addr).collect();
+    r.no_duplicates("vip", &addrs, |a| a.to_string());
+    if version == Version::V2 && list.first().is_some_and(|v| v.addr.is_ipv6()) {
+        r.fail(
+            "vip",
+            "VRRP version 2 carries IPv4 only, and the first vip sets the family",
+            "an IPv4 first vip, or version 3",
+        );
+    }
+    r.fixed("vip", list, "VIPS_PER_INSTANCE")
+}
+
+/// Advert interval: whole seconds 1..255 for v2, 10 ms steps 10ms..40.95s for v3.
+fn advert_interval(v: &str, version: Version) -> Parsed<Duration> {
+    let d = value::duration(v)?;
+    let ms = d.as_millis();
+    let ok = match version {
+        Version::V2 => ms % 1000 == 0 && (1..=255).contains(&(ms / 1000)),
+        Version::V3 => ms % 10 == 0 && (10..=40_950).contains(&ms),
+    };
+    if ok {
+        Ok(d)
+    } else {
+        Err(Bad {
+            what: format!(
+                "{v} is not a valid advert interval for version {}",
+                if version == Version::V2 { 2 } else { 3 }
+            ),
+            expected: match version {
+                Version::V2 => "whole seconds 1s..255s".into(),
+                Version::V3 => "10ms..40.95s in steps of 10ms".into(),
+            },
+        })
+    }
+}
+
+fn family_name(f: Family) -> &'static str {
+    value::keyword_name(f, FAMILIES)
+}
+
+/// Reads one `sync_group` section.
+pub fn sync_group(r: &mut Reader, names: &Names) -> Option<SyncGroup> {
+    if !r.has("members") {
+        r.required("members", |_| Ok(()));
+    }
+    let members = r.list("members", |v| names.resolve("vrrp", v));
+    let member_names: Vec<&str> =
+        r.section.get("members").map_or(vec![], |o| o.values.iter().map(String::as_str).collect());
+    r.no_duplicates("members", &member_names, |n| format!("'{n}'"));
+    if members.len() == 1 {
+        r.warn("members", "a sync group of one instance synchronises nothing", "two or more members");
+    }
+    let members = r.fixed("members", members, "SYNC_GROUP_MEMBERS");
+    Some(SyncGroup { name: r.name().to_owned(), members, notify: notify(r) })
+}
+
+/// Reads one `script` section.
+pub fn script(r: &mut Reader) -> Option<Script> {
+    let command = r.required("command", value::command);
+    let interval = r.or("interval", Duration::from_secs(1), value::positive);
+    // keepalived's default: a script may run for its whole interval.
+    let timeout = r.or("timeout", interval, value::positive);
+    if timeout > interval {
+        r.fail(
+            "timeout",
+            format!(
+                "{} is longer than the interval {}",
+                value::format_duration(timeout),
+                value::format_duration(interval)
+            ),
+            "a timeout no longer than the interval",
+        );
+    }
+    Some(Script {
+        name: r.name().to_owned(),
+        command: command?,
+        interval,
+        timeout,
+        weight: r.or("weight", 0, |v| value::uint(v, -253, 253)),
+        rise: r.or("rise", 1, |v| value::uint(v, 1, 1000)),
+        fall: r.or("fall", 1, |v| value::uint(v, 1, 1000)),
+        user: r.one("user", value::user),
+    })
+}

@@ -1,0 +1,459 @@
+//! The typed, validated configuration every other part of keeplite reads.
+//!
+//! Tables are boxed slices: sized once when the file is loaded (within `limits`), never
+//! grown. Per-object lists are `heapless` vectors with their capacity from `limits`.
+//! References between sections are indices into the tables.
+
+use crate::limits;
+use heapless::Vec as Fixed;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// A whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub global: Global,
+    pub vrrp: Box<[Vrrp]>,
+    pub sync_groups: Box<[SyncGroup]>,
+    pub scripts: Box<[Script]>,
+    pub virtual_servers: Box<[VirtualServer]>,
+    pub real_servers: Box<[RealServer]>,
+    pub checks: Box<[Check]>,
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// Names of [`LogLevel`] in the file.
+pub const LOG_LEVELS: &[(&str, LogLevel)] = &[
+    ("error", LogLevel::Error),
+    ("warn", LogLevel::Warn),
+    ("info", LogLevel::Info),
+    ("debug", LogLevel::Debug),
+];
+
+/// The `global` section (at most one; all defaults when absent). Its name carries no
+/// meaning, so it is not kept: the effective configuration prints it as `@global[0]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub router_id: String,
+    pub alert_email: Fixed<String, { limits::ALERT_EMAILS }>,
+    pub smtp_server: Option<(String, u16)>,
+    pub smtp_from: String,
+    pub smtp_helo_name: String,
+    pub smtp_timeout: Duration,
+    pub status_socket: String,
+    pub pid_file: Option<String>,
+    pub log_level: LogLevel,
+    pub lvs_sync: Option<LvsSync>,
+    pub script_user: Option<String>,
+}
+
+/// IPVS connection synchronisation daemon settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LvsSync {
+    pub interface: String,
+    /// Index into [`Config::vrrp`]: the daemon is master while that instance is.
+    pub instance: usize,
+    pub sync_id: u8,
+}
+
+/// VRRP protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V2,
+    V3,
+}
+
+/// Initial state hint of a VRRP instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+/// Names of [`InitialState`] in the file.
+pub const INITIAL_STATES: &[(&str, InitialState)] =
+    &[("master", InitialState::Master), ("backup", InitialState::Backup)];
+
+/// A virtual address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+/// A tracked interface; without a weight, its going down puts the instance in Fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInterface {
+    pub name: String,
+    pub weight: Option<i16>,
+}
+
+/// A tracked script, optionally overriding the script's own weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackScript {
+    /// Index into [`Config::scripts`].
+    pub script: usize,
+    pub weight: Option<i16>,
+}
+
+/// Notify commands run on state changes (keepalived's notify family).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    pub any: Option<String>,
+    pub master: Option<String>,
+    pub backup: Option<String>,
+    pub fault: Option<String>,
+    pub stop: Option<String>,
+    pub smtp_alert: bool,
+}
+
+/// One `vrrp` section: a virtual router on one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vrrp {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: u8,
+    pub version: Version,
+    pub advert_int: Duration,
+    /// The first address sets the family the adverts use.
+    pub vips: Fixed<Vip, { limits::VIPS_PER_INSTANCE }>,
+    pub initial_state: InitialState,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub src_ip: Option<IpAddr>,
+    pub unicast_peers: Fixed<IpAddr, { limits::UNICAST_PEERS }>,
+    pub track_interfaces: Fixed<TrackInterface, { limits::TRACK_INTERFACES }>,
+    pub track_scripts: Fixed<TrackScript, { limits::TRACK_SCRIPTS }>,
+    pub auth_pass: Option<String>,
+    pub accept: bool,
+    pub garp_repeat: u32,
+    pub garp_interval: Duration,
+    pub garp_delay: Duration,
+    pub garp_refresh: Duration,
+    pub use_vmac: bool,
+    pub notify: Notify,
+}
+
+impl Vrrp {
+    /// True when adverts go over IPv6 (the first VIP is IPv6).
+    pub fn is_ipv6(&self) -> bool {
+        self.vips.first().is_some_and(|v| v.addr.is_ipv6())
+    }
+}
+
+/// One `sync_group` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    /// Indices into [`Config::vrrp`].
+    pub members: Fixed<usize, { limits::SYNC_GROUP_MEMBERS }>,
+    pub notify: Notify,
+}
+
+/// One `script` section, tracked by VRRP instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub name: String,
+    pub command: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub weight: i16,
+    pub rise: u32,
+    pub fall: u32,
+    pub user: Option<String>,
+}
+
+/// Address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// Names of [`Family`] in the file.
+pub const FAMILIES: &[(&str, Family)] = &[("ipv4", Family::Ipv4), ("ipv6", Family::Ipv6)];
+
+impl Family {
+    /// The family of an address.
+    pub fn of(addr: IpAddr) -> Family {
+        if addr.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        }
+    }
+}
+
+/// Transport protocol of an address service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+/// Names of [`Protocol`] in the file.
+pub const PROTOCOLS: &[(&str, Protocol)] =
+    &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp), ("sctp", Protocol::Sctp)];
+
+/// A range of ports, `first..=last` (one port when equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    /// Number of ports in the range.
+    pub fn len(&self) -> usize {
+        usize::from(self.last - self.first) + 1
+    }
+
+    /// The ports of the range.
+    pub fn ports(&self) -> impl Iterator<Item = u16> {
+        self.first..=self.last
+    }
+}
+
+/// What a virtual server matches: address and ports, or a firewall mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceKey {
+    Address {
+        addr: IpAddr,
+        ports: Fixed<PortRange, { limits::PORTS_PER_VIRTUAL_SERVER }>,
+        protocol: Protocol,
+    },
+    Fwmark {
+        mark: u32,
+        family: Family,
+    },
+}
+
+impl ServiceKey {
+    /// Address family of the service.
+    pub fn family(&self) -> Family {
+        match self {
+            ServiceKey::Address { addr, .. } => Family::of(*addr),
+            ServiceKey::Fwmark { family, .. } => *family,
+        }
+    }
+
+    /// Number of kernel services this key expands to (one per port, or one fwmark).
+    pub fn service_count(&self) -> usize {
+        match self {
+            ServiceKey::Address { ports, .. } => ports.iter().map(PortRange::len).sum(),
+            ServiceKey::Fwmark { .. } => 1,
+        }
+    }
+}
+
+/// IPVS kernel schedulers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Lblc,
+    Lblcr,
+    Dh,
+    Sh,
+    Sed,
+    Nq,
+    Mh,
+    Fo,
+    Ovf,
+    Twos,
+}
+
+/// Names of [`Scheduler`] in the file (the kernel module suffixes).
+pub const SCHEDULERS: &[(&str, Scheduler)] = &[
+    ("rr", Scheduler::Rr),
+    ("wrr", Scheduler::Wrr),
+    ("lc", Scheduler::Lc),
+    ("wlc", Scheduler::Wlc),
+    ("lblc", Scheduler::Lblc),
+    ("lblcr", Scheduler::Lblcr),
+    ("dh", Scheduler::Dh),
+    ("sh", Scheduler::Sh),
+    ("sed", Scheduler::Sed),
+    ("nq", Scheduler::Nq),
+    ("mh", Scheduler::Mh),
+    ("fo", Scheduler::Fo),
+    ("ovf", Scheduler::Ovf),
+    ("twos", Scheduler::Twos),
+];
+
+/// IPVS forwarding method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    Nat,
+    Dr,
+    Tun,
+}
+
+/// Names of [`Forward`] in the file.
+pub const FORWARDS: &[(&str, Forward)] = &[("nat", Forward::Nat), ("dr", Forward::Dr), ("tun", Forward::Tun)];
+
+/// Tunnel encapsulation for `tun` forwarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelType {
+    Ipip,
+    Gue,
+    Gre,
+}
+
+/// Names of [`TunnelType`] in the file.
+pub const TUNNEL_TYPES: &[(&str, TunnelType)] =
+    &[("ipip", TunnelType::Ipip), ("gue", TunnelType::Gue), ("gre", TunnelType::Gre)];
+
+/// Tunnel checksum mode (gue, gre).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelCsum {
+    None,
+    Csum,
+    Remcsum,
+}
+
+/// Names of [`TunnelCsum`] in the file.
+pub const TUNNEL_CSUMS: &[(&str, TunnelCsum)] =
+    &[("none", TunnelCsum::None), ("csum", TunnelCsum::Csum), ("remcsum", TunnelCsum::Remcsum)];
+
+/// Tunnel settings; meaningful when a destination uses `tun`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tunnel {
+    pub kind: TunnelType,
+    /// UDP port, for gue only.
+    pub port: Option<u16>,
+    pub csum: TunnelCsum,
+}
+
+impl Default for Tunnel {
+    /// keepalived's default: plain IP-in-IP.
+    fn default() -> Self {
+        Tunnel { kind: TunnelType::Ipip, port: None, csum: TunnelCsum::None }
+    }
+}
+
+/// Client affinity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Persistence {
+    pub timeout: Duration,
+    pub netmask: Option<u8>,
+}
+
+/// One `virtual_server` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServer {
+    pub name: String,
+    pub key: ServiceKey,
+    pub scheduler: Scheduler,
+    pub forward: Forward,
+    pub tunnel: Tunnel,
+    pub persistence: Option<Persistence>,
+    pub sorry_server: Option<(IpAddr, Option<u16>)>,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    pub inhibit_on_failure: bool,
+    pub delay_loop: Duration,
+    pub alpha: bool,
+    pub ops: bool,
+    pub host: Option<String>,
+}
+
+/// One `real_server` section: a backend of one or more virtual servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServer {
+    pub name: String,
+    /// Indices into [`Config::virtual_servers`].
+    pub virtual_servers: Fixed<usize, { limits::VIRTUAL_SERVERS_PER_REAL_SERVER }>,
+    pub address: IpAddr,
+    /// `None`: the virtual server's port (each port of a multi-port service).
+    pub port: Option<u16>,
+    pub weight: u32,
+    /// `None`: the virtual server's.
+    pub forward: Option<Forward>,
+    pub uthreshold: Option<u32>,
+    pub lthreshold: Option<u32>,
+    /// Indices into [`Config::checks`].
+    pub checks: Fixed<usize, { limits::CHECKS_PER_REAL_SERVER }>,
+    pub notify_up: Option<String>,
+    pub notify_down: Option<String>,
+    /// `None`: the virtual server's.
+    pub inhibit_on_failure: Option<bool>,
+}
+
+/// An inclusive range of HTTP status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+/// Settings of an HTTP or HTTPS check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheck {
+    pub path: String,
+    pub expect_status: Fixed<StatusRange, { limits::STATUS_RANGES }>,
+    pub digest: Option<[u8; 16]>,
+    /// `None`: the virtual server's `host`, else the target address.
+    pub host: Option<String>,
+}
+
+/// TLS settings of an HTTPS check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsCheck {
+    pub sni: Option<String>,
+    pub verify: bool,
+    pub ca_file: Option<String>,
+}
+
+/// What a check does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    Tcp,
+    Http(HttpCheck),
+    Https(HttpCheck, TlsCheck),
+    Smtp { helo_name: String },
+    Script { command: String, dynamic: bool, user: Option<String> },
+}
+
+impl CheckKind {
+    /// The `type` word of this kind.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "tcp",
+            CheckKind::Http(_) => "http",
+            CheckKind::Https(..) => "https",
+            CheckKind::Smtp { .. } => "smtp",
+            CheckKind::Script { .. } => "script",
+        }
+    }
+}
+
+/// One `check` section: a template applied to every real server that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub kind: CheckKind,
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bind_ip: Option<IpAddr>,
+    /// `None`: the virtual server's `delay_loop`.
+    pub interval: Option<Duration>,
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub retry_delay: Duration,
+}

@@ -1,0 +1,307 @@
+//! The effective configuration, defaults filled in, back as text: flat (`uci show`),
+//! native UCI, or JSON. Reading what is printed gives the same [`Config`].
+
+use super::model::*;
+use super::schema;
+use super::sections::{Document, Opt, Section};
+use super::value::{format_duration, keyword_name};
+use super::words::quote;
+use crate::json::Json;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Collects the options of one section as text.
+struct Out {
+    section: Section,
+}
+
+impl Out {
+    fn new(name: &str, kind: &str) -> Self {
+        Out {
+            section: Section { name: name.to_owned(), kind: kind.to_owned(), line: 0, options: Vec::new() },
+        }
+    }
+    fn list(&mut self, name: &str, values: Vec<String>) {
+        if !values.is_empty() {
+            self.section.options.push(Opt { name: name.to_owned(), values, line: 0, from_list: true });
+        }
+    }
+    fn set(&mut self, name: &str, value: impl ToString) {
+        self.section.options.push(Opt {
+            name: name.to_owned(),
+            values: vec![value.to_string()],
+            line: 0,
+            from_list: false,
+        });
+    }
+    fn opt(&mut self, name: &str, value: Option<impl ToString>) {
+        if let Some(v) = value {
+            self.set(name, v);
+        }
+    }
+    fn dur(&mut self, name: &str, d: Duration) {
+        self.set(name, format_duration(d));
+    }
+    fn flag(&mut self, name: &str, b: bool) {
+        self.set(name, if b { "1" } else { "0" });
+    }
+    fn notify(&mut self, n: &Notify) {
+        self.opt("notify", n.any.as_ref());
+        self.opt("notify_master", n.master.as_ref());
+        self.opt("notify_backup", n.backup.as_ref());
+        self.opt("notify_fault", n.fault.as_ref());
+        self.opt("notify_stop", n.stop.as_ref());
+        self.flag("smtp_alert", n.smtp_alert);
+    }
+}
+
+fn endpoint(addr: impl ToString, port: Option<u16>) -> String {
+    let a = addr.to_string();
+    match port {
+        None => a,
+        Some(p) if a.contains(':') => format!("[{a}]:{p}"),
+        Some(p) => format!("{a}:{p}"),
+    }
+}
+
+fn weighted(name: &str, weight: Option<i16>) -> String {
+    weight.map_or_else(|| name.to_owned(), |w| format!("{name}:{w}"))
+}
+
+fn range(first: u16, last: u16) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}-{last}")
+    }
+}
+
+/// The effective configuration as sections, in schema order.
+pub fn effective(c: &Config) -> Document {
+    let mut sections = vec![global(&c.global, c)];
+    sections.extend(c.vrrp.iter().map(|v| vrrp(v, c)));
+    sections.extend(c.sync_groups.iter().map(|g| {
+        let mut o = Out::new(&g.name, "sync_group");
+        o.list("members", g.members.iter().map(|&m| c.vrrp[m].name.clone()).collect());
+        o.notify(&g.notify);
+        o.section
+    }));
+    sections.extend(c.scripts.iter().map(script));
+    sections.extend(c.virtual_servers.iter().map(virtual_server));
+    sections.extend(c.real_servers.iter().map(|r| real_server(r, c)));
+    sections.extend(c.checks.iter().map(check));
+    Document { sections }
+}
+
+fn global(g: &Global, c: &Config) -> Section {
+    let mut o = Out::new("@global[0]", "global");
+    o.set("router_id", &g.router_id);
+    o.list("alert_email", g.alert_email.iter().cloned().collect());
+    o.opt("smtp_server", g.smtp_server.as_ref().map(|(h, p)| endpoint(h, Some(*p))));
+    o.set("smtp_from", &g.smtp_from);
+    o.set("smtp_helo_name", &g.smtp_helo_name);
+    o.dur("smtp_timeout", g.smtp_timeout);
+    o.set("status_socket", &g.status_socket);
+    o.opt("pid_file", g.pid_file.as_ref());
+    o.set("log_level", keyword_name(g.log_level, LOG_LEVELS));
+    if let Some(s) = &g.lvs_sync {
+        o.set("lvs_sync_interface", &s.interface);
+        o.set("lvs_sync_instance", &c.vrrp[s.instance].name);
+        o.set("lvs_sync_id", s.sync_id);
+    }
+    o.opt("script_user", g.script_user.as_ref());
+    o.section
+}
+
+fn vrrp(v: &Vrrp, c: &Config) -> Section {
+    let mut o = Out::new(&v.name, "vrrp");
+    o.set("interface", &v.interface);
+    o.set("vrid", v.vrid);
+    o.set("priority", v.priority);
+    o.set("version", if v.version == Version::V2 { 2 } else { 3 });
+    o.dur("advert_int", v.advert_int);
+    o.list("vip", v.vips.iter().map(|x| format!("{}/{}", x.addr, x.prefix)).collect());
+    o.set("state", keyword_name(v.initial_state, INITIAL_STATES));
+    o.flag("preempt", v.preempt);
+    o.dur("preempt_delay", v.preempt_delay);
+    o.opt("src_ip", v.src_ip);
+    o.list("unicast_peer", v.unicast_peers.iter().map(IpAddr::to_string).collect());
+    o.list("track_interface", v.track_interfaces.iter().map(|t| weighted(&t.name, t.weight)).collect());
+    o.list(
+        "track_script",
+        v.track_scripts.iter().map(|t| weighted(&c.scripts[t.script].name, t.weight)).collect(),
+    );
+    o.opt("auth_pass", v.auth_pass.as_ref());
+    o.flag("accept", v.accept);
+    o.set("garp_repeat", v.garp_repeat);
+    o.dur("garp_interval", v.garp_interval);
+    o.dur("garp_delay", v.garp_delay);
+    o.dur("garp_refresh", v.garp_refresh);
+    o.flag("use_vmac", v.use_vmac);
+    o.notify(&v.notify);
+    o.section
+}
+
+fn script(s: &Script) -> Section {
+    let mut o = Out::new(&s.name, "script");
+    o.set("command", &s.command);
+    o.dur("interval", s.interval);
+    o.dur("timeout", s.timeout);
+    o.set("weight", s.weight);
+    o.set("rise", s.rise);
+    o.set("fall", s.fall);
+    o.opt("user", s.user.as_ref());
+    o.section
+}
+
+fn virtual_server(v: &VirtualServer) -> Section {
+    let mut o = Out::new(&v.name, "virtual_server");
+    match &v.key {
+        ServiceKey::Address { addr, ports, protocol } => {
+            o.set("address", addr);
+            o.list("port", ports.iter().map(|p| range(p.first, p.last)).collect());
+            o.set("protocol", keyword_name(*protocol, PROTOCOLS));
+        }
+        ServiceKey::Fwmark { mark, family } => {
+            o.set("fwmark", mark);
+            o.set("family", keyword_name(*family, FAMILIES));
+        }
+    }
+    o.set("scheduler", keyword_name(v.scheduler, SCHEDULERS));
+    o.set("forward", keyword_name(v.forward, FORWARDS));
+    // Tunnel settings only matter to tun destinations; print them where they can matter.
+    if v.forward == Forward::Tun || v.tunnel != Tunnel::default() {
+        o.set("tunnel_type", keyword_name(v.tunnel.kind, TUNNEL_TYPES));
+        o.opt("tunnel_port", v.tunnel.port);
+        o.set("tunnel_csum", keyword_name(v.tunnel.csum, TUNNEL_CSUMS));
+    }
+    if let Some(p) = &v.persistence {
+        o.dur("persistence_timeout", p.timeout);
+        o.opt("persistence_netmask", p.netmask);
+    }
+    o.opt("sorry_server", v.sorry_server.map(|(a, p)| endpoint(a, p)));
+    o.set("quorum", v.quorum);
+    o.set("hysteresis", v.hysteresis);
+    o.opt("quorum_up", v.quorum_up.as_ref());
+    o.opt("quorum_down", v.quorum_down.as_ref());
+    o.flag("inhibit_on_failure", v.inhibit_on_failure);
+    o.dur("delay_loop", v.delay_loop);
+    o.flag("alpha", v.alpha);
+    o.flag("ops", v.ops);
+    o.opt("host", v.host.as_ref());
+    o.section
+}
+
+fn real_server(r: &RealServer, c: &Config) -> Section {
+    let mut o = Out::new(&r.name, "real_server");
+    o.list("virtual_server", r.virtual_servers.iter().map(|&i| c.virtual_servers[i].name.clone()).collect());
+    o.set("address", r.address);
+    o.opt("port", r.port);
+    o.set("weight", r.weight);
+    o.opt("forward", r.forward.map(|f| keyword_name(f, FORWARDS)));
+    o.opt("uthreshold", r.uthreshold);
+    o.opt("lthreshold", r.lthreshold);
+    o.list("check", r.checks.iter().map(|&i| c.checks[i].name.clone()).collect());
+    o.opt("notify_up", r.notify_up.as_ref());
+    o.opt("notify_down", r.notify_down.as_ref());
+    o.opt("inhibit_on_failure", r.inhibit_on_failure.map(|b| if b { "1" } else { "0" }));
+    o.section
+}
+
+fn check(k: &Check) -> Section {
+    let mut o = Out::new(&k.name, "check");
+    o.set("type", k.kind.type_name());
+    o.opt("connect_ip", k.connect_ip);
+    o.opt("connect_port", k.connect_port);
+    o.opt("bind_ip", k.bind_ip);
+    o.opt("interval", k.interval.map(format_duration));
+    o.dur("timeout", k.timeout);
+    o.set("rise", k.rise);
+    o.set("fall", k.fall);
+    o.dur("retry_delay", k.retry_delay);
+    match &k.kind {
+        CheckKind::Tcp => {}
+        CheckKind::Http(h) => http(&mut o, h),
+        CheckKind::Https(h, t) => {
+            http(&mut o, h);
+            o.opt("sni", t.sni.as_ref());
+            o.flag("verify", t.verify);
+            o.opt("ca_file", t.ca_file.as_ref());
+        }
+        CheckKind::Smtp { helo_name } => o.set("helo_name", helo_name),
+        CheckKind::Script { command, dynamic, user } => {
+            o.set("command", command);
+            o.flag("dynamic", *dynamic);
+            o.opt("user", user.as_ref());
+        }
+    }
+    o.section
+}
+
+fn http(o: &mut Out, h: &HttpCheck) {
+    o.set("path", &h.path);
+    o.list("expect_status", h.expect_status.iter().map(|s| range(s.first, s.last)).collect());
+    o.opt("digest", h.digest.map(|d| d.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+    o.opt("host", h.host.as_ref());
+}
+
+/// Renders sections as `uci show` prints them, with the `keeplite.` prefix.
+pub fn flat(doc: &Document) -> String {
+    let mut out = String::new();
+    for s in &doc.sections {
+        out.push_str(&format!("keeplite.{}={}\n", s.name, s.kind));
+        for o in &s.options {
+            let values: Vec<String> = o.values.iter().map(|v| quote(v)).collect();
+            out.push_str(&format!("keeplite.{}.{}={}\n", s.name, o.name, values.join(" ")));
+        }
+    }
+    out
+}
+
+/// Renders sections in the native UCI form of `/etc/config/keeplite`.
+pub fn uci(doc: &Document) -> String {
+    let mut out = String::from("package keeplite\n");
+    for s in &doc.sections {
+        out.push('\n');
+        if s.name.starts_with('@') {
+            out.push_str(&format!("config {}\n", s.kind));
+        } else {
+            out.push_str(&format!("config {} {}\n", s.kind, quote(&s.name)));
+        }
+        let spec = schema::section(&s.kind);
+        for o in &s.options {
+            let is_list = spec.and_then(|sp| sp.option(&o.name)).is_some_and(|sp| sp.list);
+            for v in &o.values {
+                let keyword = if is_list { "list" } else { "option" };
+                out.push_str(&format!("\t{keyword} {} {}\n", o.name, quote(v)));
+            }
+        }
+    }
+    out
+}
+
+/// Renders sections as a JSON array; list options become arrays.
+pub fn json(doc: &Document) -> Json {
+    Json::Array(
+        doc.sections
+            .iter()
+            .map(|s| {
+                let spec = schema::section(&s.kind);
+                let options = s.options.iter().map(|o| {
+                    let is_list = spec.and_then(|sp| sp.option(&o.name)).is_some_and(|sp| sp.list);
+                    let value = if is_list {
+                        Json::Array(o.values.iter().map(Json::str).collect())
+                    } else {
+                        Json::str(o.values.concat())
+                    };
+                    (o.name.clone(), value)
+                });
+                Json::object([
+                    ("name", Json::str(&s.name)),
+                    ("type", Json::str(&s.kind)),
+                    ("options", Json::object(options)),
+                ])
+            })
+            .collect(),
+    )
+}

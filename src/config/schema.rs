@@ -1,0 +1,185 @@
+//! The interface: every section type and option keeplite accepts, and which are lists.
+//!
+//! Typed reading (`build`) gives options their meaning; this table is what makes unknown
+//! names errors with a "did you mean" hint, and what the docs are checked against.
+
+/// One option of a section type.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    /// Takes several values (`list` lines, or several quoted words in the flat form).
+    pub list: bool,
+}
+
+/// One section type and its options.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionSpec {
+    pub kind: &'static str,
+    pub options: &'static [OptionSpec],
+}
+
+impl SectionSpec {
+    /// The option called `name`.
+    pub fn option(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.options.iter().find(|o| o.name == name)
+    }
+}
+
+const fn one(name: &'static str) -> OptionSpec {
+    OptionSpec { name, list: false }
+}
+
+const fn list(name: &'static str) -> OptionSpec {
+    OptionSpec { name, list: true }
+}
+
+const NOTIFY: [OptionSpec; 6] = [
+    one("notify"),
+    one("notify_master"),
+    one("notify_backup"),
+    one("notify_fault"),
+    one("notify_stop"),
+    one("smtp_alert"),
+];
+
+/// Every section type, in the order the effective configuration is printed.
+pub const SECTIONS: &[SectionSpec] = &[
+    SectionSpec {
+        kind: "global",
+        options: &[
+            one("router_id"),
+            list("alert_email"),
+            one("smtp_server"),
+            one("smtp_from"),
+            one("smtp_helo_name"),
+            one("smtp_timeout"),
+            one("status_socket"),
+            one("pid_file"),
+            one("log_level"),
+            one("lvs_sync_interface"),
+            one("lvs_sync_instance"),
+            one("lvs_sync_id"),
+            one("script_user"),
+        ],
+    },
+    SectionSpec {
+        kind: "vrrp",
+        options: &[
+            one("interface"),
+            one("vrid"),
+            one("priority"),
+            one("version"),
+            one("advert_int"),
+            list("vip"),
+            one("state"),
+            one("preempt"),
+            one("preempt_delay"),
+            one("src_ip"),
+            list("unicast_peer"),
+            list("track_interface"),
+            list("track_script"),
+            one("auth_pass"),
+            one("accept"),
+            one("garp_repeat"),
+            one("garp_interval"),
+            one("garp_delay"),
+            one("garp_refresh"),
+            one("use_vmac"),
+            NOTIFY[0],
+            NOTIFY[1],
+            NOTIFY[2],
+            NOTIFY[3],
+            NOTIFY[4],
+            NOTIFY[5],
+        ],
+    },
+    SectionSpec {
+        kind: "sync_group",
+        options: &[list("members"), NOTIFY[0], NOTIFY[1], NOTIFY[2], NOTIFY[3], NOTIFY[4], NOTIFY[5]],
+    },
+    SectionSpec {
+        kind: "script",
+        options: &[
+            one("command"),
+            one("interval"),
+            one("timeout"),
+            one("weight"),
+            one("rise"),
+            one("fall"),
+            one("user"),
+        ],
+    },
+    SectionSpec {
+        kind: "virtual_server",
+        options: &[
+            one("address"),
+            one("fwmark"),
+            list("port"),
+            one("family"),
+            one("protocol"),
+            one("scheduler"),
+            one("forward"),
+            one("tunnel_type"),
+            one("tunnel_port"),
+            one("tunnel_csum"),
+            one("persistence_timeout"),
+            one("persistence_netmask"),
+            one("sorry_server"),
+            one("quorum"),
+            one("hysteresis"),
+            one("quorum_up"),
+            one("quorum_down"),
+            one("inhibit_on_failure"),
+            one("delay_loop"),
+            one("alpha"),
+            one("ops"),
+            one("host"),
+        ],
+    },
+    SectionSpec {
+        kind: "real_server",
+        options: &[
+            list("virtual_server"),
+            one("address"),
+            one("port"),
+            one("weight"),
+            one("forward"),
+            one("uthreshold"),
+            one("lthreshold"),
+            list("check"),
+            one("notify_up"),
+            one("notify_down"),
+            one("inhibit_on_failure"),
+        ],
+    },
+    SectionSpec {
+        kind: "check",
+        options: &[
+            one("type"),
+            one("connect_ip"),
+            one("connect_port"),
+            one("bind_ip"),
+            one("interval"),
+            one("timeout"),
+            one("rise"),
+            one("fall"),
+            one("retry_delay"),
+            one("path"),
+            list("expect_status"),
+            one("digest"),
+            one("host"),
+            one("sni"),
+            one("verify"),
+            one("ca_file"),
+            one("helo_name"),
+            one("command"),
+            one("dynamic"),
+            one("user"),
+        ],
+    },
+];
+
+/// The section type called `kind`.
+pub fn section(kind: &str) -> Option<&'static SectionSpec> {
+    SECTIONS.iter().find(|s| s.kind == kind)
+}

@@ -1,0 +1,319 @@
+//! Checks across sections: duplicates, families, references in use, capacities of the
+//! expanded IPVS table, and timings that depend on another section.
+
+use super::build::Built;
+use super::diag::{At, Diagnostics};
+use super::model::*;
+use super::value::format_duration;
+use crate::limits;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+/// Runs every cross-section check on what was built.
+pub fn validate(b: &Built, diags: &mut Diagnostics) {
+    vrrp_uniqueness(b, diags);
+    sync_group_membership(b, diags);
+    smtp_alerts(b, diags);
+    unused(b, diags);
+    service_uniqueness(b, diags);
+    real_servers(b, diags);
+    check_usage(b, diags);
+    ipvs_capacity(b, diags);
+    if b.vrrp.items.is_empty() && b.virtual_servers.items.is_empty() && !diags.has_errors() {
+        diags.warning(
+            At::line(1),
+            "the configuration declares nothing to do",
+            "a vrrp or virtual_server section",
+        );
+    }
+}
+
+fn vrrp_uniqueness(b: &Built, diags: &mut Diagnostics) {
+    let all: Vec<_> = b.vrrp.valid().collect();
+    for (i, &(_, v, s)) in all.iter().enumerate() {
+        if let Some((_, first, fs)) = all[..i]
+            .iter()
+            .find(|(_, o, _)| o.interface == v.interface && o.vrid == v.vrid && o.is_ipv6() == v.is_ipv6())
+        {
+            diags.error(
+                At::option(s.line_of("vrid"), &s.name, "vrid"),
+                format!(
+                    "vrid {} is already used on {} by {} (line {})",
+                    v.vrid,
+                    v.interface,
+                    first.name,
+                    fs.line_of("vrid")
+                ),
+                "a vrid unique per interface and address family",
+            );
+        }
+        for vip in &v.vips {
+            if let Some((_, other, _)) =
+                all[..i].iter().find(|(_, o, _)| o.vips.iter().any(|x| x.addr == vip.addr))
+            {
+                diags.error(
+                    At::option(s.line_of("vip"), &s.name, "vip"),
+                    format!("{} is also a vip of {}", vip.addr, other.name),
+                    "each virtual address in one instance",
+                );
+            }
+        }
+    }
+}
+
+fn sync_group_membership(b: &Built, diags: &mut Diagnostics) {
+    let mut owner: Vec<Option<&str>> = vec![None; b.vrrp.items.len()];
+    for (_, g, s) in b.sync_groups.valid() {
+        for &m in &g.members {
+            match owner.get(m).copied().flatten() {
+                Some(first) => diags.error(
+                    At::option(s.line_of("members"), &s.name, "members"),
+                    format!("{} is already a member of sync group {first}", b.vrrp.items[m].1.name),
+                    "each instance in at most one sync group",
+                ),
+                None => {
+                    if let Some(o) = owner.get_mut(m) {
+                        *o = Some(g.name.as_str());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn smtp_alerts(b: &Built, diags: &mut Diagnostics) {
+    let Some(g) = &b.global else { return };
+    if g.smtp_server.is_some() && !g.alert_email.is_empty() {
+        return;
+    }
+    let wants = b
+        .vrrp
+        .valid()
+        .map(|(_, v, s)| (v.notify.smtp_alert, s))
+        .chain(b.sync_groups.valid().map(|(_, v, s)| (v.notify.smtp_alert, s)));
+    for (_, s) in wants.filter(|(on, _)| *on) {
+        diags.error(
+            At::option(s.line_of("smtp_alert"), &s.name, "smtp_alert"),
+            "e-mail alerts need somewhere to go",
+            "global smtp_server and alert_email to be set",
+        );
+    }
+}
+
+fn unused(b: &Built, diags: &mut Diagnostics) {
+    let tracked: HashSet<usize> =
+        b.vrrp.valid().flat_map(|(_, v, _)| v.track_scripts.iter().map(|t| t.script)).collect();
+    for (i, s) in b.scripts.items.iter().map(|(_, s)| s).enumerate() {
+        if !tracked.contains(&i) && b.vrrp.items.iter().all(|(v, _)| v.is_some()) {
+            diags.warning(
+                At::section(s.line, &s.name),
+                "script is not tracked by any vrrp section",
+                "its name in a vrrp track_script",
+            );
+        }
+    }
+    let used: HashSet<usize> =
+        b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied()).collect();
+    for (i, s) in b.checks.items.iter().map(|(_, s)| s).enumerate() {
+        if !used.contains(&i) && b.real_servers.items.iter().all(|(r, _)| r.is_some()) {
+            diags.warning(
+                At::section(s.line, &s.name),
+                "check is not used by any real server",
+                "its name in a real_server check",
+            );
+        }
+    }
+    let served: HashSet<usize> =
+        b.real_servers.valid().flat_map(|(_, r, _)| r.virtual_servers.iter().copied()).collect();
+    for (i, v, s) in b.virtual_servers.valid() {
+        if !served.contains(&i)
+            && v.sorry_server.is_none()
+            && b.real_servers.items.iter().all(|(r, _)| r.is_some())
+        {
+            diags.warning(
+                At::section(s.line, &s.name),
+                "virtual server has no real servers",
+                "a real_server naming it, or a sorry_server",
+            );
+        }
+    }
+}
+
+fn service_uniqueness(b: &Built, diags: &mut Diagnostics) {
+    let all: Vec<_> = b.virtual_servers.valid().collect();
+    for (i, &(_, v, s)) in all.iter().enumerate() {
+        for &(_, o, _) in &all[..i] {
+            let clash = match (&v.key, &o.key) {
+                (
+                    ServiceKey::Address { addr: a, ports: pa, protocol: ra },
+                    ServiceKey::Address { addr: b, ports: pb, protocol: rb },
+                ) => (a == b && ra == rb)
+                    .then(|| {
+                        pa.iter()
+                            .flat_map(PortRange::ports)
+                            .find(|p| pb.iter().any(|r| (r.first..=r.last).contains(p)))
+                    })
+                    .flatten()
+                    .map(|p| format!("{} port {p} is also served by {}", a, o.name)),
+                (ServiceKey::Fwmark { mark: a, family: fa }, ServiceKey::Fwmark { mark: b, family: fb }) => {
+                    (a == b && fa == fb).then(|| format!("fwmark {a} is also served by {}", o.name))
+                }
+                _ => None,
+            };
+            if let Some(what) = clash {
+                let opt = if matches!(v.key, ServiceKey::Fwmark { .. }) { "fwmark" } else { "port" };
+                diags.error(At::option(s.line_of(opt), &s.name, opt), what, "each service once");
+                break;
+            }
+        }
+    }
+}
+
+/// The ports a real server's destination uses in a service: its own, or each virtual port.
+fn virtual_ports(v: &VirtualServer) -> Vec<u16> {
+    match &v.key {
+        ServiceKey::Address { ports, .. } => ports.iter().flat_map(PortRange::ports).collect(),
+        ServiceKey::Fwmark { .. } => vec![0],
+    }
+}
+
+fn real_servers(b: &Built, diags: &mut Diagnostics) {
+    let mut seen: Vec<(usize, IpAddr, Option<u16>, &str)> = Vec::new();
+    for (_, r, s) in b.real_servers.valid() {
+        for &vi in &r.virtual_servers {
+            let Some(v) = b.virtual_servers.get(vi) else { continue };
+            let forward = r.forward.unwrap_or(v.forward);
+            if Family::of(r.address) != v.key.family() && forward != Forward::Tun {
+                diags.error(
+                    At::option(s.line_of("address"), &s.name, "address"),
+                    format!("{} is not in the family of virtual server {}", r.address, v.name),
+                    "the same family, or forward tun (the kernel tunnels across families)",
+                );
+            }
+            if let (Some(p), Forward::Dr | Forward::Tun, ServiceKey::Address { .. }) =
+                (r.port, forward, &v.key)
+            {
+                if virtual_ports(v) != [p] {
+                    diags.error(
+                        At::option(s.line_of("port"), &s.name, "port"),
+                        format!(
+                            "{} forwarding cannot change the port of virtual server {}",
+                            value_name(forward),
+                            v.name
+                        ),
+                        "no port (the virtual port is used), or forward nat",
+                    );
+                }
+            }
+            if let Some(&(_, _, _, first)) =
+                seen.iter().find(|(svi, a, p, _)| *svi == vi && *a == r.address && *p == r.port)
+            {
+                diags.error(
+                    At::option(s.line_of("address"), &s.name, "address"),
+                    format!("{} is already a real server of {} (section {first})", r.address, v.name),
+                    "each real server once per virtual server",
+                );
+            }
+            seen.push((vi, r.address, r.port, &r.name));
+        }
+    }
+    for (vi, v, s) in b.virtual_servers.valid() {
+        let tunnelled = v.forward == Forward::Tun
+            || b.real_servers
+                .valid()
+                .any(|(_, r, _)| r.virtual_servers.contains(&vi) && r.forward == Some(Forward::Tun));
+        for opt in ["tunnel_type", "tunnel_port", "tunnel_csum"] {
+            if !tunnelled && s.get(opt).is_some() {
+                diags.warning(
+                    At::option(s.line_of(opt), &s.name, opt),
+                    "has no effect: nothing is forwarded by tun",
+                    "forward tun",
+                );
+            }
+        }
+    }
+}
+
+fn value_name(f: Forward) -> &'static str {
+    super::value::keyword_name(f, FORWARDS)
+}
+
+/// Timeouts against the interval each use of a check gets, and source address families.
+fn check_usage(b: &Built, diags: &mut Diagnostics) {
+    let mut reported: HashSet<(usize, &str)> = HashSet::new();
+    for (_, r, _) in b.real_servers.valid() {
+        for &ci in &r.checks {
+            let (Some(c), s) = (b.checks.get(ci), b.checks.items[ci].1) else { continue };
+            for &vi in &r.virtual_servers {
+                let Some(v) = b.virtual_servers.get(vi) else { continue };
+                if c.interval.is_none() && c.timeout >= v.delay_loop && reported.insert((ci, "timeout")) {
+                    diags.error(
+                        At::option(s.line_of("timeout"), &s.name, "timeout"),
+                        format!(
+                            "{} is not shorter than the delay_loop {} of virtual server {} (the check's interval)",
+                            format_duration(c.timeout),
+                            format_duration(v.delay_loop),
+                            v.name
+                        ),
+                        "a shorter timeout, or an interval on the check",
+                    );
+                }
+            }
+            let target = c.connect_ip.unwrap_or(r.address);
+            if let Some(bind) = c.bind_ip.filter(|bi| bi.is_ipv4() != target.is_ipv4()) {
+                if reported.insert((ci, "bind_ip")) {
+                    diags.error(
+                        At::option(s.line_of("bind_ip"), &s.name, "bind_ip"),
+                        format!("{bind} cannot reach {target} of real server {}", r.name),
+                        "a source address of the target's family",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The IPVS table and the probe set the configuration expands to, against their limits.
+fn ipvs_capacity(b: &Built, diags: &mut Diagnostics) {
+    let services: usize = b.virtual_servers.valid().map(|(_, v, _)| v.key.service_count()).sum();
+    let mut destinations = 0usize;
+    let mut probes: HashSet<(usize, IpAddr, u16)> = HashSet::new();
+    let mut last_rs = None;
+    for (_, r, s) in b.real_servers.valid() {
+        for &vi in &r.virtual_servers {
+            let Some(v) = b.virtual_servers.get(vi) else { continue };
+            destinations += v.key.service_count();
+            for &ci in &r.checks {
+                let Some(c) = b.checks.get(ci) else { continue };
+                for p in virtual_ports(v) {
+                    let port = c.connect_port.or(r.port).unwrap_or(p);
+                    probes.insert((ci, c.connect_ip.unwrap_or(r.address), port));
+                }
+            }
+        }
+        last_rs = Some(s);
+    }
+    let line_of_last = |t: &super::build::Table<'_, VirtualServer>| t.items.last().map_or(1, |(_, s)| s.line);
+    if services > limits::IPVS_SERVICES {
+        diags.error(
+            At::line(line_of_last(&b.virtual_servers)),
+            format!("the virtual servers expand to {services} kernel services"),
+            format!("at most {} (limits::IPVS_SERVICES)", limits::IPVS_SERVICES),
+        );
+    }
+    let rs_line = last_rs.map_or(1, |s| s.line);
+    if destinations > limits::IPVS_DESTINATIONS {
+        diags.error(
+            At::line(rs_line),
+            format!("the real servers expand to {destinations} kernel destinations"),
+            format!("at most {} (limits::IPVS_DESTINATIONS)", limits::IPVS_DESTINATIONS),
+        );
+    }
+    if probes.len() > limits::PROBES {
+        diags.error(
+            At::line(rs_line),
+            format!("the checks expand to {} distinct probes", probes.len()),
+            format!("at most {} (limits::PROBES)", limits::PROBES),
+        );
+    }
+}

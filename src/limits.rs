@@ -1,0 +1,83 @@
+//! Every fixed capacity of keeplite in one place.
+//!
+//! A configuration that exceeds one of these is rejected with an error that names the
+//! limit, so memory is bounded by this file, not by the input.
+
+/// Largest configuration file read, in bytes.
+pub const CONFIG_FILE_BYTES: usize = 1 << 20;
+/// Longest line of a configuration file, in bytes.
+pub const CONFIG_LINE_BYTES: usize = 4096;
+/// Longest section name.
+pub const NAME_BYTES: usize = 64;
+/// Longest option value (commands, paths, strings).
+pub const VALUE_BYTES: usize = 1024;
+/// Most problems reported for one file before the rest are summarised.
+pub const REPORTED_PROBLEMS: usize = 100;
+
+/// `vrrp` sections.
+pub const VRRP_INSTANCES: usize = 64;
+/// Addresses in one `vrrp.vip` list (VRRP adverts carry at most 255; keepalived warns past 20).
+pub const VIPS_PER_INSTANCE: usize = 32;
+/// Addresses in one `vrrp.unicast_peer` list.
+pub const UNICAST_PEERS: usize = 16;
+/// Entries in one `vrrp.track_interface` list.
+pub const TRACK_INTERFACES: usize = 8;
+/// Entries in one `vrrp.track_script` list.
+pub const TRACK_SCRIPTS: usize = 8;
+/// `sync_group` sections.
+pub const SYNC_GROUPS: usize = 32;
+/// Members of one sync group.
+pub const SYNC_GROUP_MEMBERS: usize = 16;
+/// `script` sections.
+pub const SCRIPTS: usize = 64;
+/// Addresses in `global.alert_email`.
+pub const ALERT_EMAILS: usize = 8;
+
+/// `virtual_server` sections.
+pub const VIRTUAL_SERVERS: usize = 1024;
+/// Ports of one virtual server (ranges count each port).
+pub const PORTS_PER_VIRTUAL_SERVER: usize = 32;
+/// `real_server` sections.
+pub const REAL_SERVERS: usize = 4096;
+/// Virtual servers one real server section belongs to.
+pub const VIRTUAL_SERVERS_PER_REAL_SERVER: usize = 16;
+/// `check` sections.
+pub const CHECKS: usize = 256;
+/// Checks named by one real server.
+pub const CHECKS_PER_REAL_SERVER: usize = 4;
+/// Entries in one `check.expect_status` list.
+pub const STATUS_RANGES: usize = 8;
+
+/// Kernel IPVS services keeplite programs (one per virtual server port, or per fwmark).
+pub const IPVS_SERVICES: usize = 4096;
+/// Kernel IPVS destinations keeplite programs, over all services.
+pub const IPVS_DESTINATIONS: usize = 16384;
+/// Distinct probes (check, target address, target port) the checker runs.
+pub const PROBES: usize = 4096;
+
+/// Every limit with its name, for `keeplite version` and for error messages.
+pub const ALL: &[(&str, usize)] = &[
+    ("CONFIG_FILE_BYTES", CONFIG_FILE_BYTES),
+    ("CONFIG_LINE_BYTES", CONFIG_LINE_BYTES),
+    ("NAME_BYTES", NAME_BYTES),
+    ("VALUE_BYTES", VALUE_BYTES),
+    ("VRRP_INSTANCES", VRRP_INSTANCES),
+    ("VIPS_PER_INSTANCE", VIPS_PER_INSTANCE),
+    ("UNICAST_PEERS", UNICAST_PEERS),
+    ("TRACK_INTERFACES", TRACK_INTERFACES),
+    ("TRACK_SCRIPTS", TRACK_SCRIPTS),
+    ("SYNC_GROUPS", SYNC_GROUPS),
+    ("SYNC_GROUP_MEMBERS", SYNC_GROUP_MEMBERS),
+    ("SCRIPTS", SCRIPTS),
+    ("ALERT_EMAILS", ALERT_EMAILS),
+    ("VIRTUAL_SERVERS", VIRTUAL_SERVERS),
+    ("PORTS_PER_VIRTUAL_SERVER", PORTS_PER_VIRTUAL_SERVER),
+    ("REAL_SERVERS", REAL_SERVERS),
+    ("VIRTUAL_SERVERS_PER_REAL_SERVER", VIRTUAL_SERVERS_PER_REAL_SERVER),
+    ("CHECKS", CHECKS),
+    ("CHECKS_PER_REAL_SERVER", CHECKS_PER_REAL_SERVER),
+    ("STATUS_RANGES", STATUS_RANGES),
+    ("IPVS_SERVICES", IPVS_SERVICES),
+    ("IPVS_DESTINATIONS", IPVS_DESTINATIONS),
+    ("PROBES", PROBES),
+];
