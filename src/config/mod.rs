@@ -11,6 +11,8 @@ pub mod sections;
 mod suggest;
 mod text;
 mod uci;
+#[cfg(test)]
+mod tests;
 mod validate;
 pub mod value;
 pub mod words;
@@ -53,10 +55,21 @@ pub fn parse(bytes: &[u8], host: &Host) -> Outcome {
     let built = build::build(&doc, host, &mut diags);
     validate::validate(&built, &mut diags);
     let config = if diags.has_errors() { None } else { built.finish() };
-    let mut problems = diags.sorted();
-    let unreported = problems.len().saturating_sub(limits::REPORTED_PROBLEMS);
-    problems.truncate(limits::REPORTED_PROBLEMS);
+    let (problems, unreported) = first_problems(diags.sorted());
     Outcome { config, form, problems, unreported }
+}
+
+/// The first `limits::REPORTED_PROBLEMS` problems in line order, errors before warnings
+/// when there are too many to show; and how many were left out.
+fn first_problems(all: Vec<Diagnostic>) -> (Vec<Diagnostic>, usize) {
+    let total = all.len();
+    let (mut shown, warnings): (Vec<_>, Vec<_>) = all.into_iter().partition(|d| d.severity == Severity::Error);
+    shown.truncate(limits::REPORTED_PROBLEMS);
+    let room = limits::REPORTED_PROBLEMS - shown.len();
+    shown.extend(warnings.into_iter().take(room));
+    shown.sort_by_key(|d| d.line);
+    let unreported = total - shown.len();
+    (shown, unreported)
 }
 
 /// Reads a configuration file; an I/O failure is reported as text for the operator.

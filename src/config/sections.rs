@@ -103,15 +103,14 @@ impl Document {
             );
             return;
         }
-        for v in &values {
-            if v.len() > limits::VALUE_BYTES {
-                diags.error(
-                    At::option(line, section, option),
-                    format!("value is {} bytes long", v.len()),
-                    format!("at most {} bytes (limits::VALUE_BYTES)", limits::VALUE_BYTES),
-                );
-                return;
-            }
+        // A value over the limit is reported but still stored, so the option does not
+        // also look missing.
+        if let Some(v) = values.iter().find(|v| v.len() > limits::VALUE_BYTES) {
+            diags.error(
+                At::option(line, section, option),
+                format!("value is {} bytes long", v.len()),
+                format!("at most {} bytes (limits::VALUE_BYTES)", limits::VALUE_BYTES),
+            );
         }
         let Some(sec) = self.sections.iter_mut().rev().find(|s| s.name == section) else {
             diags.error(

@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# Shared helpers for the ci/ scripts: sourced, never run. Prerequisites install
+# themselves (we run as root on Debian 12); a missing one is a failure, never a skip,
+# except where a script calls skip_or_fail outside CI.
+
+# Where cargo puts its output; the scripts that source this read binaries from here.
+# shellcheck disable=SC2034
+CI_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+
+die() {
+    printf '\n#### ci: FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+# Under CI=true a tier that cannot run fails; on a developer's machine it says so loudly
+# and returns 1 so the caller can leave the step out.
+skip_or_fail() {
+    [[ ${CI:-} == true ]] && die "$* (CI=true: a missing prerequisite is a failure)"
+    printf '\n#### ci: SKIPPED: %s\n' "$*" >&2
+    return 1
+}
+
+need_root() {
+    [[ $(id -u) -eq 0 ]] || die "must run as root: $*"
+}
+
+# retry N CMD...: up to N attempts with a growing pause; the command's own timeout
+# is the caller's business (rustup and apt have both been seen to hang).
+retry() {
+    local n=$1 i
+    shift
+    for ((i = 1; i <= n; i++)); do
+        "$@" && return 0
+        printf 'ci: attempt %d/%d failed: %s\n' "$i" "$n" "$*" >&2
+        ((i < n)) && sleep $((i * 5))
+    done
+    return 1
+}
+
+# One id per run, shared with the ci/ scripts it starts.
+: "${KEEPLITE_CI_RUN:=$$.$(date +%s)}"
+export KEEPLITE_CI_RUN
+
+# apt_install PKG...: installs only what is missing. apt-get update runs at most once
+# per run: step runs commands in subshells, so the marker is a file, not a variable.
+apt_install() {
+    local missing=() p stamp=$CI_TARGET_DIR/.ci-apt-updated
+    for p in "$@"; do
+        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] ||
+            missing+=("$p")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    need_root "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ $(cat "$stamp" 2>/dev/null) != "$KEEPLITE_CI_RUN" ]]; then
+        retry 3 timeout 300 apt-get update -q || die "apt-get update failed"
+        mkdir -p "$CI_TARGET_DIR"
+        echo "$KEEPLITE_CI_RUN" >"$stamp"
+    fi
+    echo "ci: apt-get install ${missing[*]}"
+    retry 3 timeout 600 apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+        die "apt-get install ${missing[*]} failed"
+}
+
+need_rustup() {
+    command -v rustup >/dev/null || die "rustup not found: the musl targets come from rustup"
+}
+
+# rustup_target TARGET...: adds the rust-std of each target that is not installed yet.
+rustup_target() {
+    local installed t
+    need_rustup
+    installed=$(rustup target list --installed)
+    for t in "$@"; do
+        grep -qx "$t" <<<"$installed" && continue
+        echo "ci: rustup target add $t"
+        retry 3 timeout 300 rustup target add "$t" || die "rustup target add $t failed"
+    done
+}
+
+# rustup_component NAME...: rustfmt, clippy, ... for the active toolchain.
+rustup_component() {
+    local installed c
+    need_rustup
+    installed=$(rustup component list --installed)
+    for c in "$@"; do
+        grep -q "^$c\(-\|$\)" <<<"$installed" && continue
+        echo "ci: rustup component add $c"
+        retry 3 timeout 300 rustup component add "$c" || die "rustup component add $c failed"
+    done
+}
+
+# step NAME CMD...: banner, timing, loud failure. CMD runs in a subshell with errexit on
+# (an `if` around a function would silently switch errexit off inside it), so variables it
+# sets do not reach the caller.
+CI_STEPS=()
+step() {
+    local name=$1 t0=$SECONDS rc=0 had_e=0
+    shift
+    printf '\n==== %s\n==== $ %s\n' "$name" "$*"
+    [[ $- == *e* ]] && had_e=1
+    set +e
+    (
+        set -e
+        "$@"
+    )
+    rc=$?
+    ((had_e)) && set -e
+    if ((rc != 0)); then
+        printf '\n#### FAILED: %s (exit %d after %ds)\n#### $ %s\n' \
+            "$name" "$rc" $((SECONDS - t0)) "$*" >&2
+        exit "$rc"
+    fi
+    CI_STEPS+=("$(printf '%5ds  %s' $((SECONDS - t0)) "$name")")
+    printf '==== ok: %s (%ds)\n' "$name" $((SECONDS - t0))
+}
+
+# Prints each finished step with its time.
+step_summary() {
+    printf '\n==== steps\n'
+    printf '%s\n' "${CI_STEPS[@]}"
+}
+
+# check_static BIN ARCH [pie]: the file must be a static ELF for ARCH (file(1)'s words,
+# e.g. "x86-64", "ARM aarch64"), with no program interpreter and no shared libraries;
+# with "pie", it must also be static-pie.
+check_static() {
+    local bin=$1 arch=$2 want_pie=${3:-} desc phdrs dyn
+    [[ -f $bin ]] || die "$bin: no such file"
+    desc=$(file -b "$bin")
+    echo "file: $bin: $desc"
+    [[ $desc == *", $arch,"* ]] || die "$bin: not an $arch executable"
+    if [[ $want_pie == pie ]]; then
+        [[ $desc == *"static-pie linked"* ]] || die "$bin: not static-pie linked"
+    else
+        [[ $desc == *"statically linked"* || $desc == *"static-pie linked"* ]] ||
+            die "$bin: not statically linked"
+    fi
+    # Whole outputs first: `readelf | grep -q` under pipefail can fail on SIGPIPE.
+    phdrs=$(readelf -lW "$bin")
+    dyn=$(readelf -dW "$bin")
+    grep -E '^ +Type:' <<<"$(readelf -hW "$bin")"
+    ! grep -q 'INTERP' <<<"$phdrs" || die "$bin: has a PT_INTERP program header"
+    ! grep -q '(NEEDED)' <<<"$dyn" || die "$bin: has NEEDED shared libraries"
+    echo "readelf: no INTERP program header, no NEEDED entries"
+}
