@@ -1,11 +1,5 @@
-//! keeplite: VRRP, IPVS programming and health checks in one small static binary.
-
-mod cli;
-mod config;
-mod json;
-mod limits;
-mod log;
+//! The keeplite executable: the command line of [`keeplite::cli`].
 
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(keeplite::cli::main());
 }

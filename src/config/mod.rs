@@ -9,10 +9,10 @@ pub mod print;
 pub mod schema;
 pub mod sections;
 mod suggest;
-mod text;
-mod uci;
 #[cfg(test)]
 mod tests;
+mod text;
+mod uci;
 mod validate;
 pub mod value;
 pub mod words;
@@ -63,7 +63,8 @@ pub fn parse(bytes: &[u8], host: &Host) -> Outcome {
 /// when there are too many to show; and how many were left out.
 fn first_problems(all: Vec<Diagnostic>) -> (Vec<Diagnostic>, usize) {
     let total = all.len();
-    let (mut shown, warnings): (Vec<_>, Vec<_>) = all.into_iter().partition(|d| d.severity == Severity::Error);
+    let (mut shown, warnings): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|d| d.severity == Severity::Error);
     shown.truncate(limits::REPORTED_PROBLEMS);
     let room = limits::REPORTED_PROBLEMS - shown.len();
     shown.extend(warnings.into_iter().take(room));

@@ -213,8 +213,8 @@ pub struct PortRange {
 }
 
 impl PortRange {
-    /// Number of ports in the range.
-    pub fn len(&self) -> usize {
+    /// Number of ports in the range (at least one).
+    pub fn count(&self) -> usize {
         usize::from(self.last - self.first) + 1
     }
 
@@ -250,7 +250,7 @@ impl ServiceKey {
     /// Number of kernel services this key expands to (one per port, or one fwmark).
     pub fn service_count(&self) -> usize {
         match self {
-            ServiceKey::Address { ports, .. } => ports.iter().map(PortRange::len).sum(),
+            ServiceKey::Address { ports, .. } => ports.iter().map(PortRange::count).sum(),
             ServiceKey::Fwmark { .. } => 1,
         }
     }

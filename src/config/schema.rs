@@ -183,3 +183,30 @@ pub const SECTIONS: &[SectionSpec] = &[
 pub fn section(kind: &str) -> Option<&'static SectionSpec> {
     SECTIONS.iter().find(|s| s.kind == kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SECTIONS;
+
+    /// docs/configuration.md has a `## kind` heading per section type, and under it a
+    /// table row for every option of that type.
+    #[test]
+    fn reference_documents_every_option() {
+        let doc = include_str!("../../docs/configuration.md");
+        for spec in SECTIONS {
+            let heading = format!("\n## {}\n", spec.kind);
+            let start = doc.find(&heading).unwrap_or_else(|| panic!("no heading for {}", spec.kind));
+            let rest = &doc[start + heading.len()..];
+            let body = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+            for o in spec.options {
+                let row = format!("\n| `{}` |", o.name);
+                assert!(
+                    body.contains(&row),
+                    "docs/configuration.md: {}.{} has no table row",
+                    spec.kind,
+                    o.name
+                );
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ use crate::limits;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opt {
     pub name: String,
+    /// No values: the line was refused (and reported) by the reader.
     pub values: Vec<String>,
     pub line: u32,
     /// Set by a native `list` line (a flat line cannot say).
@@ -83,6 +84,19 @@ impl Document {
             return;
         }
         self.sections.push(Section { name, kind: kind.to_owned(), line, options: Vec::new() });
+    }
+
+    /// Records that a line setting `section.option` was refused (and reported): the option
+    /// counts as present with no values, so it is not reported again as missing.
+    pub fn refuse(&mut self, section: &str, option: &str, line: u32, from_list: bool) {
+        if !is_word(option) {
+            return;
+        }
+        if let Some(sec) = self.sections.iter_mut().rev().find(|s| s.name == section) {
+            if sec.get(option).is_none() {
+                sec.options.push(Opt { name: option.to_owned(), values: Vec::new(), line, from_list });
+            }
+        }
     }
 
     /// Sets or appends an option of the most recent section called `section`.

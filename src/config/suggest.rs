@@ -6,7 +6,8 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .map(|c| (distance(word, c), c))
-        .filter(|&(d, _)| d <= limit)
+        // A hint must keep some of the word: 'c' is not a typo of 'a'.
+        .filter(|&(d, _)| d <= limit && d < word.chars().count())
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }

@@ -222,14 +222,14 @@ fn real_servers(b: &Built, diags: &mut Diagnostics) {
             || b.real_servers
                 .valid()
                 .any(|(_, r, _)| r.virtual_servers.contains(&vi) && r.forward == Some(Forward::Tun));
-        for opt in ["tunnel_type", "tunnel_port", "tunnel_csum"] {
-            if !tunnelled && s.get(opt).is_some() {
-                diags.warning(
-                    At::option(s.line_of(opt), &s.name, opt),
-                    "has no effect: nothing is forwarded by tun",
-                    "forward tun",
-                );
-            }
+        // One warning for the tunnel settings together: they share the cause.
+        let first = ["tunnel_type", "tunnel_port", "tunnel_csum"].into_iter().find(|o| s.get(o).is_some());
+        if let Some(opt) = first.filter(|_| !tunnelled) {
+            diags.warning(
+                At::option(s.line_of(opt), &s.name, opt),
+                "has no effect: nothing is forwarded by tun",
+                "forward tun",
+            );
         }
     }
 }
@@ -247,10 +247,11 @@ fn check_usage(b: &Built, diags: &mut Diagnostics) {
             for &vi in &r.virtual_servers {
                 let Some(v) = b.virtual_servers.get(vi) else { continue };
                 if c.interval.is_none() && c.timeout >= v.delay_loop && reported.insert((ci, "timeout")) {
+                    let default = if s.get("timeout").is_none() { "the default " } else { "" };
                     diags.error(
                         At::option(s.line_of("timeout"), &s.name, "timeout"),
                         format!(
-                            "{} is not shorter than the delay_loop {} of virtual server {} (the check's interval)",
+                            "{default}{} is not shorter than the delay_loop {} of virtual server {} (the check's interval)",
                             format_duration(c.timeout),
                             format_duration(v.delay_loop),
                             v.name

@@ -40,7 +40,7 @@ pub fn uint<T: TryFrom<i64>>(v: &str, lo: i64, hi: i64) -> Parsed<T> {
     int(v, lo, hi).and_then(|n| T::try_from(n).or_else(|_| bad("value out of range", format!("{lo}..{hi}"))))
 }
 
-const DURATION_EXPECTED: &str = "a duration such as 500ms, 2s or 1m (a bare number is seconds)";
+const DURATION_EXPECTED: &str = "a duration such as 500ms, 2s or 1m; a bare number is seconds";
 
 /// A duration with a unit (`ms`, `s`, `m`, `h`); a bare number is seconds; decimals allowed.
 /// Resolution is one millisecond.
@@ -52,7 +52,9 @@ pub fn duration(v: &str) -> Parsed<Duration> {
         "" | "s" => 1000,
         "m" => 60_000,
         "h" => 3_600_000,
-        _ => return bad(format!("'{v}' has an unknown unit"), DURATION_EXPECTED),
+        // `-1`, `s`, `x5`: no number in front of the unit.
+        _ if number.is_empty() => return bad(format!("'{v}' is not a duration"), DURATION_EXPECTED),
+        _ => return bad(format!("'{v}' has an unknown unit '{unit}'"), DURATION_EXPECTED),
     };
     let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {

@@ -31,7 +31,12 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
     for group in [NETWORK, HTTP, TLS, SMTP, SCRIPT] {
         if !allowed.contains(&group) {
             let types = applies_to(group);
-            r.forbid(group, &format!("to a {kind} check"), &format!("this option on {types} checks only"));
+            let article = if kind.starts_with('h') { "an" } else { "a" };
+            r.forbid(
+                group,
+                &format!("to {article} {kind} check"),
+                &format!("this option on {types} checks only"),
+            );
         }
     }
     let connect_ip = r.one("connect_ip", value::ip);

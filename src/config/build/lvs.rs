@@ -79,7 +79,7 @@ fn service_key(r: &mut Reader) -> Option<ServiceKey> {
             None
         }
         (false, false) => {
-            r.required("address", |_| Ok(()));
+            r.missing("'address' or 'fwmark'", "address with port, or fwmark");
             None
         }
         (true, false) => {
@@ -126,7 +126,7 @@ fn expand_ports(
             return None;
         }
     }
-    let count: usize = ranges.iter().map(PortRange::len).sum();
+    let count: usize = ranges.iter().map(PortRange::count).sum();
     let limit = crate::limits::PORTS_PER_VIRTUAL_SERVER;
     if count > limit {
         r.fail(
@@ -149,7 +149,11 @@ fn tunnel(r: &mut Reader) -> Tunnel {
     let csum = r.or("tunnel_csum", TunnelCsum::None, |v| value::keyword(v, TUNNEL_CSUMS));
     match kind {
         TunnelType::Gue if port.is_none() && !r.has("tunnel_port") => {
-            r.required("tunnel_port", |_| Ok(()));
+            r.fail(
+                "tunnel_type",
+                "gue tunnels need a tunnel_port",
+                "tunnel_port, the UDP port of the receiver",
+            );
         }
         TunnelType::Gue => {}
         _ if r.has("tunnel_port") => r.fail("tunnel_port", "only gue tunnels have a port", "tunnel_type gue"),
@@ -202,9 +206,7 @@ pub fn real_server(r: &mut Reader, names: &Names) -> Option<RealServer> {
         r.required("virtual_server", |_| Ok(()));
     }
     let vs = r.list("virtual_server", |v| names.resolve("virtual_server", v));
-    let vs_names: Vec<&str> =
-        r.section.get("virtual_server").map_or(vec![], |o| o.values.iter().map(String::as_str).collect());
-    r.no_duplicates("virtual_server", &vs_names, |n| format!("'{n}'"));
+    r.no_duplicates("virtual_server", &vs, |&i| format!("'{}'", names.name_of("virtual_server", i)));
     let virtual_servers = r.fixed("virtual_server", vs, "VIRTUAL_SERVERS_PER_REAL_SERVER");
     let address = r.required("address", value::ip);
     let uthreshold = r.one("uthreshold", |v| value::uint(v, 0, 65535));
@@ -215,9 +217,7 @@ pub fn real_server(r: &mut Reader, names: &Names) -> Option<RealServer> {
         }
     }
     let checks = r.list("check", |v| names.resolve("check", v));
-    let check_names: Vec<&str> =
-        r.section.get("check").map_or(vec![], |o| o.values.iter().map(String::as_str).collect());
-    r.no_duplicates("check", &check_names, |n| format!("'{n}'"));
+    r.no_duplicates("check", &checks, |&i| format!("'{}'", names.name_of("check", i)));
     let checks = r.fixed("check", checks, "CHECKS_PER_REAL_SERVER");
     Some(RealServer {
         name: r.name().to_owned(),

@@ -140,7 +140,8 @@ fn check_schema(doc: &Document, diags: &mut Diagnostics) {
                 Some(o) if !o.list && opt.from_list => {
                     diags.error(at, "is not a list", format!("option {} 'value'", opt.name));
                 }
-                Some(o) if !o.list && opt.values.len() != 1 => {
+                // No values: the reader refused the line and said why.
+                Some(o) if !o.list && opt.values.len() > 1 => {
                     diags.error(at, format!("takes one value, got {}", opt.values.len()), "one quoted value");
                 }
                 Some(_) => {}

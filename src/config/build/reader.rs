@@ -11,8 +11,26 @@ pub struct Names<'a> {
 }
 
 impl Names<'_> {
-    /// Index of section `name` among the sections of type `kind`.
+    /// Index of section `name` among the sections of type `kind`. As in UCI, `@kind[N]`
+    /// names the Nth section of that type, whether it has a name of its own or not.
     pub fn resolve(&self, kind: &str, name: &str) -> Result<usize, Bad> {
+        if let Some((of, n)) = positional(name) {
+            return match self.sections.iter().filter(|s| s.kind == of).nth(n) {
+                Some(_) if of == kind => Ok(n),
+                Some(s) => Err(Bad {
+                    what: format!("'{name}' is a {} section", s.kind),
+                    expected: format!("the name of a {kind} section"),
+                }),
+                None => {
+                    let count = self.sections.iter().filter(|s| s.kind == of).count();
+                    let plural = if count == 1 { "" } else { "s" };
+                    Err(Bad {
+                        what: format!("'{name}' does not exist (the file has {count} {of} section{plural})"),
+                        expected: format!("the name of a {kind} section"),
+                    })
+                }
+            };
+        }
         let mut index = 0;
         for s in self.sections {
             if s.name == name {
@@ -36,6 +54,19 @@ impl Names<'_> {
         }
         Err(Bad { what, expected: format!("the name of a {kind} section") })
     }
+}
+
+impl Names<'_> {
+    /// Name of the `index`th section of type `kind`, as written in the file.
+    pub fn name_of(&self, kind: &str, index: usize) -> &str {
+        self.sections.iter().filter(|s| s.kind == kind).nth(index).map_or("?", |s| s.name.as_str())
+    }
+}
+
+/// `@kind[N]`: UCI's positional name of a section.
+fn positional(name: &str) -> Option<(&str, usize)> {
+    let (kind, n) = name.strip_prefix('@')?.strip_suffix(']')?.split_once('[')?;
+    Some((kind, n.parse().ok()?))
 }
 
 /// Reads the options of one section.
@@ -107,12 +138,17 @@ impl<'a, 'd> Reader<'a, 'd> {
     /// A required option; reports it when missing.
     pub fn required<T>(&mut self, name: &str, parse: impl Fn(&str) -> Parsed<T>) -> Option<T> {
         if !self.has(name) {
-            let at = At::section(self.section.line, &self.section.name);
-            self.diags.error(at, format!("option '{name}' is missing"), format!("{name} to be set"));
-            self.ok = false;
+            self.missing(&format!("'{name}'"), &format!("{name} to be set"));
             return None;
         }
         self.one(name, parse)
+    }
+
+    /// Reports that none of several alternative options is set (`what` names them).
+    pub fn missing(&mut self, what: &str, expected: &str) {
+        let at = At::section(self.section.line, &self.section.name);
+        self.diags.error(at, format!("option {what} is missing"), expected.to_owned());
+        self.ok = false;
     }
 
     /// Every value of list option `name` that parses; each bad one is reported.

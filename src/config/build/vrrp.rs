@@ -60,16 +60,16 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         let (name, weight) = value::weighted_name(v)?;
         Ok(TrackInterface { name: value::interface(&name)?, weight })
     });
-    r.no_duplicates("track_interface", &tracked, |t| format!("'{}'", t.name));
+    let tracked_names: Vec<&str> = tracked.iter().map(|t| t.name.as_str()).collect();
+    r.no_duplicates("track_interface", &tracked_names, |n| format!("'{n}'"));
     let track_interfaces = r.fixed("track_interface", tracked, "TRACK_INTERFACES");
     let scripts = r.list("track_script", |v| {
         let (name, weight) = value::weighted_name(v)?;
         Ok(TrackScript { script: names.resolve("script", &name)?, weight })
     });
-    let script_names: Vec<&str> = r.section.get("track_script").map_or(vec![], |o| {
-        o.values.iter().map(|v| v.rsplit_once(':').map_or(v.as_str(), |(n, _)| n)).collect()
-    });
-    r.no_duplicates("track_script", &script_names, |n| format!("'{n}'"));
+    // Duplicates by the section they resolve to: `nginx` and `@script[0]` may be one.
+    let script_ids: Vec<usize> = scripts.iter().map(|t| t.script).collect();
+    r.no_duplicates("track_script", &script_ids, |&i| format!("'{}'", names.name_of("script", i)));
     let track_scripts = r.fixed("track_script", scripts, "TRACK_SCRIPTS");
 
     let auth_pass = r.one("auth_pass", |v| {
@@ -89,7 +89,8 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     let preempt_delay = r.or("preempt_delay", Duration::ZERO, |v| {
         value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
     });
-    if !preempt && r.has("preempt_delay") {
+    // A zero delay is what the effective configuration prints for every instance.
+    if !preempt && !preempt_delay.is_zero() {
         r.warn("preempt_delay", "has no effect with preempt off", "preempt 1, or no preempt_delay");
     }
     if priority == 255 && !preempt {
@@ -182,10 +183,9 @@ pub fn sync_group(r: &mut Reader, names: &Names) -> Option<SyncGroup> {
         r.required("members", |_| Ok(()));
     }
     let members = r.list("members", |v| names.resolve("vrrp", v));
-    let member_names: Vec<&str> =
-        r.section.get("members").map_or(vec![], |o| o.values.iter().map(String::as_str).collect());
-    r.no_duplicates("members", &member_names, |n| format!("'{n}'"));
-    if members.len() == 1 {
+    r.no_duplicates("members", &members, |&i| format!("'{}'", names.name_of("vrrp", i)));
+    // Counted as written: an unresolved member is reported already, not as a lone member.
+    if r.section.get("members").is_some_and(|o| o.values.len() == 1) {
         r.warn("members", "a sync group of one instance synchronises nothing", "two or more members");
     }
     let members = r.fixed("members", members, "SYNC_GROUP_MEMBERS");

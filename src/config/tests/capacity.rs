@@ -53,7 +53,12 @@ fn tables() {
 
     let mut t = String::from("vs=virtual_server\nvs.address=10.0.0.1\nvs.port=80\n");
     for i in 0..=limits::REAL_SERVERS {
-        let _ = writeln!(t, "r{i}=real_server\nr{i}.virtual_server=vs\nr{i}.address=10.1.{}.{}", i / 256, i % 256);
+        let _ = writeln!(
+            t,
+            "r{i}=real_server\nr{i}.virtual_server=vs\nr{i}.address=10.1.{}.{}",
+            i / 256,
+            i % 256
+        );
     }
     fails_naming(&t, "REAL_SERVERS");
 
@@ -69,9 +74,18 @@ fn tables() {
 #[test]
 fn per_section_lists() {
     let cases: &[(&str, String)] = &[
-        ("VIPS_PER_INSTANCE", format!("gw.vip={}", many(limits::VIPS_PER_INSTANCE + 1, |i| format!("10.9.{i}.1/24")))),
-        ("UNICAST_PEERS", format!("gw.unicast_peer={}", many(limits::UNICAST_PEERS + 1, |i| format!("10.8.0.{}", i + 2)))),
-        ("TRACK_INTERFACES", format!("gw.track_interface={}", many(limits::TRACK_INTERFACES + 1, |i| format!("eth{i}")))),
+        (
+            "VIPS_PER_INSTANCE",
+            format!("gw.vip={}", many(limits::VIPS_PER_INSTANCE + 1, |i| format!("10.9.{i}.1/24"))),
+        ),
+        (
+            "UNICAST_PEERS",
+            format!("gw.unicast_peer={}", many(limits::UNICAST_PEERS + 1, |i| format!("10.8.0.{}", i + 2))),
+        ),
+        (
+            "TRACK_INTERFACES",
+            format!("gw.track_interface={}", many(limits::TRACK_INTERFACES + 1, |i| format!("eth{i}"))),
+        ),
     ];
     for (name, extra) in cases {
         let mut t = String::new();
@@ -87,20 +101,27 @@ fn per_section_lists() {
     for i in 0..=limits::TRACK_SCRIPTS {
         let _ = writeln!(t, "s{i}=script\ns{i}.command=true");
     }
-    vrrp(&mut t, "gw", 1, &format!("gw.track_script={}", many(limits::TRACK_SCRIPTS + 1, |i| format!("s{i}"))));
+    vrrp(
+        &mut t,
+        "gw",
+        1,
+        &format!("gw.track_script={}", many(limits::TRACK_SCRIPTS + 1, |i| format!("s{i}"))),
+    );
     fails_naming(&t, "TRACK_SCRIPTS");
 
     let mut t = String::new();
     for i in 0..=limits::SYNC_GROUP_MEMBERS {
         vrrp(&mut t, &format!("v{i}"), i + 1, "");
     }
-    let _ = writeln!(t, "g=sync_group\ng.members={}", many(limits::SYNC_GROUP_MEMBERS + 1, |i| format!("v{i}")));
+    let _ =
+        writeln!(t, "g=sync_group\ng.members={}", many(limits::SYNC_GROUP_MEMBERS + 1, |i| format!("v{i}")));
     fails_naming(&t, "SYNC_GROUP_MEMBERS");
 
     let mut t = String::new();
     vrrp(&mut t, "gw", 1, "");
     let _ = writeln!(t, "main=global\nmain.smtp_server=10.0.0.25");
-    let _ = writeln!(t, "main.alert_email={}", many(limits::ALERT_EMAILS + 1, |i| format!("ops{i}@example.org")));
+    let _ =
+        writeln!(t, "main.alert_email={}", many(limits::ALERT_EMAILS + 1, |i| format!("ops{i}@example.org")));
     fails_naming(&t, "ALERT_EMAILS");
 
     let t = format!(
@@ -136,14 +157,24 @@ fn expanded_ipvs_table_and_probes() {
     // 600 real servers in one 32-port service: 19200 destinations.
     let mut t = String::from("vs=virtual_server\nvs.address=10.0.0.1\nvs.port=1000-1031\n");
     for i in 0..600 {
-        let _ = writeln!(t, "r{i}=real_server\nr{i}.virtual_server=vs\nr{i}.address=10.3.{}.{}", i / 256, i % 256);
+        let _ = writeln!(
+            t,
+            "r{i}=real_server\nr{i}.virtual_server=vs\nr{i}.address=10.3.{}.{}",
+            i / 256,
+            i % 256
+        );
     }
     fails_naming(&t, "IPVS_DESTINATIONS");
 
     // 130 real servers x 32 ports, one check each: 4160 probes.
-    let mut t = String::from("vs=virtual_server\nvs.address=10.0.0.1\nvs.port=1000-1031\nc=check\nc.type=tcp\n");
+    let mut t =
+        String::from("vs=virtual_server\nvs.address=10.0.0.1\nvs.port=1000-1031\nc=check\nc.type=tcp\n");
     for i in 0..130 {
-        let _ = writeln!(t, "r{i}=real_server\nr{i}.virtual_server=vs\nr{i}.address=10.4.0.{}\nr{i}.check=c", i + 1);
+        let _ = writeln!(
+            t,
+            "r{i}=real_server\nr{i}.virtual_server=vs\nr{i}.address=10.4.0.{}\nr{i}.check=c",
+            i + 1
+        );
     }
     fails_naming(&t, "PROBES");
 }

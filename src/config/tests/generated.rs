@@ -71,7 +71,6 @@ impl Gen {
     }
 }
 
-
 fn generate(seed: u64) -> Vec<Gen> {
     let mut rng = Rng(seed | 1);
     let mut out = Vec::new();
@@ -186,7 +185,10 @@ fn generate(seed: u64) -> Vec<Gen> {
         let v6 = rng.coin();
         families.push(v6);
         if rng.coin() {
-            s.set("address", if v6 { format!("2001:db8:f::{}", i + 1) } else { format!("10.200.0.{}", i + 1) });
+            s.set(
+                "address",
+                if v6 { format!("2001:db8:f::{}", i + 1) } else { format!("10.200.0.{}", i + 1) },
+            );
             let first = rng.range(1, 60_000);
             s.list("port", vec![first.to_string(), format!("{}-{}", first + 10, first + 12)]);
             s.set("protocol", rng.pick(&["tcp", "udp", "sctp"]));
@@ -194,7 +196,10 @@ fn generate(seed: u64) -> Vec<Gen> {
             s.set("fwmark", i + 1);
             s.set("family", if v6 { "ipv6" } else { "ipv4" });
         }
-        s.set("scheduler", rng.pick(&["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh"]));
+        s.set(
+            "scheduler",
+            rng.pick(&["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh"]),
+        );
         s.set("forward", rng.pick(&["nat", "dr", "tun"]));
         if rng.coin() {
             s.set("persistence_timeout", rng.dur(1000, 1, 3600));
@@ -259,7 +264,11 @@ fn render_uci(sections: &[Gen]) -> String {
         for (opt, values) in &s.options {
             let is_list = spec.and_then(|sp| sp.option(opt)).is_some_and(|o| o.list);
             for v in values {
-                t.push_str(&format!("  {} {opt} {}  # note\n", if is_list { "list" } else { "option" }, q(v)));
+                t.push_str(&format!(
+                    "  {} {opt} {}  # note\n",
+                    if is_list { "list" } else { "option" },
+                    q(v)
+                ));
             }
         }
     }

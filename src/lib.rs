@@ -1,0 +1,11 @@
+//! keeplite: VRRP, IPVS programming and health checks in one small static binary.
+//!
+//! The library holds everything; `main.rs` only calls [`cli::main`].
+
+pub mod cli;
+pub mod config;
+pub mod json;
+pub mod limits;
+pub mod log;
+pub mod net;
+pub mod vrrp;

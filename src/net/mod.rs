@@ -1,0 +1,3 @@
+//! Network helpers shared by the protocol code.
+
+pub mod checksum;
