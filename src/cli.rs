@@ -67,13 +67,27 @@ pub fn main() -> i32 {
 }
 
 /// Facts about this machine that configuration defaults need.
+///
+/// The hostname becomes defaults (`router_id`, `smtp_helo_name`, the `smtp_from` domain)
+/// that must read back as valid, so characters a DNS name cannot hold become `-`.
 fn host() -> Host {
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
-    Host { hostname }
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    Host { hostname: dns_safe(raw.trim()) }
+}
+
+/// `name` with every character a DNS label cannot hold replaced by `-`; `localhost` when
+/// nothing usable is left.
+fn dns_safe(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .collect();
+    let cleaned = cleaned.trim_matches(|c| c == '-' || c == '.');
+    if config::value::is_host(cleaned) {
+        cleaned.to_owned()
+    } else {
+        "localhost".to_owned()
+    }
 }
 
 /// Prints every problem of `outcome` to stderr as `FILE:LINE: ...`.
@@ -91,14 +105,23 @@ fn check_config(args: &CheckConfig) -> i32 {
         Ok(o) => o,
         Err(e) => {
             if args.json {
-                println!(
-                    "{}",
-                    Json::object([
-                        ("file", Json::str(&args.file)),
-                        ("valid", Json::Bool(false)),
-                        ("error", Json::str(e))
-                    ])
-                );
+                // The same shape as a file with errors: one error, on no line.
+                let error = Json::object([
+                    ("line", Json::Null),
+                    ("section", Json::Null),
+                    ("option", Json::Null),
+                    ("message", Json::str(&e)),
+                    ("expected", Json::Null),
+                    ("text", Json::str(&e)),
+                ]);
+                let fields = [
+                    ("file", Json::str(&args.file)),
+                    ("valid", Json::Bool(false)),
+                    ("form", Json::Null),
+                    ("errors", Json::Array(vec![error])),
+                    ("warnings", Json::Array(vec![])),
+                ];
+                println!("{}", Json::object(fields));
             } else {
                 eprintln!("{e}");
             }
@@ -189,4 +212,17 @@ fn version() -> i32 {
         println!("  {name:<34}{value}");
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_safe;
+
+    #[test]
+    fn hostnames_become_valid_defaults() {
+        assert_eq!(dns_safe("edge-a"), "edge-a");
+        assert_eq!(dns_safe("my_host"), "my-host");
+        assert_eq!(dns_safe("_"), "localhost");
+        assert_eq!(dns_safe(""), "localhost");
+    }
 }

@@ -346,5 +346,7 @@ fn a_missing_file_is_a_clear_error() {
     assert_eq!(json.status.code(), Some(1), "{body}");
     assert!(balanced_json(&body), "{body}");
     assert!(body.contains(&format!(r#"{{"file":"{missing}","valid":false,"#)), "{body}");
-    assert!(body.contains(r#""error":"tests/config/no-such-file.conf: cannot open: "#), "{body}");
+    // The same shape as a file with errors: an errors array whose entry has no line.
+    assert!(body.contains(r#""errors":[{"line":null,"section":null,"option":null,"message":"tests/config/no-such-file.conf: cannot open: "#), "{body}");
+    assert!(body.ends_with("\"warnings\":[]}\n"), "{body}");
 }

@@ -178,7 +178,9 @@ fn virtual_ports(v: &VirtualServer) -> Vec<u16> {
 }
 
 fn real_servers(b: &Built, diags: &mut Diagnostics) {
-    let mut seen: Vec<(usize, IpAddr, Option<u16>, &str)> = Vec::new();
+    // (virtual server, virtual port, address, destination port) -> section that has it.
+    type Destination = (usize, u16, IpAddr, u16);
+    let mut seen: Vec<(Destination, &str)> = Vec::new();
     for (_, r, s) in b.real_servers.valid() {
         for &vi in &r.virtual_servers {
             let Some(v) = b.virtual_servers.get(vi) else { continue };
@@ -205,16 +207,20 @@ fn real_servers(b: &Built, diags: &mut Diagnostics) {
                     );
                 }
             }
-            if let Some(&(_, _, _, first)) =
-                seen.iter().find(|(svi, a, p, _)| *svi == vi && *a == r.address && *p == r.port)
-            {
-                diags.error(
-                    At::option(s.line_of("address"), &s.name, "address"),
-                    format!("{} is already a real server of {} (section {first})", r.address, v.name),
-                    "each real server once per virtual server",
-                );
+            // A kernel destination is (address, port) within one service (virtual port);
+            // an unset port means the virtual port, so compare what the kernel would get.
+            for vport in virtual_ports(v) {
+                let key = (vi, vport, r.address, r.port.unwrap_or(vport));
+                if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                    diags.error(
+                        At::option(s.line_of("address"), &s.name, "address"),
+                        format!("{} is already a real server of {} (section {first})", r.address, v.name),
+                        "each real server once per virtual server",
+                    );
+                    break;
+                }
+                seen.push((key, &r.name));
             }
-            seen.push((vi, r.address, r.port, &r.name));
         }
     }
     for (vi, v, s) in b.virtual_servers.valid() {
@@ -257,6 +263,27 @@ fn check_usage(b: &Built, diags: &mut Diagnostics) {
                             v.name
                         ),
                         "a shorter timeout, or an interval on the check",
+                    );
+                }
+            }
+            let probes_a_port = !matches!(c.kind, CheckKind::Script { .. });
+            let fwmark_only = r.virtual_servers.iter().any(|&vi| {
+                b.virtual_servers.get(vi).is_some_and(|v| matches!(v.key, ServiceKey::Fwmark { .. }))
+            });
+            if probes_a_port
+                && fwmark_only
+                && c.connect_port.is_none()
+                && r.port.is_none()
+                && reported.insert((ci, "connect_port"))
+            {
+                {
+                    diags.error(
+                        At::option(s.line_of("connect_port"), &s.name, "connect_port"),
+                        format!(
+                            "real server {} of a fwmark service gives the check no port to probe",
+                            r.name
+                        ),
+                        "connect_port on the check, or port on the real server",
                     );
                 }
             }

@@ -326,8 +326,9 @@ pub fn netmask(v: &str) -> Parsed<u8> {
 }
 
 /// One of a fixed set of words.
+/// Case does not matter: keepalived habits (`state MASTER`, `lb_kind DR`) carry over.
 pub fn keyword<T: Copy>(v: &str, table: &[(&str, T)]) -> Parsed<T> {
-    table.iter().find(|(k, _)| *k == v).map(|&(_, t)| t).ok_or_else(|| {
+    table.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)).map(|&(_, t)| t).ok_or_else(|| {
         let names: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
         let mut what = format!("'{v}' is not known");
         if let Some(s) = super::suggest::closest(v, names.iter().copied()) {

@@ -418,10 +418,8 @@ mod tests {
     }
 
     fn repr_strategy() -> impl Strategy<Value = (Repr, IpAddr, IpAddr)> {
-        let addrs_v4 = proptest::collection::vec(
-            any::<[u8; 4]>().prop_map(IpAddr::from),
-            0..=limits::VIPS_PER_INSTANCE,
-        );
+        let addrs_v4 =
+            proptest::collection::vec(any::<[u8; 4]>().prop_map(IpAddr::from), 0..=limits::VIPS_PER_INSTANCE);
         let addrs_v6 = proptest::collection::vec(
             any::<[u8; 16]>().prop_map(IpAddr::from),
             0..=limits::VIPS_PER_INSTANCE,

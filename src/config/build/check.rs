@@ -89,7 +89,8 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
         interval,
         timeout,
         rise: r.or("rise", 1, |v| value::uint(v, 1, 1000)),
-        fall: r.or("fall", 1, |v| value::uint(v, 1, 1000)),
+        // keepalived's checkers retry once (retry 1) before declaring a server down.
+        fall: r.or("fall", 2, |v| value::uint(v, 1, 1000)),
         retry_delay: r.or("retry_delay", retry_default, value::positive),
     })
 }

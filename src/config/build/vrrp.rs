@@ -139,6 +139,17 @@ fn vips(r: &mut Reader, version: Version) -> heapless::Vec<Vip, { crate::limits:
     let list = r.list("vip", |v| value::prefix(v).map(|(addr, prefix)| Vip { addr, prefix }));
     let addrs: Vec<IpAddr> = list.iter().map(|v| v.addr).collect();
     r.no_duplicates("vip", &addrs, |a| a.to_string());
+    if let Some(IpAddr::V6(first)) = list.first().map(|v| v.addr) {
+        // RFC 9568 section 5.2.9: the first IPv6 address is the virtual router's link-local
+        // one. keepalived warns and sends the adverts anyway; so does keeplite.
+        if version == Version::V3 && (first.segments()[0] & 0xffc0) != 0xfe80 {
+            r.warn(
+                "vip",
+                format!("the first IPv6 vip {first} is not link-local (RFC 9568 section 5.2.9)"),
+                "a link-local first vip, e.g. fe80::1/64",
+            );
+        }
+    }
     if version == Version::V2 && list.first().is_some_and(|v| v.addr.is_ipv6()) {
         r.fail(
             "vip",

@@ -183,8 +183,9 @@ fn generate(seed: u64) -> Vec<Gen> {
     for i in 0..services {
         let mut s = Gen::new(name(&mut rng, "vs", i, "virtual_server", &mut vs_refs), "virtual_server");
         let v6 = rng.coin();
-        families.push(v6);
-        if rng.coin() {
+        let by_address = rng.coin();
+        families.push((v6, by_address));
+        if by_address {
             s.set(
                 "address",
                 if v6 { format!("2001:db8:f::{}", i + 1) } else { format!("10.200.0.{}", i + 1) },
@@ -211,11 +212,15 @@ fn generate(seed: u64) -> Vec<Gen> {
         s.set("sorry_server", if v6 { "[2001:db8::99]:8080" } else { "10.0.0.99" });
         out.push(s);
     }
-    for (i, (vs, v6)) in vs_refs.iter().zip(&families).enumerate() {
+    for (i, (vs, &(v6, by_address))) in vs_refs.iter().zip(&families).enumerate() {
         for j in 0..rng.range(1, 3) {
             let mut r = Gen::new(Some(format!("rs{i}_{j}")), "real_server");
             r.list("virtual_server", vec![vs.clone()]);
-            r.set("address", if *v6 { format!("2001:db8:a::{j}") } else { format!("10.10.{i}.{j}") });
+            r.set("address", if v6 { format!("2001:db8:a::{j}") } else { format!("10.10.{i}.{j}") });
+            if !by_address {
+                // A fwmark service has no port of its own for checks to probe.
+                r.set("port", rng.range(1, 65535));
+            }
             r.set("weight", rng.range(0, 65535));
             r.set("inhibit_on_failure", rng.pick(&["0", "1"]));
             r.list("check", check_refs.clone());
