@@ -1,9 +1,10 @@
 //! Checks across sections: duplicates, families, references in use, capacities of the
 //! expanded IPVS table, and timings that depend on another section.
 
-use super::build::Built;
+use super::build::{Built, Table};
 use super::diag::{At, Diagnostics};
 use super::model::*;
+use super::sections::Section;
 use super::value::format_duration;
 use crate::limits;
 use std::collections::HashSet;
@@ -101,27 +102,22 @@ fn smtp_alerts(b: &Built, diags: &mut Diagnostics) {
 }
 
 fn unused(b: &Built, diags: &mut Diagnostics) {
-    let tracked: HashSet<usize> =
-        b.vrrp.valid().flat_map(|(_, v, _)| v.track_scripts.iter().map(|t| t.script)).collect();
-    for (i, s) in b.scripts.items.iter().map(|(_, s)| s).enumerate() {
-        if !tracked.contains(&i) && b.vrrp.items.iter().all(|(v, _)| v.is_some()) {
-            diags.warning(
-                At::section(s.line, &s.name),
-                "script is not tracked by any vrrp section",
-                "its name in a vrrp track_script",
-            );
-        }
+    // Only when every would-be user was read: a broken vrrp section may be the one that
+    // tracks the script.
+    if b.vrrp.items.iter().all(|(v, _)| v.is_some()) {
+        let tracked = b.vrrp.valid().flat_map(|(_, v, _)| v.track_scripts.iter().map(|t| t.script));
+        let unused = unreferenced(&b.scripts, tracked);
+        warn_each(
+            diags,
+            unused,
+            "script is not tracked by any vrrp section",
+            "its name in a vrrp track_script",
+        );
     }
-    let used: HashSet<usize> =
-        b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied()).collect();
-    for (i, s) in b.checks.items.iter().map(|(_, s)| s).enumerate() {
-        if !used.contains(&i) && b.real_servers.items.iter().all(|(r, _)| r.is_some()) {
-            diags.warning(
-                At::section(s.line, &s.name),
-                "check is not used by any real server",
-                "its name in a real_server check",
-            );
-        }
+    if b.real_servers.items.iter().all(|(r, _)| r.is_some()) {
+        let used = b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied());
+        let unused = unreferenced(&b.checks, used);
+        warn_each(diags, unused, "check is not used by any real server", "its name in a real_server check");
     }
     let served: HashSet<usize> =
         b.real_servers.valid().flat_map(|(_, r, _)| r.virtual_servers.iter().copied()).collect();
@@ -136,6 +132,18 @@ fn unused(b: &Built, diags: &mut Diagnostics) {
                 "a real_server naming it, or a sorry_server",
             );
         }
+    }
+}
+
+/// The sections of `table` whose index `used` never names.
+fn unreferenced<'a, T>(table: &Table<'a, T>, used: impl Iterator<Item = usize>) -> Vec<&'a Section> {
+    let used: HashSet<usize> = used.collect();
+    table.items.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, (_, s))| *s).collect()
+}
+
+fn warn_each(diags: &mut Diagnostics, sections: Vec<&Section>, what: &str, expected: &str) {
+    for s in sections {
+        diags.warning(At::section(s.line, &s.name), what, expected);
     }
 }
 

@@ -198,6 +198,15 @@ pub fn is_host(h: &str) -> bool {
             }))
 }
 
+/// A host name or address, as text.
+pub fn host(v: &str) -> Parsed<String> {
+    if is_host(v) {
+        Ok(v.to_owned())
+    } else {
+        bad(format!("'{v}' is not a host name"), "a DNS name or address")
+    }
+}
+
 /// A Linux interface name: 1..15 bytes, no `/`, `:` or whitespace.
 pub fn interface(v: &str) -> Parsed<String> {
     if v.is_empty()

@@ -73,7 +73,7 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
             let h = http(r);
             CheckKind::Https(h, tls(r))
         }
-        "smtp" => CheckKind::Smtp { helo_name: r.or("helo_name", host.hostname.clone(), host_name) },
+        "smtp" => CheckKind::Smtp { helo_name: r.or("helo_name", host.hostname.clone(), value::host) },
         _ => CheckKind::Script {
             command: r.required("command", value::command)?,
             dynamic: r.or("dynamic", false, value::boolean),
@@ -105,14 +105,6 @@ fn applies_to(group: &[&str]) -> &'static str {
     }
 }
 
-fn host_name(v: &str) -> value::Parsed<String> {
-    if value::is_host(v) {
-        Ok(v.to_owned())
-    } else {
-        Err(Bad { what: format!("'{v}' is not a host name"), expected: "a DNS name or address".into() })
-    }
-}
-
 fn http(r: &mut Reader) -> HttpCheck {
     let path = r.or("path", "/".to_owned(), |v| {
         if v.starts_with('/') && !v.contains(|c: char| c.is_whitespace() || c.is_control()) {
@@ -131,7 +123,12 @@ fn http(r: &mut Reader) -> HttpCheck {
         // keepalived accepts any 2xx when no status_code is given.
         let _ = expect_status.push(StatusRange { first: 200, last: 299 });
     }
-    HttpCheck { path, expect_status, digest: r.one("digest", value::digest), host: r.one("host", host_name) }
+    HttpCheck {
+        path,
+        expect_status,
+        digest: r.one("digest", value::digest),
+        host: r.one("host", value::host),
+    }
 }
 
 fn tls(r: &mut Reader) -> TlsCheck {
@@ -140,5 +137,5 @@ fn tls(r: &mut Reader) -> TlsCheck {
     if verify && !r.has("ca_file") {
         r.fail("verify", "verification needs a CA file (keeplite carries no CA store)", "ca_file to be set");
     }
-    TlsCheck { sni: r.one("sni", host_name), verify, ca_file }
+    TlsCheck { sni: r.one("sni", value::host), verify, ca_file }
 }

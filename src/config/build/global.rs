@@ -37,13 +37,7 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
     let alert_email = r.fixed("alert_email", emails, "ALERT_EMAILS");
     let smtp_server = r.one("smtp_server", value::host_port).map(|(h, p)| (h, p.unwrap_or(SMTP_PORT)));
     let smtp_from = r.or("smtp_from", d.smtp_from, value::email);
-    let smtp_helo_name = r.or("smtp_helo_name", d.smtp_helo_name, |v| {
-        if value::is_host(v) {
-            Ok(v.to_owned())
-        } else {
-            Err(value::Bad { what: format!("'{v}' is not a host name"), expected: "a DNS name".into() })
-        }
-    });
+    let smtp_helo_name = r.or("smtp_helo_name", d.smtp_helo_name, value::host);
     let smtp_timeout = r.or("smtp_timeout", d.smtp_timeout, value::positive);
     let status_socket = r.or("status_socket", d.status_socket, value::path);
     let pid_file = r.one("pid_file", value::path);

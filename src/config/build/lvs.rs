@@ -53,16 +53,7 @@ pub fn virtual_server(r: &mut Reader) -> Option<VirtualServer> {
         delay_loop: r.or("delay_loop", DELAY_LOOP, value::positive),
         alpha: r.or("alpha", false, value::boolean),
         ops,
-        host: r.one("host", |v| {
-            if value::is_host(v) {
-                Ok(v.to_owned())
-            } else {
-                Err(Bad {
-                    what: format!("'{v}' is not a host name"),
-                    expected: "a DNS name or address".into(),
-                })
-            }
-        }),
+        host: r.one("host", value::host),
         key: key?,
     })
 }
