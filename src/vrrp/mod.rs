@@ -1,3 +1,7 @@
-//! VRRP: wire format now; the state machine, sync groups and I/O follow.
+//! VRRP: wire format, timers, the per-instance state machine and its counters. Sockets,
+//! address moves and sync groups follow.
 
+pub mod counters;
+pub mod instance;
 pub mod packet;
+pub mod timing;

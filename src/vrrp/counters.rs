@@ -1,0 +1,74 @@
+//! Per-instance counters, in the spirit of RFC 6527's VRRPv3 MIB statistics.
+
+use super::packet::Error;
+
+/// Why a received advert was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discard {
+    /// IP TTL / hop limit was not 255.
+    Ttl,
+    /// Version other than the instance's (or not VRRP for the family).
+    Version,
+    Checksum,
+    /// Advert for a VRID no instance on the interface has.
+    Vrid,
+    /// v2 authentication type or password mismatch.
+    Auth,
+    /// v2 advert interval differs from the configured one.
+    Interval,
+    /// Packet shorter than its header and address count need.
+    Length,
+    /// Addresses differ from the configured ones (and the sender is not the owner), or none.
+    AddressList,
+    /// Packet type other than advertisement.
+    Type,
+}
+
+impl From<Error> for Discard {
+    fn from(e: Error) -> Discard {
+        match e {
+            Error::Length => Discard::Length,
+            Error::Version(_) | Error::Family => Discard::Version,
+            Error::Type(_) => Discard::Type,
+            Error::Checksum => Discard::Checksum,
+            Error::TooManyAddresses => Discard::AddressList,
+        }
+    }
+}
+
+/// Counts since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub adverts_rx: u64,
+    pub adverts_tx: u64,
+    pub became_master: u64,
+    pub priority_zero_rx: u64,
+    pub priority_zero_tx: u64,
+    pub discard_ttl: u64,
+    pub discard_version: u64,
+    pub discard_checksum: u64,
+    pub discard_vrid: u64,
+    pub discard_auth: u64,
+    pub discard_interval: u64,
+    pub discard_length: u64,
+    pub discard_address_list: u64,
+    pub discard_type: u64,
+}
+
+impl Counters {
+    /// Counts one discard.
+    pub fn discard(&mut self, reason: Discard) {
+        let c = match reason {
+            Discard::Ttl => &mut self.discard_ttl,
+            Discard::Version => &mut self.discard_version,
+            Discard::Checksum => &mut self.discard_checksum,
+            Discard::Vrid => &mut self.discard_vrid,
+            Discard::Auth => &mut self.discard_auth,
+            Discard::Interval => &mut self.discard_interval,
+            Discard::Length => &mut self.discard_length,
+            Discard::AddressList => &mut self.discard_address_list,
+            Discard::Type => &mut self.discard_type,
+        };
+        *c += 1;
+    }
+}

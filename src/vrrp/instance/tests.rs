@@ -1,0 +1,463 @@
+//! The state machine walked through RFC 9568 section 6.4 (and RFC 3768's v2 rules) with
+//! explicit clocks.
+
+use super::*;
+use proptest::prelude::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn params(version: Version, priority: u8) -> Params {
+    Params {
+        vrid: 51,
+        version,
+        priority,
+        advert_int: SEC,
+        addresses: [ip("192.0.2.100")].into_iter().collect(),
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        auth: None,
+        garp_delay: Duration::ZERO,
+        garp_refresh: Duration::ZERO,
+    }
+}
+
+/// A test bench: an instance, a clock, and the actions it produced.
+struct Bench {
+    vr: Instance,
+    t0: Instant,
+    now: Instant,
+}
+
+impl Bench {
+    fn new(p: Params) -> Bench {
+        Bench::tracked(p, &[])
+    }
+
+    fn tracked(p: Params, tracked: &[Tracked]) -> Bench {
+        let t0 = Instant::now();
+        let mut vr = Instance::new(p, tracked);
+        vr.set_primary(Some(ip("192.0.2.10")));
+        Bench { vr, t0, now: t0 }
+    }
+
+    fn at(&mut self, d: Duration) -> &mut Self {
+        self.now = self.t0 + d;
+        self
+    }
+
+    fn actions(&mut self) -> Vec<Action> {
+        std::iter::from_fn(|| self.vr.poll_action()).collect()
+    }
+
+    fn started(mut self) -> Bench {
+        self.vr.start(self.now);
+        self.actions();
+        self
+    }
+
+    /// Fires every timer due up to `d` from t0, in order.
+    fn run_until(&mut self, d: Duration) -> Vec<Action> {
+        let end = self.t0 + d;
+        let mut out = Vec::new();
+        while let Some(t) = self.vr.poll_timeout().filter(|&t| t <= end) {
+            self.now = t;
+            self.vr.handle_timeout(t);
+            out.extend(self.actions());
+        }
+        self.now = end;
+        out
+    }
+
+    fn advert(&mut self, src: &str, priority: u8, interval: u16) -> Vec<Action> {
+        let mut a = self.vr.advert(priority);
+        a.interval = interval;
+        self.vr.handle_advert(self.now, ip(src), TTL, &a);
+        self.actions()
+    }
+
+    fn master(p: Params) -> Bench {
+        let mut b = Bench::new(p).started();
+        b.run_until(4 * SEC);
+        assert_eq!(b.vr.state(), State::Master);
+        b
+    }
+}
+
+fn transition(from: State, to: State, reason: Reason) -> Action {
+    Action::Transition { from, to, reason }
+}
+
+fn becoming_master(from: State, reason: Reason, priority: u8) -> Vec<Action> {
+    vec![
+        transition(from, State::Master, reason),
+        Action::AddVips,
+        Action::SendAdvert { priority },
+        Action::Announce,
+    ]
+}
+
+#[test]
+fn startup_backup_then_master_down() {
+    let mut b = Bench::new(params(Version::V3, 100));
+    b.vr.start(b.now);
+    assert_eq!(b.actions(), vec![transition(State::Initialize, State::Backup, Reason::Startup)]);
+    // Master_Down_Interval = 3 * 1 s + (256 - 100) / 256 s.
+    let down = b.t0 + Duration::from_nanos(3_609_375_000);
+    assert_eq!(b.vr.poll_timeout(), Some(down));
+    assert_eq!(b.run_until(Duration::from_millis(3609)), vec![]);
+    let acts = b.run_until(Duration::from_millis(3610));
+    assert_eq!(acts, becoming_master(State::Backup, Reason::MasterDown, 100));
+    assert_eq!(b.vr.counters().became_master, 1);
+    // Then one advert per interval.
+    let acts = b.run_until(Duration::from_millis(6610));
+    assert_eq!(acts, vec![Action::SendAdvert { priority: 100 }; 3]);
+}
+
+#[test]
+fn owner_starts_as_master() {
+    let mut b = Bench::new(params(Version::V3, 255));
+    b.vr.start(b.now);
+    assert_eq!(b.actions(), becoming_master(State::Initialize, Reason::Owner, 255));
+    assert_eq!(b.vr.poll_timeout(), Some(b.t0 + SEC));
+}
+
+#[test]
+fn startup_with_link_down_is_fault_and_recovers() {
+    let mut b = Bench::new(params(Version::V3, 100));
+    b.vr.set_link(b.now, false);
+    b.vr.start(b.now);
+    assert_eq!(b.actions(), vec![transition(State::Initialize, State::Fault, Reason::Fault)]);
+    assert_eq!(b.vr.poll_timeout(), None);
+    b.at(SEC);
+    b.vr.set_link(b.now, true);
+    assert_eq!(b.actions(), vec![transition(State::Fault, State::Backup, Reason::Recovered)]);
+}
+
+#[test]
+fn backup_priority_zero_shortens_to_skew_time() {
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    b.at(SEC);
+    b.advert("192.0.2.20", 0, 100);
+    // Skew_Time = 156/256 s after the priority-0 advert.
+    assert_eq!(b.vr.poll_timeout(), Some(b.t0 + SEC + Duration::from_nanos(609_375_000)));
+    assert_eq!(b.vr.counters().priority_zero_rx, 1);
+    let acts = b.run_until(Duration::from_millis(1610));
+    assert_eq!(acts, becoming_master(State::Backup, Reason::MasterDown, 100));
+}
+
+#[test]
+fn backup_learns_master_interval_v3() {
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    b.at(SEC);
+    b.advert("192.0.2.20", 200, 50);
+    // Master_Adver_Interval 500 ms: 3 * 0.5 s + 156/256 * 0.5 s.
+    assert_eq!(b.vr.poll_timeout(), Some(b.t0 + SEC + Duration::from_nanos(1_804_687_500)));
+    assert_eq!(b.vr.master(), Some((ip("192.0.2.20"), 200)));
+}
+
+#[test]
+fn backup_keeps_higher_and_equal_masters() {
+    for priority in [200, 100] {
+        let mut b = Bench::new(params(Version::V3, 100)).started();
+        for s in 1..10 {
+            b.at(s * SEC);
+            assert_eq!(b.advert("192.0.2.20", priority, 100), vec![]);
+        }
+        assert_eq!(b.run_until(12 * SEC), vec![], "priority {priority}: backup must stay");
+        assert_eq!(b.vr.state(), State::Backup);
+    }
+}
+
+#[test]
+fn backup_preempts_lower_master() {
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    b.at(SEC);
+    b.advert("192.0.2.20", 50, 100);
+    // The lower advert is discarded: the startup timer still runs out at 3.609 s.
+    assert_eq!(b.vr.poll_timeout(), Some(b.t0 + Duration::from_nanos(3_609_375_000)));
+    b.at(2 * SEC);
+    b.advert("192.0.2.20", 50, 100);
+    assert_eq!(b.run_until(4 * SEC), becoming_master(State::Backup, Reason::MasterDown, 100));
+}
+
+#[test]
+fn backup_without_preempt_keeps_lower_master() {
+    let mut b = Bench::new(Params { preempt: false, ..params(Version::V3, 100) }).started();
+    for s in 1..10 {
+        b.at(s * SEC);
+        b.advert("192.0.2.20", 50, 100);
+    }
+    assert_eq!(b.run_until(12 * SEC), vec![]);
+    assert_eq!(b.vr.state(), State::Backup);
+}
+
+#[test]
+fn preempt_delay_tolerates_a_lower_master_for_a_while() {
+    let p = Params { preempt_delay: 5 * SEC, ..params(Version::V3, 100) };
+    let mut b = Bench::new(p).started();
+    for s in 1..=5 {
+        b.at(s * SEC);
+        b.advert("192.0.2.20", 50, 100);
+    }
+    // At 5 s the delay from startup has passed: that advert was discarded; the timer set
+    // at 4 s runs out at 7.609 s.
+    assert_eq!(b.vr.state(), State::Backup);
+    assert_eq!(b.run_until(7 * SEC), vec![]);
+    b.at(Duration::from_millis(7500));
+    b.advert("192.0.2.20", 50, 100);
+    assert_eq!(b.run_until(8 * SEC), becoming_master(State::Backup, Reason::MasterDown, 100));
+}
+
+#[test]
+fn receive_checks_count_discards() {
+    let mut b = Bench::new(Params { auth: Some(*b"secret\0\0"), ..params(Version::V2, 100) }).started();
+    b.at(SEC);
+    let good = b.vr.advert(200);
+    let cases: Vec<(Repr, u8, Discard)> = vec![
+        (good.clone(), 254, Discard::Ttl),
+        (Repr { version: Version::V3, ..good.clone() }, TTL, Discard::Version),
+        (Repr { vrid: 52, ..good.clone() }, TTL, Discard::Vrid),
+        (Repr { auth: Auth::None, ..good.clone() }, TTL, Discard::Auth),
+        (Repr { auth: Auth::SimpleText(*b"guess\0\0\0"), ..good.clone() }, TTL, Discard::Auth),
+        (Repr { interval: 2, ..good.clone() }, TTL, Discard::Interval),
+        (
+            Repr { addresses: [ip("192.0.2.99")].into_iter().collect(), ..good.clone() },
+            TTL,
+            Discard::AddressList,
+        ),
+        (Repr { addresses: Fixed::new(), ..good.clone() }, TTL, Discard::AddressList),
+    ];
+    for (advert, ttl, _) in &cases {
+        b.vr.handle_advert(b.now, ip("192.0.2.20"), *ttl, advert);
+    }
+    let c = b.vr.counters();
+    let expected = Counters {
+        discard_ttl: 1,
+        discard_version: 1,
+        discard_vrid: 1,
+        discard_auth: 2,
+        discard_interval: 1,
+        discard_address_list: 2,
+        ..Counters::default()
+    };
+    assert_eq!(c, &expected);
+    // None of them held off the master-down timer.
+    assert_eq!(b.run_until(4 * SEC), becoming_master(State::Backup, Reason::MasterDown, 100));
+    // The owner's advert is accepted even with other addresses.
+    let mut owner = b.vr.advert(255);
+    owner.addresses = [ip("192.0.2.99")].into_iter().collect();
+    b.vr.handle_advert(b.now, ip("192.0.2.20"), TTL, &owner);
+    assert_eq!(b.vr.state(), State::Backup);
+}
+
+#[test]
+fn master_answers_priority_zero_with_an_advert() {
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.at(Duration::from_millis(4300));
+    assert_eq!(b.advert("192.0.2.20", 0, 100), vec![Action::SendAdvert { priority: 100 }]);
+    assert_eq!(b.vr.poll_timeout(), Some(b.now + SEC));
+}
+
+#[test]
+fn master_yields_to_higher_priority_and_learns_its_interval() {
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.at(Duration::from_millis(4300));
+    let acts = b.advert("192.0.2.20", 150, 200);
+    assert_eq!(acts, vec![transition(State::Master, State::Backup, Reason::Preempted), Action::RemoveVips]);
+    // Master_Adver_Interval 2 s: 6 s + 156/256 * 2 s.
+    assert_eq!(b.vr.poll_timeout(), Some(b.now + Duration::from_nanos(7_218_750_000)));
+}
+
+#[test]
+fn equal_priority_breaks_on_the_primary_address() {
+    // Local primary is 192.0.2.10: a higher sender wins, a lower one is told off.
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.at(Duration::from_millis(4300));
+    let acts = b.advert("192.0.2.5", 100, 100);
+    assert_eq!(acts, vec![Action::SendAdvert { priority: 100 }, Action::Announce]);
+    assert_eq!(b.vr.state(), State::Master);
+    let acts = b.advert("192.0.2.20", 100, 100);
+    assert_eq!(acts, vec![transition(State::Master, State::Backup, Reason::Preempted), Action::RemoveVips]);
+}
+
+#[test]
+fn split_brain_winner_reannounces() {
+    let mut b = Bench::master(params(Version::V3, 200));
+    b.at(Duration::from_millis(4300));
+    // The other side still thinks it is master, with a lower priority.
+    let acts = b.advert("192.0.2.20", 100, 100);
+    assert_eq!(acts, vec![Action::SendAdvert { priority: 200 }, Action::Announce]);
+    assert_eq!(b.vr.poll_timeout(), Some(b.now + SEC));
+}
+
+#[test]
+fn shutdown_sends_priority_zero_and_releases() {
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.at(5 * SEC);
+    b.vr.shutdown(b.now);
+    let acts = b.actions();
+    assert_eq!(
+        acts,
+        vec![
+            Action::SendAdvert { priority: 0 },
+            Action::RemoveVips,
+            transition(State::Master, State::Initialize, Reason::Shutdown),
+        ]
+    );
+    assert_eq!(b.vr.counters().priority_zero_tx, 1);
+    assert_eq!(b.vr.poll_timeout(), None);
+    // A backup just stops.
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    b.vr.shutdown(b.now);
+    assert_eq!(b.actions(), vec![transition(State::Backup, State::Initialize, Reason::Shutdown)]);
+}
+
+#[test]
+fn link_down_in_master_releases_then_recovers() {
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.at(5 * SEC);
+    b.vr.set_link(b.now, false);
+    assert_eq!(
+        b.actions(),
+        vec![
+            Action::SendAdvert { priority: 0 },
+            Action::RemoveVips,
+            transition(State::Master, State::Fault, Reason::Fault),
+        ]
+    );
+    assert_eq!(b.run_until(20 * SEC), vec![]);
+    b.vr.set_link(b.now, true);
+    assert_eq!(b.actions(), vec![transition(State::Fault, State::Backup, Reason::Recovered)]);
+    // The owner recovers straight to master.
+    let mut b = Bench::master(params(Version::V3, 255));
+    b.vr.set_link(b.now, false);
+    b.actions();
+    b.vr.set_link(b.now, true);
+    assert_eq!(b.actions(), becoming_master(State::Fault, Reason::Recovered, 255));
+}
+
+#[test]
+fn tracked_objects_adjust_priority_or_fault() {
+    let tracked = [
+        Tracked { weight: Some(-60), up: true },
+        Tracked { weight: Some(20), up: true },
+        Tracked { weight: None, up: true },
+    ];
+    let mut b = Bench::tracked(params(Version::V3, 100), &tracked);
+    assert_eq!(b.vr.effective_priority(), 120);
+    b.vr.set_tracked(b.now, 0, false);
+    assert_eq!(b.vr.effective_priority(), 60);
+    b.vr.set_tracked(b.now, 1, false);
+    assert_eq!(b.vr.effective_priority(), 40);
+    b.vr.start(b.now);
+    b.run_until(5 * SEC);
+    assert_eq!(b.vr.advert(b.vr.effective_priority()).priority, 40);
+    b.vr.set_tracked(b.now, 2, false);
+    assert_eq!(b.vr.state(), State::Fault);
+    // Clamped to 1..254; the owner stays 255.
+    let low = Bench::tracked(params(Version::V3, 10), &[Tracked { weight: Some(-200), up: false }]);
+    assert_eq!(low.vr.effective_priority(), 1);
+    let high = Bench::tracked(params(Version::V3, 250), &[Tracked { weight: Some(200), up: true }]);
+    assert_eq!(high.vr.effective_priority(), 254);
+    let owner = Bench::tracked(params(Version::V3, 255), &[Tracked { weight: Some(-50), up: false }]);
+    assert_eq!(owner.vr.effective_priority(), 255);
+}
+
+#[test]
+fn gratuitous_arp_second_burst_and_refresh() {
+    let p = Params { garp_delay: 5 * SEC, garp_refresh: 60 * SEC, ..params(Version::V3, 255) };
+    let mut b = Bench::new(p);
+    b.vr.start(b.now);
+    b.actions();
+    let announces = |acts: &[Action]| acts.iter().filter(|a| **a == Action::Announce).count();
+    assert_eq!(announces(&b.run_until(4 * SEC)), 0);
+    assert_eq!(announces(&b.run_until(5 * SEC)), 1);
+    assert_eq!(announces(&b.run_until(64 * SEC)), 0);
+    assert_eq!(announces(&b.run_until(65 * SEC)), 1);
+    assert_eq!(announces(&b.run_until(125 * SEC)), 1);
+}
+
+#[test]
+fn v2_uses_the_configured_interval_only() {
+    let mut b = Bench::new(params(Version::V2, 100)).started();
+    b.at(SEC);
+    // Same interval: accepted, timer reset to 3 s + skew.
+    b.advert("192.0.2.20", 200, 1);
+    assert_eq!(b.vr.poll_timeout(), Some(b.now + Duration::from_nanos(3_609_375_000)));
+    assert_eq!(b.vr.counters().adverts_rx, 1);
+}
+
+/// Inputs for the random walk.
+#[derive(Debug, Clone)]
+enum Step {
+    Wait(u16),
+    Advert { from_high: bool, priority: u8 },
+    Link(bool),
+    Track(usize, bool),
+    Shutdown,
+    Start,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (1u16..5000).prop_map(Step::Wait),
+        (any::<bool>(), any::<u8>()).prop_map(|(from_high, priority)| Step::Advert { from_high, priority }),
+        any::<bool>().prop_map(Step::Link),
+        (0usize..3, any::<bool>()).prop_map(|(i, up)| Step::Track(i, up)),
+        Just(Step::Shutdown),
+        Just(Step::Start),
+    ]
+}
+
+proptest! {
+    /// Whatever happens, addresses are held exactly while master, a running instance
+    /// always has a timer, and adverts carry priority 0 only when giving up mastership.
+    #[test]
+    fn addresses_follow_mastership(priority in 1u8..=255, preempt in any::<bool>(), steps in proptest::collection::vec(step(), 1..60)) {
+        let tracked = [
+            Tracked { weight: Some(-30), up: true },
+            Tracked { weight: None, up: true },
+            Tracked { weight: Some(10), up: false },
+        ];
+        let mut b = Bench::tracked(Params { preempt, ..params(Version::V3, priority) }, &tracked);
+        b.vr.start(b.now);
+        let mut held = false;
+        let mut elapsed = Duration::ZERO;
+        for s in steps {
+            let mut acts = Vec::new();
+            match s {
+                Step::Wait(ms) => {
+                    elapsed += Duration::from_millis(u64::from(ms));
+                    acts.extend(b.actions());
+                    acts.extend(b.run_until(elapsed));
+                }
+                Step::Advert { from_high, priority } => {
+                    let src = if from_high { "192.0.2.20" } else { "192.0.2.5" };
+                    let a = b.vr.advert(priority);
+                    b.vr.handle_advert(b.now, ip(src), TTL, &a);
+                }
+                Step::Link(up) => b.vr.set_link(b.now, up),
+                Step::Track(i, up) => b.vr.set_tracked(b.now, i, up),
+                Step::Shutdown => b.vr.shutdown(b.now),
+                Step::Start => b.vr.start(b.now),
+            }
+            acts.extend(b.actions());
+            for a in &acts {
+                match a {
+                    Action::AddVips => { prop_assert!(!held); held = true; }
+                    Action::RemoveVips => { prop_assert!(held); held = false; }
+                    Action::SendAdvert { priority: 0 } => prop_assert!(held, "priority 0 only from a master"),
+                    _ => {}
+                }
+            }
+            prop_assert_eq!(held, b.vr.state() == State::Master);
+            if matches!(b.vr.state(), State::Master | State::Backup) {
+                prop_assert!(b.vr.poll_timeout().is_some());
+            }
+        }
+    }
+}
