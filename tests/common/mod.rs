@@ -1,0 +1,128 @@
+//! Shared harness of the netns tier: throw-away network namespaces joined by veth pairs
+//! and a bridge, and running test code inside one of them.
+//!
+//! A thread can enter a namespace on its own (setns affects only the calling thread), so a
+//! test runs each "host" as a thread of the test process.
+
+#![allow(dead_code)] // each test file uses part of the harness
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// True when the netns tier can run here (root). Under `CI=true` a missing prerequisite
+/// fails the test; elsewhere the test prints why it did nothing and returns.
+pub fn netns_available() -> bool {
+    let root = rustix::process::geteuid().is_root();
+    let ip = Command::new("ip").arg("-V").output().is_ok_and(|o| o.status.success());
+    if root && ip {
+        return true;
+    }
+    let why = if root { "iproute2's ip is missing" } else { "not running as root" };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("netns tier cannot run: {why} (CI=true: a missing prerequisite is a failure)");
+    }
+    eprintln!("SKIPPED netns test: {why}");
+    false
+}
+
+/// Runs `ip ARGS...` and panics with its output when it fails.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace, deleted on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// A fresh namespace with loopback up; `tag` makes its name readable in `ip netns`.
+    pub fn new(tag: &str) -> Netns {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("kl-{tag}-{}-{n}", std::process::id());
+        ip(&["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `ip -n NAME ARGS...`.
+    pub fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        ip(&all);
+    }
+
+    /// Output of `ip -n NAME ARGS...`.
+    pub fn ip_output(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").arg("-n").arg(&self.name).args(args).output().expect("run ip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A command that runs inside the namespace (`ip netns exec NAME PROGRAM`).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Runs `f` on a thread that has entered this namespace, and returns its result.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let file = File::open(&path).expect("open netns");
+                rustix::thread::move_into_link_name_space(
+                    file.as_fd(),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .expect("setns");
+                f()
+            })
+            .join()
+            .expect("thread in netns panicked")
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// A LAN: a bridge in its own namespace, and hosts each with `eth0` on it.
+pub struct Lan {
+    pub switch: Netns,
+    pub hosts: Vec<Netns>,
+}
+
+impl Lan {
+    /// `count` hosts on one bridge; host i gets 198.51.100.(i+1)/24 and 2001:db8:1::(i+1)/64
+    /// (TEST-NET-2: the machine running the tests may itself sit on TEST-NET-1)
+    /// (without DAD) on `eth0`, and a fixed MAC 02:00:00:00:00:(i+1).
+    pub fn new(tag: &str, count: usize) -> Lan {
+        let switch = Netns::new(&format!("{tag}-sw"));
+        switch.ip(&["link", "add", "br0", "type", "bridge"]);
+        switch.ip(&["link", "set", "br0", "up"]);
+        let mut hosts = Vec::new();
+        for i in 0..count {
+            let host = Netns::new(&format!("{tag}-h{i}"));
+            let port = format!("p{i}");
+            switch.ip(&["link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &host.name]);
+            switch.ip(&["link", "set", &port, "master", "br0", "up"]);
+            let n = i + 1;
+            host.ip(&["link", "set", "eth0", "address", &format!("02:00:00:00:00:{n:02x}")]);
+            host.ip(&["addr", "add", &format!("198.51.100.{n}/24"), "dev", "eth0"]);
+            host.ip(&["addr", "add", &format!("2001:db8:1::{n}/64"), "dev", "eth0", "nodad"]);
+            host.ip(&["link", "set", "eth0", "up"]);
+            hosts.push(host);
+        }
+        Lan { switch, hosts }
+    }
+}
