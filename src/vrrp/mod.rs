@@ -2,6 +2,7 @@
 //! address moves and sync groups follow.
 
 pub mod counters;
+pub mod group;
 pub mod instance;
 pub mod packet;
 pub mod timing;

@@ -53,6 +53,8 @@ pub enum Reason {
     Fault,
     /// All links and tracked objects are up again.
     Recovered,
+    /// Another member of the sync group moved, and this one follows.
+    SyncGroup,
     Shutdown,
 }
 
@@ -108,6 +110,8 @@ pub struct Instance {
     params: Params,
     state: State,
     link_up: bool,
+    /// Another member of this instance's sync group is in Fault.
+    group_fault: bool,
     tracked: Fixed<Tracked, { limits::TRACK_INTERFACES + limits::TRACK_SCRIPTS }>,
     /// This router's primary address on the link (ties between equal priorities).
     primary: Option<IpAddr>,
@@ -133,6 +137,7 @@ impl Instance {
             params,
             state: State::Initialize,
             link_up: true,
+            group_fault: false,
             tracked: tracked.iter().copied().take(limits::TRACK_INTERFACES + limits::TRACK_SCRIPTS).collect(),
             primary: None,
             master: None,
@@ -197,9 +202,19 @@ impl Instance {
         }
     }
 
-    /// True when the link or an unweighted tracked object is down.
-    fn faulty(&self) -> bool {
+    /// True when the link or an unweighted tracked object is down: a fault of this
+    /// instance's own, as opposed to one its sync group imposes.
+    pub fn own_fault(&self) -> bool {
         !self.link_up || self.tracked.iter().any(|t| t.weight.is_none() && !t.up)
+    }
+
+    /// True while the sync group imposes a fault.
+    pub fn group_fault(&self) -> bool {
+        self.group_fault
+    }
+
+    fn faulty(&self) -> bool {
+        self.own_fault() || self.group_fault
     }
 
     /// Sets this router's primary address on the link (from the interface).
@@ -367,6 +382,28 @@ impl Instance {
             t.up = up;
         }
         self.reassess(now);
+    }
+
+    /// Sync group: another member is (or is no longer) in Fault.
+    pub fn set_group_fault(&mut self, now: Instant, fault: bool) {
+        if self.group_fault != fault {
+            self.group_fault = fault;
+            self.reassess(now);
+        }
+    }
+
+    /// Sync group: another member became master on its own; a backup follows at once.
+    pub fn force_master(&mut self, now: Instant) {
+        if self.state == State::Backup {
+            self.become_master(now, Reason::SyncGroup);
+        }
+    }
+
+    /// Sync group: another member fell back to backup; a master follows.
+    pub fn force_backup(&mut self, now: Instant) {
+        if self.state == State::Master {
+            self.become_backup(now, Reason::SyncGroup);
+        }
     }
 
     /// Enters Fault when something required is down, leaves it when all are up again.

@@ -461,3 +461,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sync_group_orders() {
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    b.vr.force_master(b.now);
+    assert_eq!(b.actions(), becoming_master(State::Backup, Reason::SyncGroup, 100));
+    b.vr.force_backup(b.now);
+    assert_eq!(
+        b.actions(),
+        vec![transition(State::Master, State::Backup, Reason::SyncGroup), Action::RemoveVips]
+    );
+    b.vr.set_group_fault(b.now, true);
+    assert_eq!(b.actions(), vec![transition(State::Backup, State::Fault, Reason::Fault)]);
+    assert!(b.vr.group_fault() && !b.vr.own_fault());
+    // Orders that do not fit the state are ignored.
+    b.vr.force_master(b.now);
+    assert_eq!(b.actions(), vec![]);
+    b.vr.set_group_fault(b.now, false);
+    assert_eq!(b.actions(), vec![transition(State::Fault, State::Backup, Reason::Recovered)]);
+}
