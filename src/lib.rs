@@ -8,4 +8,7 @@ pub mod json;
 pub mod limits;
 pub mod log;
 pub mod net;
+pub mod notify;
+pub mod process;
+pub mod rise_fall;
 pub mod vrrp;

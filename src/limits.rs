@@ -48,6 +48,11 @@ pub const CHECKS_PER_REAL_SERVER: usize = 4;
 /// Entries in one `check.expect_status` list.
 pub const STATUS_RANGES: usize = 8;
 
+/// Notify scripts waiting to run; more are dropped and counted.
+pub const NOTIFY_QUEUE: usize = 32;
+/// Notify scripts running at once.
+pub const NOTIFY_RUNNING: usize = 4;
+
 /// Kernel IPVS services keeplite programs (one per virtual server port, or per fwmark).
 pub const IPVS_SERVICES: usize = 4096;
 /// Kernel IPVS destinations keeplite programs, over all services.
@@ -78,6 +83,8 @@ pub const ALL: &[(&str, usize)] = &[
     ("CHECKS", CHECKS),
     ("CHECKS_PER_REAL_SERVER", CHECKS_PER_REAL_SERVER),
     ("STATUS_RANGES", STATUS_RANGES),
+    ("NOTIFY_QUEUE", NOTIFY_QUEUE),
+    ("NOTIFY_RUNNING", NOTIFY_RUNNING),
     ("IPVS_SERVICES", IPVS_SERVICES),
     ("IPVS_DESTINATIONS", IPVS_DESTINATIONS),
     ("PROBES", PROBES),

@@ -1,0 +1,133 @@
+//! Scripts as child processes: `/bin/sh -c`, in a process group of their own so a timeout
+//! kills everything they started, with exit watched through a pidfd a poll loop can wait on.
+
+use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by this signal (not by keeplite).
+    Signalled(i32),
+    /// Still running at its timeout: its whole process group was killed.
+    TimedOut,
+}
+
+/// A running script.
+#[derive(Debug)]
+pub struct Script {
+    child: Child,
+    pidfd: Option<OwnedFd>,
+    deadline: Instant,
+}
+
+/// Starts `command` with `args` as `$1...` (`/bin/sh -c 'command "$@"' keeplite args...`),
+/// stdin/stdout/stderr on /dev/null, to be killed at `now + timeout`.
+pub fn spawn(command: &str, args: &[&str], now: Instant, timeout: Duration) -> std::io::Result<Script> {
+    let script = if args.is_empty() { command.to_owned() } else { format!("{command} \"$@\"") };
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .arg("keeplite")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    // Without pidfds (Linux < 5.3) the caller polls on its timer instead.
+    let pidfd = Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+    Ok(Script { child, pidfd, deadline: now + timeout })
+}
+
+impl Script {
+    /// When the script will be killed if still running.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Readable once the script has exited, where the kernel has pidfds.
+    pub fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(AsFd::as_fd)
+    }
+
+    /// The outcome if the script has ended, or was killed now for running past its
+    /// deadline; `None` while it runs.
+    pub fn poll(&mut self, now: Instant) -> Option<Outcome> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(outcome(status)),
+            Ok(None) if now >= self.deadline => {
+                self.kill();
+                Some(Outcome::TimedOut)
+            }
+            Ok(None) => None,
+            // The child is gone in a way we cannot read: count it as a failure.
+            Err(_) => Some(Outcome::Signalled(0)),
+        }
+    }
+
+    /// Kills the whole process group and reaps the child.
+    pub fn kill(&mut self) {
+        if let Some(pgid) = Pid::from_raw(self.child.id() as i32) {
+            let _ = kill_process_group(pgid, Signal::KILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn outcome(status: std::process::ExitStatus) -> Outcome {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Outcome::Exited(code),
+        (None, Some(sig)) => Outcome::Signalled(sig),
+        (None, None) => Outcome::Signalled(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait(s: &mut Script) -> Outcome {
+        loop {
+            if let Some(o) = s.poll(Instant::now()) {
+                return o;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn exit_codes_and_arguments() {
+        let now = Instant::now();
+        let mut s = spawn("exit 3", &[], now, Duration::from_secs(5)).unwrap();
+        assert_eq!(wait(&mut s), Outcome::Exited(3));
+        let check = "f() { [ $# -eq 3 ] && [ \"$3\" = MASTER ]; }; f";
+        let mut s = spawn(check, &["INSTANCE", "gw", "MASTER"], now, Duration::from_secs(5)).unwrap();
+        assert_eq!(wait(&mut s), Outcome::Exited(0));
+        // Arguments reach the command untouched by the shell, quotes included.
+        let mut s =
+            spawn("g() { [ \"$2\" = \"it's\" ]; }; g", &["x", "it's"], now, Duration::from_secs(5)).unwrap();
+        assert_eq!(wait(&mut s), Outcome::Exited(0));
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let dir = std::env::temp_dir().join(format!("keeplite-proc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = dir.join("grandchild");
+        // A grandchild that would write the marker after the timeout if it survived.
+        let cmd = format!("(sleep 0.5; touch {}) & sleep 10", marker.display());
+        let start = Instant::now();
+        let mut s = spawn(&cmd, &[], start, Duration::from_millis(100)).unwrap();
+        assert_eq!(wait(&mut s), Outcome::TimedOut);
+        assert!(start.elapsed() < Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(800));
+        assert!(!marker.exists(), "the grandchild outlived the timeout");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
