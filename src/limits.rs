@@ -89,3 +89,16 @@ pub const ALL: &[(&str, usize)] = &[
     ("IPVS_DESTINATIONS", IPVS_DESTINATIONS),
     ("PROBES", PROBES),
 ];
+
+#[cfg(test)]
+mod tests {
+    /// docs/configuration.md's limits table lists every limit with its value.
+    #[test]
+    fn reference_lists_every_limit() {
+        let doc = include_str!("../docs/configuration.md");
+        for (name, value) in super::ALL {
+            let row = format!("| `{name}` | {value} |");
+            assert!(doc.contains(&row), "docs/configuration.md has no row {row}");
+        }
+    }
+}
