@@ -4,6 +4,8 @@
 
 mod common;
 
+use keeplite::vrrp::announce::MacAddr;
+
 use common::{netns_available, Lan};
 use keeplite::net::address::{self, Address};
 use keeplite::net::error::{Error, ErrorKind};
@@ -185,7 +187,7 @@ fn a_vmac_macvlan_is_created_seen_and_deleted() {
     let lan = Lan::new("rtnl-vmac", 1);
     let host = &lan.hosts[0];
     let (mut sock, mut monitor, eth0) = open(&lan);
-    let mac = link::vrrp_mac(51, false);
+    let mac = MacAddr::virtual_router(51, false).0;
     assert_eq!(mac, [0x00, 0x00, 0x5e, 0x00, 0x01, 51]);
 
     ok(link::add_macvlan(&mut sock, "vrrp.51", &eth0, mac));
@@ -209,7 +211,7 @@ fn a_vmac_macvlan_is_created_seen_and_deleted() {
     assert_eq!(again.to_string(), "create macvlan vrrp.51 on eth0: File exists (EEXIST)");
 
     // The IPv6 flavour on the same parent.
-    ok(link::add_macvlan(&mut sock, "vrrp6.51", &eth0, link::vrrp_mac(51, true)));
+    ok(link::add_macvlan(&mut sock, "vrrp6.51", &eth0, MacAddr::virtual_router(51, true).0));
     assert!(host.ip_output(&["link", "show", "vrrp6.51"]).contains("00:00:5e:00:02:33"));
     ok(link::delete(&mut sock, "vrrp6.51"));
 

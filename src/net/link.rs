@@ -243,12 +243,6 @@ pub fn delete(sock: &mut Socket, name: &str) -> Result<(), Error> {
     sock.request(RTM_DELLINK, NLM_F_ACK, &msg, |_| {}).map_err(|cause| Error::new(Op::DelLink(name), cause))
 }
 
-/// The VRRP virtual router MAC of `vrid`: 00:00:5e:00:01:VRID for IPv4 (RFC 3768 section
-/// 7.3), 00:00:5e:00:02:VRID for IPv6 (RFC 9568 section 7.3).
-pub fn vrrp_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
-    [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -264,13 +258,6 @@ pub(crate) mod tests {
         let mut out = vec![0; msg.buffer_len()];
         msg.emit(&mut out);
         out
-    }
-
-    #[test]
-    fn vrrp_macs() {
-        assert_eq!(vrrp_mac(51, false), [0, 0, 0x5e, 0, 1, 51]);
-        assert_eq!(vrrp_mac(255, true), [0, 0, 0x5e, 0, 2, 0xff]);
-        assert_eq!(vrrp_mac(1, false)[..5], vrrp_mac(200, false)[..5]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use rustix::net::{self, AddressFamily, SendFlags, SocketFlags, SocketType};
 /// Longest interface name Linux accepts (IFNAMSIZ less the terminating NUL).
 pub const IFNAME_MAX: usize = 15;
 /// An interface name, as errors carry it.
-pub type IfName = heapless::String<IFNAME_MAX>;
+pub use super::link::IfName;
 
 /// What failed, for [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,7 @@ use rustix::io::Errno;
 use std::fmt;
 use std::net::IpAddr;
 
-/// An interface name as the kernel limits it (IFNAMSIZ - 1 bytes).
-pub type IfName = heapless::String<15>;
+pub use crate::net::link::IfName;
 
 /// A failure of one VRRP socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
