@@ -198,9 +198,8 @@ fn run(args: &Run) -> i32 {
     } else {
         log::install(Logger::stderr(level));
     }
-    log::info!("configuration {} is valid", args.file);
-    log::error!("the daemon is not built yet: this build validates configuration only (VRRP, IPVS and health checks arrive in later releases)");
-    1
+    log::info!("configuration {} loaded", args.file);
+    crate::daemon::run(&config)
 }
 
 fn version() -> i32 {

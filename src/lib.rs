@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod json;
 pub mod limits;
 pub mod log;

@@ -152,7 +152,7 @@ mod tests {
             padding in 0usize..8,
         ) {
             let mut p = packet(options, &payload, ttl);
-            p.extend(std::iter::repeat(0).take(padding));
+            p.extend(std::iter::repeat_n(0, padding));
             let s = split(&p).unwrap();
             prop_assert_eq!(s.payload, &payload[..]);
             prop_assert_eq!((s.ttl, s.truncated), (ttl, false));

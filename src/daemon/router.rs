@@ -1,0 +1,591 @@
+//! The VRRP side of the daemon: the instances of the configuration, wired to sockets,
+//! rtnetlink, announcements, track scripts, sync groups and notify scripts.
+//!
+//! Every decision is the instances' (and the sync-group coordinator's); this file only
+//! turns their actions into I/O and the world's events into their inputs.
+
+use super::links::Links;
+use super::scripts::Scripts;
+use crate::config::model::{Config, Family, Notify, Vip, Vrrp};
+use crate::log;
+use crate::net::address;
+use crate::net::monitor::Monitor;
+use crate::net::netlink::Socket;
+use crate::net::packet_socket::PacketSocket;
+use crate::notify::{self, Kind, Report};
+use crate::vrrp::announce::{self, MacAddr, NeighbourAdvert};
+use crate::vrrp::counters::Counters;
+use crate::vrrp::group::{self, Command, Member};
+use crate::vrrp::instance::{Action, Instance, Params, Reason, State, Tracked};
+use crate::vrrp::io::{Mode, VrrpSocket, RECV_BUFFER};
+use crate::vrrp::packet::{Version, AUTH_DATA_LEN};
+use std::net::IpAddr;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+/// What a readable descriptor belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Monitor,
+    Socket(usize),
+    /// A script or notify child exited.
+    Child,
+}
+
+/// One configured instance at run time.
+#[derive(Debug)]
+struct Vr {
+    name: String,
+    instance: Instance,
+    iface: usize,
+    socket: usize,
+    family: Family,
+    src_ip: Option<IpAddr>,
+    peers: Vec<IpAddr>,
+    /// Every VIP, of both families (the advert carries only the instance family's).
+    vips: Vec<Vip>,
+    garp_repeat: u32,
+    garp_interval: Duration,
+    /// Announcement rounds still to send, and when the next is due.
+    burst: Option<(u32, Instant)>,
+    /// (interface position, tracked index) for each tracked interface.
+    track_ifaces: Vec<(usize, usize)>,
+    /// (script index, tracked index) for each tracked script.
+    track_scripts: Vec<(usize, usize)>,
+    notify: Notify,
+    group: Option<usize>,
+}
+
+impl Vr {
+    fn mode(&self) -> Mode<'_> {
+        if self.peers.is_empty() {
+            Mode::Multicast
+        } else {
+            Mode::Unicast(&self.peers)
+        }
+    }
+}
+
+/// A sync group at run time.
+#[derive(Debug)]
+struct Group {
+    name: String,
+    members: Vec<usize>,
+    notify: Notify,
+    /// The state all members share, once they do.
+    state: Option<State>,
+}
+
+/// All VRRP instances of one configuration.
+pub struct Router {
+    nl: Socket,
+    monitor: Monitor,
+    links: Links,
+    sockets: Vec<VrrpSocket>,
+    /// One per interface, opened on first use.
+    packet: Vec<Option<PacketSocket>>,
+    /// Each interface's up state as last logged.
+    logged_up: Vec<bool>,
+    vrs: Vec<Vr>,
+    groups: Vec<Group>,
+    scripts: Scripts,
+    notify: notify::Runner,
+    /// Packets for a VRID no instance has, or that could not be attributed.
+    pub unattributed: Counters,
+    buf: Box<[u8; RECV_BUFFER]>,
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Router {
+    /// Opens everything the configuration's vrrp sections need.
+    pub fn new(config: &Config, now: Instant) -> Result<Router, String> {
+        if let Some(v) = config.vrrp.iter().find(|v| v.use_vmac) {
+            return Err(format!("vrrp {}: use_vmac is not supported by this build yet", v.name));
+        }
+        // The monitor opens before the first reads, so no change falls in between.
+        let monitor = Monitor::open().map_err(text)?;
+        let mut nl = Socket::open().map_err(text)?;
+        let names = config.vrrp.iter().flat_map(|v| {
+            std::iter::once(v.interface.as_str()).chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
+        });
+        let links = Links::load(&mut nl, names)?;
+        let scripts = Scripts::new(config, now);
+        let mut sockets: Vec<VrrpSocket> = Vec::new();
+        let mut vrs = Vec::new();
+        for v in config.vrrp.iter() {
+            let iface =
+                links.position(&v.interface).ok_or_else(|| format!("{}: interface vanished", v.interface))?;
+            let family = if v.is_ipv6() { Family::Ipv6 } else { Family::Ipv4 };
+            let index = links.ifaces[iface].link.index;
+            let socket = match sockets.iter().position(|s| s.ifindex() == index && s.family() == family) {
+                Some(s) => s,
+                None => {
+                    sockets.push(VrrpSocket::open(&v.interface, index, family).map_err(text)?);
+                    sockets.len() - 1
+                }
+            };
+            vrs.push(vr(config, v, &links, iface, socket, family, &scripts));
+        }
+        let groups = config
+            .sync_groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| {
+                for &m in &g.members {
+                    vrs[m].group = Some(gi);
+                }
+                Group {
+                    name: g.name.clone(),
+                    members: g.members.to_vec(),
+                    notify: g.notify.clone(),
+                    state: None,
+                }
+            })
+            .collect();
+        Ok(Router {
+            nl,
+            monitor,
+            packet: (0..links.ifaces.len()).map(|_| None).collect(),
+            logged_up: links.ifaces.iter().map(|i| i.link.is_up()).collect(),
+            links,
+            sockets,
+            vrs,
+            groups,
+            scripts,
+            notify: notify::Runner::default(),
+            unattributed: Counters::default(),
+            buf: Box::new([0; RECV_BUFFER]),
+        })
+    }
+
+    /// Starts every instance (RFC 9568 Startup) with the links as they are now.
+    pub fn start(&mut self, now: Instant) {
+        for i in 0..self.vrs.len() {
+            self.refresh_link(i, now);
+            self.vrs[i].instance.start(now);
+        }
+        self.flush(now);
+    }
+
+    /// Feeds an instance its link state, source address and tracked interfaces.
+    fn refresh_link(&mut self, i: usize, now: Instant) {
+        let vr = &mut self.vrs[i];
+        let iface = &self.links.ifaces[vr.iface];
+        let source = vr.src_ip.or_else(|| iface.source(vr.family == Family::Ipv6));
+        // No address to send from is as good as no link (keepalived: FAULT).
+        let usable = iface.link.is_up() && source.is_some();
+        vr.instance.set_primary(source);
+        vr.instance.set_link(now, usable);
+        for &(pos, tracked) in &vr.track_ifaces {
+            vr.instance.set_tracked(now, tracked, self.links.ifaces[pos].link.is_up());
+        }
+    }
+
+    /// Descriptors to wait on, with what each belongs to.
+    pub fn fds(&self) -> Vec<(BorrowedFd<'_>, Source)> {
+        let mut fds = vec![(self.monitor.as_fd(), Source::Monitor)];
+        fds.extend(self.sockets.iter().enumerate().map(|(i, s)| (s.as_fd(), Source::Socket(i))));
+        fds.extend(self.scripts.exit_fds().map(|fd| (fd, Source::Child)));
+        fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
+        fds
+    }
+
+    /// The earliest time [`tick`](Self::tick) has work.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let instances = self.vrs.iter().filter_map(|v| v.instance.poll_timeout());
+        let bursts = self.vrs.iter().filter_map(|v| v.burst.map(|(_, t)| t));
+        instances.chain(bursts).chain(self.scripts.next_deadline()).chain(self.notify.next_deadline()).min()
+    }
+
+    /// Handles a readable descriptor.
+    pub fn on_readable(&mut self, source: Source, now: Instant) {
+        match source {
+            Source::Monitor => self.read_monitor(now),
+            Source::Socket(s) => self.read_socket(s, now),
+            // Reaped in `tick`.
+            Source::Child => {}
+        }
+        self.flush(now);
+    }
+
+    fn read_monitor(&mut self, now: Instant) {
+        loop {
+            let event = match self.monitor.next_event() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(e) => {
+                    log::error!("rtnetlink monitor: {e}");
+                    break;
+                }
+            };
+            for pos in self.links.apply(&mut self.nl, &event) {
+                let iface = &self.links.ifaces[pos];
+                let up = iface.link.is_up();
+                // The kernel reports a link change several ways (admin, operational,
+                // carrier); say it once.
+                if self.logged_up[pos] != up {
+                    self.logged_up[pos] = up;
+                    log::info!("interface {}: {}", iface.link.name, if up { "up" } else { "down" });
+                }
+                let affected: Vec<usize> = (0..self.vrs.len())
+                    .filter(|&i| {
+                        self.vrs[i].iface == pos || self.vrs[i].track_ifaces.iter().any(|&(p, _)| p == pos)
+                    })
+                    .collect();
+                for i in affected {
+                    self.refresh_link(i, now);
+                }
+            }
+        }
+    }
+
+    fn read_socket(&mut self, s: usize, now: Instant) {
+        loop {
+            let received = match self.sockets[s].recv(&mut self.buf[..]) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    log::error!("{e}");
+                    break;
+                }
+            };
+            let (src, ttl) = (received.src, received.ttl);
+            let parsed = received.parse();
+            let vrid = match &parsed {
+                Ok(repr) => Some(repr.vrid),
+                Err(rejected) => rejected.vrid,
+            };
+            let target = vrid.and_then(|id| {
+                self.vrs
+                    .iter()
+                    .position(|v| v.socket == s && v.instance.params().vrid == id && v.mode().admits(src))
+            });
+            match (parsed, target) {
+                (Ok(repr), Some(i)) => self.vrs[i].instance.handle_advert(now, src, ttl, &repr),
+                (Ok(_), None) => self.unattributed.discard(crate::vrrp::counters::Discard::Vrid),
+                (Err(rejected), Some(i)) => self.vrs[i].instance.count_discard(rejected.reason),
+                (Err(rejected), None) => self.unattributed.discard(rejected.reason),
+            }
+        }
+    }
+
+    /// Timers, announcement rounds, scripts and notify children that are due.
+    pub fn tick(&mut self, now: Instant) {
+        for vr in &mut self.vrs {
+            if vr.instance.poll_timeout().is_some_and(|t| t <= now) {
+                vr.instance.handle_timeout(now);
+            }
+        }
+        for (script, up) in self.scripts.poll(now) {
+            for vr in &mut self.vrs {
+                for &(s, tracked) in &vr.track_scripts {
+                    if s == script {
+                        vr.instance.set_tracked(now, tracked, up);
+                    }
+                }
+            }
+        }
+        for i in 0..self.vrs.len() {
+            self.announce_due(i, now);
+        }
+        for report in self.notify.poll(now) {
+            match report {
+                Report::Finished(job, outcome) if outcome != crate::process::Outcome::Exited(0) => {
+                    log::info!("notify {:?}: {outcome:?}", job.command)
+                }
+                Report::Finished(..) => {}
+                Report::Failed(job, e) => log::error!("notify {:?}: cannot run: {e}", job.command),
+            }
+        }
+        self.flush(now);
+    }
+
+    /// Executes every instance's actions, then lets sync groups react, until quiet.
+    fn flush(&mut self, now: Instant) {
+        // A group reaction can cause one more round of transitions, never more: forced
+        // transitions carry Reason::SyncGroup, which the coordinator ignores.
+        for _ in 0..3 {
+            let mut events = Vec::new();
+            for i in 0..self.vrs.len() {
+                while let Some(action) = self.vrs[i].instance.poll_action() {
+                    if let Some(event) = self.execute(i, action, now) {
+                        events.push(event);
+                    }
+                }
+            }
+            if events.is_empty() {
+                return;
+            }
+            self.coordinate(&events, now);
+        }
+    }
+
+    fn coordinate(&mut self, events: &[(usize, State, Reason)], now: Instant) {
+        for g in 0..self.groups.len() {
+            let members = self.groups[g].members.clone();
+            let view: Vec<Member> = members
+                .iter()
+                .map(|&m| {
+                    let inst = &self.vrs[m].instance;
+                    Member {
+                        state: inst.state(),
+                        own_fault: inst.own_fault(),
+                        group_fault: inst.group_fault(),
+                    }
+                })
+                .collect();
+            let ours = events.iter().filter_map(|&(i, to, reason)| {
+                members.iter().position(|&m| m == i).map(|local| (local, to, reason))
+            });
+            let mut commands: Vec<(usize, Command)> = Vec::new();
+            for event in ours {
+                commands.extend(group::commands(&view, Some(event)));
+            }
+            commands.dedup();
+            for (local, command) in commands {
+                let inst = &mut self.vrs[members[local]].instance;
+                match command {
+                    Command::GroupFault(f) => inst.set_group_fault(now, f),
+                    Command::ForceMaster => inst.force_master(now),
+                    Command::ForceBackup => inst.force_backup(now),
+                }
+            }
+        }
+    }
+
+    /// Notifies a sync group whose members now all share one state it was not in.
+    fn group_settled(&mut self, g: usize) {
+        let shared = {
+            let states: Vec<State> =
+                self.groups[g].members.iter().map(|&m| self.vrs[m].instance.state()).collect();
+            states.first().copied().filter(|s| states.iter().all(|x| x == s))
+        };
+        let group = &mut self.groups[g];
+        if shared.is_some() && shared != group.state {
+            group.state = shared;
+            if let Some(state) = shared {
+                log::info!("sync group {}: {}", group.name, state.name());
+                for job in notify::jobs(Kind::Group, &group.name, state, 0, &group.notify) {
+                    self.notify.submit(job);
+                }
+            }
+        }
+    }
+
+    /// Carries out one action of instance `i`; returns the transition it reported.
+    fn execute(&mut self, i: usize, action: Action, now: Instant) -> Option<(usize, State, Reason)> {
+        match action {
+            Action::Transition { from, to, reason } => {
+                let vr = &self.vrs[i];
+                let priority = vr.instance.effective_priority();
+                log::info!(
+                    "vrrp {}: {} -> {} (priority {priority}, {})",
+                    vr.name,
+                    from.name(),
+                    to.name(),
+                    reason_text(reason)
+                );
+                for job in notify::jobs(Kind::Instance, &vr.name, to, priority, &vr.notify) {
+                    if !self.notify.submit(job) {
+                        log::error!("vrrp {}: notify queue full, a script was dropped", vr.name);
+                    }
+                }
+                if let Some(g) = vr.group {
+                    self.group_settled(g);
+                }
+                return Some((i, to, reason));
+            }
+            Action::AddVips => self.change_vips(i, true),
+            Action::RemoveVips => {
+                self.vrs[i].burst = None;
+                self.change_vips(i, false);
+            }
+            Action::SendAdvert { priority } => self.send_advert(i, priority),
+            Action::Announce => {
+                let vr = &mut self.vrs[i];
+                vr.burst = Some((vr.garp_repeat, now));
+                self.announce_due(i, now);
+            }
+        }
+        None
+    }
+
+    fn change_vips(&mut self, i: usize, add: bool) {
+        let vr = &self.vrs[i];
+        let link = &self.links.ifaces[vr.iface].link;
+        for vip in &vr.vips {
+            let result = if add {
+                address::add(&mut self.nl, link, vip.addr, vip.prefix)
+            } else {
+                address::delete(&mut self.nl, link, vip.addr, vip.prefix)
+            };
+            // Already there on add, already gone on delete: the goal is met.
+            if let Err(e) = result.map_err(|e| (e.kind(), e)) {
+                use crate::net::error::ErrorKind::{Exists, NotThere};
+                if !matches!((add, e.0), (true, Exists) | (false, NotThere)) {
+                    log::error!("vrrp {}: {}", vr.name, e.1);
+                }
+            }
+        }
+    }
+
+    fn send_advert(&mut self, i: usize, priority: u8) {
+        let vr = &self.vrs[i];
+        if !self.links.ifaces[vr.iface].link.is_up() {
+            // Leaving mastership because the link went down: nobody can hear it.
+            return;
+        }
+        let Some(src) = vr.src_ip.or_else(|| self.links.ifaces[vr.iface].source(vr.family == Family::Ipv6))
+        else {
+            log::error!("vrrp {}: no address to send adverts from", vr.name);
+            return;
+        };
+        let advert = vr.instance.advert(priority);
+        for dst in vr.mode().destinations(vr.family) {
+            if let Err(e) = self.sockets[vr.socket].send(&advert, src, dst) {
+                log::error!("vrrp {}: {e}", vr.name);
+            }
+        }
+    }
+
+    /// Sends the announcement rounds of instance `i` that are due.
+    fn announce_due(&mut self, i: usize, now: Instant) {
+        while let Some((left, at)) = self.vrs[i].burst {
+            if at > now || left == 0 {
+                if left == 0 {
+                    self.vrs[i].burst = None;
+                }
+                return;
+            }
+            self.announce_round(i);
+            let vr = &mut self.vrs[i];
+            vr.burst = (left > 1).then(|| (left - 1, now + vr.garp_interval));
+        }
+    }
+
+    fn announce_round(&mut self, i: usize) {
+        let vr = &self.vrs[i];
+        let iface = &self.links.ifaces[vr.iface];
+        let Some(mac) = iface.link.mac.map(MacAddr) else { return };
+        let slot = &mut self.packet[vr.iface];
+        if slot.is_none() {
+            match PacketSocket::open_index(iface.link.index, &iface.link.name) {
+                Ok(s) => *slot = Some(s),
+                Err(e) => {
+                    log::error!("vrrp {}: {e}", vr.name);
+                    return;
+                }
+            }
+        }
+        let Some(sock) = slot.as_ref() else { return };
+        let router = ipv6_forwarding(&iface.link.name);
+        for vip in &vr.vips {
+            let sent = match vip.addr {
+                IpAddr::V4(v4) => sock.send(&announce::gratuitous_arp(v4, mac)),
+                IpAddr::V6(v6) => {
+                    sock.send(&announce::neighbour_advert(&NeighbourAdvert::for_vip(v6, mac, router)))
+                }
+            };
+            if let Err(e) = sent {
+                log::error!("vrrp {}: announcing {}: {e}", vr.name, vip.addr);
+            }
+        }
+    }
+
+    /// Stops every instance: masters send priority 0 and release their addresses.
+    pub fn shutdown(&mut self, now: Instant) {
+        for vr in &mut self.vrs {
+            vr.instance.shutdown(now);
+        }
+        self.flush(now);
+        self.scripts.kill_all();
+        // Start the stop scripts; they run on in their own process groups.
+        self.notify.poll(now);
+    }
+}
+
+/// Builds the run-time instance of vrrp section `v`.
+fn vr(
+    config: &Config,
+    v: &Vrrp,
+    links: &Links,
+    iface: usize,
+    socket: usize,
+    family: Family,
+    scripts: &Scripts,
+) -> Vr {
+    let mut tracked = Vec::new();
+    let mut track_ifaces = Vec::new();
+    for t in &v.track_interfaces {
+        if let Some(pos) = links.position(&t.name) {
+            track_ifaces.push((pos, tracked.len()));
+            tracked.push(Tracked { weight: t.weight, up: links.ifaces[pos].link.is_up() });
+        }
+    }
+    let mut track_scripts = Vec::new();
+    for t in &v.track_scripts {
+        // keepalived: weight 0 (the script's own or the override) means fault when down.
+        let weight = t.weight.unwrap_or(config.scripts[t.script].weight);
+        track_scripts.push((t.script, tracked.len()));
+        tracked.push(Tracked { weight: (weight != 0).then_some(weight), up: scripts.is_up(t.script) });
+    }
+    let auth = v.auth_pass.as_ref().map(|p| {
+        let mut padded = [0u8; AUTH_DATA_LEN];
+        padded[..p.len()].copy_from_slice(p.as_bytes());
+        padded
+    });
+    let params = Params {
+        vrid: v.vrid,
+        version: match v.version {
+            crate::config::model::Version::V2 => Version::V2,
+            crate::config::model::Version::V3 => Version::V3,
+        },
+        priority: v.priority,
+        advert_int: v.advert_int,
+        addresses: v.vips.iter().map(|x| x.addr).filter(|a| Family::of(*a) == family).collect(),
+        preempt: v.preempt,
+        preempt_delay: v.preempt_delay,
+        auth,
+        garp_delay: v.garp_delay,
+        garp_refresh: v.garp_refresh,
+    };
+    Vr {
+        name: v.name.clone(),
+        instance: Instance::new(params, &tracked),
+        iface,
+        socket,
+        family,
+        src_ip: v.src_ip,
+        peers: v.unicast_peers.to_vec(),
+        vips: v.vips.to_vec(),
+        garp_repeat: v.garp_repeat,
+        garp_interval: v.garp_interval,
+        burst: None,
+        track_ifaces,
+        track_scripts,
+        notify: v.notify.clone(),
+        group: None,
+    }
+}
+
+fn reason_text(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Startup => "startup",
+        Reason::Owner => "address owner",
+        Reason::MasterDown => "master down",
+        Reason::Preempted => "higher priority master",
+        Reason::Fault => "fault",
+        Reason::Recovered => "recovered",
+        Reason::SyncGroup => "sync group",
+        Reason::Shutdown => "shutdown",
+    }
+}
+
+/// keepalived sets the NA router flag when the interface forwards IPv6.
+fn ipv6_forwarding(interface: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{interface}/forwarding"))
+        .is_ok_and(|v| v.trim() == "1")
+}
