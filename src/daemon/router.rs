@@ -501,6 +501,10 @@ impl Router {
             vr.instance.shutdown(now);
         }
         self.flush(now);
+        for vr in &self.vrs {
+            log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
+        }
+        log::info!("vrrp: packets for no instance: {}", self.unattributed);
         self.scripts.kill_all();
         // Start the stop scripts; they run on in their own process groups.
         self.notify.poll(now);

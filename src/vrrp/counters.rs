@@ -36,6 +36,16 @@ impl From<Error> for Discard {
     }
 }
 
+impl std::fmt::Display for Counters {
+    /// `name=value` pairs separated by spaces.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, value)) in self.fields().iter().enumerate() {
+            write!(f, "{}{name}={value}", if i > 0 { " " } else { "" })?;
+        }
+        Ok(())
+    }
+}
+
 /// Counts since start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -56,6 +66,26 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Every counter with its name, in a stable order (logs and the status endpoint).
+    pub fn fields(&self) -> [(&'static str, u64); 14] {
+        [
+            ("adverts_rx", self.adverts_rx),
+            ("adverts_tx", self.adverts_tx),
+            ("became_master", self.became_master),
+            ("priority_zero_rx", self.priority_zero_rx),
+            ("priority_zero_tx", self.priority_zero_tx),
+            ("discard_ttl", self.discard_ttl),
+            ("discard_version", self.discard_version),
+            ("discard_checksum", self.discard_checksum),
+            ("discard_vrid", self.discard_vrid),
+            ("discard_auth", self.discard_auth),
+            ("discard_interval", self.discard_interval),
+            ("discard_length", self.discard_length),
+            ("discard_address_list", self.discard_address_list),
+            ("discard_type", self.discard_type),
+        ]
+    }
+
     /// Counts one discard.
     pub fn discard(&mut self, reason: Discard) {
         let c = match reason {
