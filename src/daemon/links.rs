@@ -50,6 +50,15 @@ impl Links {
         Ok(links)
     }
 
+    /// Reads one more interface (one keeplite created); returns its position.
+    pub fn add(&mut self, sock: &mut Socket, name: &str) -> Result<usize, String> {
+        let link = link::by_name(sock, name).map_err(|e| e.to_string())?;
+        let mut iface = Iface { link, primary4: None, link_local6: None };
+        read_addresses(sock, &mut iface);
+        self.ifaces.push(iface);
+        Ok(self.ifaces.len() - 1)
+    }
+
     /// Position of interface `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.ifaces.iter().position(|i| i.link.name == name)

@@ -9,6 +9,7 @@ mod privileges;
 mod router;
 mod scripts;
 mod signals;
+mod vmac;
 
 use crate::config::Config;
 use crate::log;

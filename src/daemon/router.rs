@@ -6,6 +6,7 @@
 
 use super::links::Links;
 use super::scripts::Scripts;
+use super::vmac;
 use crate::config::model::{Config, Family, Notify, Vip, Vrrp};
 use crate::log;
 use crate::net::address;
@@ -54,9 +55,16 @@ struct Vr {
     track_scripts: Vec<(usize, usize)>,
     notify: Notify,
     group: Option<usize>,
+    /// `use_vmac`: the macvlan's interface position and the socket that sends from it.
+    vmac: Option<(usize, usize)>,
 }
 
 impl Vr {
+    /// Interface the VIPs live on: the vmac, or the configured interface.
+    fn vip_iface(&self) -> usize {
+        self.vmac.map_or(self.iface, |(pos, _)| pos)
+    }
+
     fn mode(&self) -> Mode<'_> {
         if self.peers.is_empty() {
             Mode::Multicast
@@ -102,16 +110,13 @@ fn text(e: impl std::fmt::Display) -> String {
 impl Router {
     /// Opens everything the configuration's vrrp sections need.
     pub fn new(config: &Config, now: Instant) -> Result<Router, String> {
-        if let Some(v) = config.vrrp.iter().find(|v| v.use_vmac) {
-            return Err(format!("vrrp {}: use_vmac is not supported by this build yet", v.name));
-        }
         // The monitor opens before the first reads, so no change falls in between.
         let monitor = Monitor::open().map_err(text)?;
         let mut nl = Socket::open().map_err(text)?;
         let names = config.vrrp.iter().flat_map(|v| {
             std::iter::once(v.interface.as_str()).chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
         });
-        let links = Links::load(&mut nl, names)?;
+        let mut links = Links::load(&mut nl, names)?;
         let scripts = Scripts::new(config, now);
         let mut sockets: Vec<VrrpSocket> = Vec::new();
         let mut vrs = Vec::new();
@@ -127,7 +132,18 @@ impl Router {
                     sockets.len() - 1
                 }
             };
-            vrs.push(vr(config, v, &links, iface, socket, family, &scripts));
+            let mut runtime = vr(config, v, &links, iface, socket, family, &scripts);
+            if v.use_vmac {
+                let ipv6 = family == Family::Ipv6;
+                let pos = vmac::create(&mut nl, &mut links, iface, v.vrid, ipv6)
+                    .map_err(|e| format!("vrrp {}: use_vmac: {e}", v.name))?;
+                let link = &links.ifaces[pos].link;
+                // Adverts leave from the vmac so they carry the virtual MAC; they are
+                // heard on the configured interface's socket.
+                sockets.push(VrrpSocket::open(&link.name, link.index, family).map_err(text)?);
+                runtime.vmac = Some((pos, sockets.len() - 1));
+            }
+            vrs.push(runtime);
         }
         let groups = config
             .sync_groups
@@ -174,7 +190,7 @@ impl Router {
     fn refresh_link(&mut self, i: usize, now: Instant) {
         let vr = &mut self.vrs[i];
         let iface = &self.links.ifaces[vr.iface];
-        let source = vr.src_ip.or_else(|| iface.source(vr.family == Family::Ipv6));
+        let source = advert_source(vr, &self.links);
         // No address to send from is as good as no link (keepalived: FAULT).
         let usable = iface.link.is_up() && source.is_some();
         vr.instance.set_primary(source);
@@ -187,7 +203,15 @@ impl Router {
     /// Descriptors to wait on, with what each belongs to.
     pub fn fds(&self) -> Vec<(BorrowedFd<'_>, Source)> {
         let mut fds = vec![(self.monitor.as_fd(), Source::Monitor)];
-        fds.extend(self.sockets.iter().enumerate().map(|(i, s)| (s.as_fd(), Source::Socket(i))));
+        // vmac sockets only send: what they hear, the configured interface hears too.
+        let listening = |i: &usize| self.vrs.iter().any(|v| v.socket == *i);
+        fds.extend(
+            self.sockets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| listening(i))
+                .map(|(i, s)| (s.as_fd(), Source::Socket(i))),
+        );
         fds.extend(self.scripts.exit_fds().map(|fd| (fd, Source::Child)));
         fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
         fds
@@ -232,7 +256,10 @@ impl Router {
                 }
                 let affected: Vec<usize> = (0..self.vrs.len())
                     .filter(|&i| {
-                        self.vrs[i].iface == pos || self.vrs[i].track_ifaces.iter().any(|&(p, _)| p == pos)
+                        let v = &self.vrs[i];
+                        v.iface == pos
+                            || v.vip_iface() == pos
+                            || v.track_ifaces.iter().any(|&(p, _)| p == pos)
                     })
                     .collect();
                 for i in affected {
@@ -415,7 +442,7 @@ impl Router {
 
     fn change_vips(&mut self, i: usize, add: bool) {
         let vr = &self.vrs[i];
-        let link = &self.links.ifaces[vr.iface].link;
+        let link = &self.links.ifaces[vr.vip_iface()].link;
         for vip in &vr.vips {
             let result = if add {
                 address::add(&mut self.nl, link, vip.addr, vip.prefix)
@@ -438,14 +465,14 @@ impl Router {
             // Leaving mastership because the link went down: nobody can hear it.
             return;
         }
-        let Some(src) = vr.src_ip.or_else(|| self.links.ifaces[vr.iface].source(vr.family == Family::Ipv6))
-        else {
+        let Some(src) = advert_source(vr, &self.links) else {
             log::error!("vrrp {}: no address to send adverts from", vr.name);
             return;
         };
         let advert = vr.instance.advert(priority);
+        let socket = vr.vmac.map_or(vr.socket, |(_, s)| s);
         for dst in vr.mode().destinations(vr.family) {
-            if let Err(e) = self.sockets[vr.socket].send(&advert, src, dst) {
+            if let Err(e) = self.sockets[socket].send(&advert, src, dst) {
                 log::error!("vrrp {}: {e}", vr.name);
             }
         }
@@ -469,7 +496,13 @@ impl Router {
     fn announce_round(&mut self, i: usize) {
         let vr = &self.vrs[i];
         let iface = &self.links.ifaces[vr.iface];
-        let Some(mac) = iface.link.mac.map(MacAddr) else { return };
+        let mac = match vr.vmac {
+            Some(_) => MacAddr::virtual_router(vr.instance.params().vrid, vr.family == Family::Ipv6),
+            None => match iface.link.mac {
+                Some(m) => MacAddr(m),
+                None => return,
+            },
+        };
         let slot = &mut self.packet[vr.iface];
         if slot.is_none() {
             match PacketSocket::open_index(iface.link.index, &iface.link.name) {
@@ -505,6 +538,11 @@ impl Router {
             log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
         }
         log::info!("vrrp: packets for no instance: {}", self.unattributed);
+        for vr in self.vrs.iter().filter(|v| v.vmac.is_some()) {
+            if let Err(e) = vmac::remove(&mut self.nl, vr.instance.params().vrid, vr.family == Family::Ipv6) {
+                log::error!("vrrp {}: removing its vmac: {e}", vr.name);
+            }
+        }
         self.scripts.kill_all();
         // Start the stop scripts; they run on in their own process groups.
         self.notify.poll(now);
@@ -572,7 +610,17 @@ fn vr(
         track_scripts,
         notify: v.notify.clone(),
         group: None,
+        vmac: None,
     }
+}
+
+/// The address instance `vr` sends adverts from: `src_ip`, else the interface's primary
+/// IPv4 address, or for IPv6 the link-local address of the interface adverts leave by
+/// (the vmac's own with `use_vmac`).
+fn advert_source(vr: &Vr, links: &Links) -> Option<IpAddr> {
+    let ipv6 = vr.family == Family::Ipv6;
+    let leaves_by = if ipv6 { vr.vip_iface() } else { vr.iface };
+    vr.src_ip.or_else(|| links.ifaces[leaves_by].source(ipv6))
 }
 
 fn reason_text(reason: Reason) -> &'static str {
