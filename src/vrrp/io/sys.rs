@@ -3,9 +3,10 @@
 //! with IP-level ancillary data (IP_PKTINFO, IPV6_PKTINFO, IPV6_HOPLIMIT).
 //!
 //! This is the only unsafe code of the VRRP shell. It calls the C library that std links
-//! anyway (musl or glibc), passes only pointers to live Rust slices with their lengths, and
-//! hands back byte counts; encoding and decoding of addresses and control messages is safe
-//! code in `cmsg.rs`.
+//! anyway (musl or glibc) through the `libc` crate's declarations (right per architecture,
+//! MIPS included), passes only pointers to live Rust slices with their lengths, and hands
+//! back byte counts; encoding and decoding of addresses and control messages is safe code
+//! in `cmsg.rs`.
 
 // The unsafe of this module is its whole point; the rest of the shell stays safe.
 #![allow(unsafe_code)]
@@ -14,77 +15,44 @@ use rustix::io::Errno;
 use std::ffi::{c_int, c_void};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// `SOL_SOCKET`: MIPS and SPARC kept their historical value (OpenWrt runs on MIPS).
-#[cfg(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "mips32r6",
-    target_arch = "mips64r6",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-))]
-pub const SOL_SOCKET: c_int = 0xffff;
-/// `SOL_SOCKET` of every other Linux architecture.
-#[cfg(not(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "mips32r6",
-    target_arch = "mips64r6",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
-pub const SOL_SOCKET: c_int = 1;
-/// `SO_BINDTODEVICE` (SPARC numbers its socket options differently).
-#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
-pub const SO_BINDTODEVICE: c_int = 0x000d;
+/// Socket-level options (its value differs on MIPS and SPARC; libc knows).
+pub const SOL_SOCKET: c_int = libc::SOL_SOCKET;
 /// `SO_BINDTODEVICE`.
-#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
-pub const SO_BINDTODEVICE: c_int = 25;
-
+pub const SO_BINDTODEVICE: c_int = libc::SO_BINDTODEVICE;
 /// `IPPROTO_IP`, the level of IPv4 options and control messages.
-pub const IPPROTO_IP: c_int = 0;
+pub const IPPROTO_IP: c_int = libc::IPPROTO_IP;
 /// `IP_PKTINFO`: per-packet source address and interface on send.
-pub const IP_PKTINFO: c_int = 8;
+pub const IP_PKTINFO: c_int = libc::IP_PKTINFO;
 /// `IPPROTO_IPV6`, the level of IPv6 options and control messages.
-pub const IPPROTO_IPV6: c_int = 41;
+pub const IPPROTO_IPV6: c_int = libc::IPPROTO_IPV6;
 /// `IPV6_RECVPKTINFO`: deliver the destination address with each packet.
-pub const IPV6_RECVPKTINFO: c_int = 49;
+pub const IPV6_RECVPKTINFO: c_int = libc::IPV6_RECVPKTINFO;
 /// `IPV6_PKTINFO`: the control message carrying addresses and interface.
-pub const IPV6_PKTINFO: c_int = 50;
+pub const IPV6_PKTINFO: c_int = libc::IPV6_PKTINFO;
 /// `IPV6_RECVHOPLIMIT`: deliver the hop limit with each packet.
-pub const IPV6_RECVHOPLIMIT: c_int = 51;
+pub const IPV6_RECVHOPLIMIT: c_int = libc::IPV6_RECVHOPLIMIT;
 /// `IPV6_HOPLIMIT`: the control message carrying the hop limit.
-pub const IPV6_HOPLIMIT: c_int = 52;
+pub const IPV6_HOPLIMIT: c_int = libc::IPV6_HOPLIMIT;
 
-const MSG_CTRUNC: c_int = 0x08;
-const MSG_TRUNC: c_int = 0x20;
-const MSG_DONTWAIT: c_int = 0x40;
-const MSG_NOSIGNAL: c_int = 0x4000;
-
-#[repr(C)]
-struct IoVec {
-    base: *mut c_void,
-    len: usize,
-}
-
-/// `struct msghdr` as the kernel reads it. musl declares the two lengths as a 32-bit field
-/// plus padding on 64-bit targets, placed so that a zero-padded `usize` is the same bytes
-/// on either byte order, so this one layout fits both C libraries.
-#[repr(C)]
-struct MsgHdr {
+/// A `msghdr` for `data`, `name` and `control`, every other field zero. The C libraries
+/// disagree on padding fields, so it starts zeroed and only the named fields are set.
+fn msghdr(
+    iov: &mut libc::iovec,
     name: *mut c_void,
     name_len: u32,
-    iov: *mut IoVec,
-    iov_len: usize,
     control: *mut c_void,
     control_len: usize,
-    flags: c_int,
-}
-
-extern "C" {
-    fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: u32) -> c_int;
-    fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) -> isize;
-    fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> isize;
+) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; all-zero bytes are a valid (empty) value of it.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = name;
+    msg.msg_namelen = name_len;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    // The field's type differs between glibc (size_t) and musl (socklen_t).
+    msg.msg_controllen = control_len as _;
+    msg
 }
 
 fn last_errno() -> Errno {
@@ -99,7 +67,7 @@ fn len_u32(len: usize) -> Result<u32, Errno> {
 pub fn set_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: &[u8]) -> Result<(), Errno> {
     let len = len_u32(value.len())?;
     // SAFETY: `value` is a live slice of `len` bytes; the kernel only reads (copies) it.
-    let rc = unsafe { setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast(), len) };
+    let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast(), len) };
     if rc == 0 {
         Ok(())
     } else {
@@ -115,20 +83,15 @@ pub fn set_int(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> R
 /// Sends `data` to the socket address `name` (raw `sockaddr` bytes) with control messages
 /// `control`; returns the bytes sent.
 pub fn send_msg(fd: BorrowedFd<'_>, data: &[u8], name: &[u8], control: &[u8]) -> Result<usize, Errno> {
-    let mut iov = IoVec { base: data.as_ptr().cast_mut().cast(), len: data.len() };
-    let msg = MsgHdr {
-        name: name.as_ptr().cast_mut().cast(),
-        name_len: len_u32(name.len())?,
-        iov: &mut iov,
-        iov_len: 1,
-        control: if control.is_empty() { std::ptr::null_mut() } else { control.as_ptr().cast_mut().cast() },
-        control_len: control.len(),
-        flags: 0,
-    };
+    let mut iov = libc::iovec { iov_base: data.as_ptr().cast_mut().cast(), iov_len: data.len() };
+    let control_ptr =
+        if control.is_empty() { std::ptr::null_mut() } else { control.as_ptr().cast_mut().cast() };
+    let msg =
+        msghdr(&mut iov, name.as_ptr().cast_mut().cast(), len_u32(name.len())?, control_ptr, control.len());
     loop {
         // SAFETY: every pointer in `msg` refers to a live slice (or `iov`) of the length
         // given beside it; sendmsg only reads through them.
-        let n = unsafe { sendmsg(fd.as_raw_fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT) };
+        let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
         if let Ok(sent) = usize::try_from(n) {
             return Ok(sent);
         }
@@ -163,21 +126,19 @@ pub fn recv_msg(
     name: &mut [u8],
     control: &mut [u8],
 ) -> Result<Recv, Errno> {
-    let mut iov = IoVec { base: data.as_mut_ptr().cast(), len: data.len() };
+    let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() };
     loop {
-        let mut msg = MsgHdr {
-            name: name.as_mut_ptr().cast(),
-            name_len: len_u32(name.len())?,
-            iov: &mut iov,
-            iov_len: 1,
-            control: control.as_mut_ptr().cast(),
-            control_len: control.len(),
-            flags: 0,
-        };
+        let mut msg = msghdr(
+            &mut iov,
+            name.as_mut_ptr().cast(),
+            len_u32(name.len())?,
+            control.as_mut_ptr().cast(),
+            control.len(),
+        );
         // SAFETY: every pointer in `msg` refers to a live, exclusively borrowed slice of
         // the length given beside it; the kernel writes at most that many bytes to each
         // and reports the lengths back in `msg`.
-        let n = unsafe { recvmsg(fd.as_raw_fd(), &mut msg, MSG_DONTWAIT) };
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
         let Ok(n) = usize::try_from(n) else {
             let e = last_errno();
             if e == Errno::INTR {
@@ -185,12 +146,15 @@ pub fn recv_msg(
             }
             return Err(e);
         };
+        // glibc's msg_controllen is a size_t, musl's a socklen_t.
+        #[allow(clippy::unnecessary_cast)]
+        let control_len = msg.msg_controllen as usize;
         return Ok(Recv {
             len: n.min(data.len()),
-            truncated: msg.flags & MSG_TRUNC != 0,
-            name_len: usize::try_from(msg.name_len).unwrap_or(0).min(name.len()),
-            control_len: msg.control_len.min(control.len()),
-            control_truncated: msg.flags & MSG_CTRUNC != 0,
+            truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+            name_len: usize::try_from(msg.msg_namelen).unwrap_or(0).min(name.len()),
+            control_len: control_len.min(control.len()),
+            control_truncated: msg.msg_flags & libc::MSG_CTRUNC != 0,
         });
     }
 }
