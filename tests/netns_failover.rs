@@ -4,107 +4,10 @@
 
 mod common;
 
+use common::daemon::{has_vip, scratch, until_vip, Daemon};
 use common::{netns_available, Lan, Netns};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A daemon (keeplite or keepalived) in a namespace, stopped on drop.
-struct Daemon {
-    child: Child,
-    dir: PathBuf,
-    label: String,
-}
-
-fn scratch(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kl-failover-{}-{label}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-impl Daemon {
-    fn keeplite(ns: &Netns, label: &str, conf: &str) -> Daemon {
-        let dir = scratch(label);
-        std::fs::write(dir.join("keeplite.conf"), conf).expect("write conf");
-        let log = std::fs::File::create(dir.join("log")).expect("log");
-        let child = ns
-            .command(env!("CARGO_BIN_EXE_keeplite"))
-            .args(["run", "-f"])
-            .arg(dir.join("keeplite.conf"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start keeplite");
-        Daemon { child, dir, label: label.to_owned() }
-    }
-
-    fn keepalived(ns: &Netns, label: &str, conf: &str) -> Daemon {
-        let dir = scratch(label);
-        std::fs::write(dir.join("keepalived.conf"), conf).expect("write conf");
-        let log = std::fs::File::create(dir.join("log")).expect("log");
-        let p = |n: &str| dir.join(n).display().to_string();
-        let child = ns
-            .command("keepalived")
-            .args(["-f", &p("keepalived.conf"), "-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
-            .args(["-l", "-D", "-n", "--vrrp"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived");
-        Daemon { child, dir, label: label.to_owned() }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
-    }
-
-    /// SIGTERM, then wait for the exit; returns the exit status code.
-    fn stop(&mut self) -> Option<i32> {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "{} did not stop:\n{}", self.label, self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn has_vip(ns: &Netns, vip: &str) -> bool {
-    ns.ip_output(&["-o", "addr", "show", "dev", "eth0"])
-        .split_whitespace()
-        .any(|w| w.split('/').next() == Some(vip))
-}
-
-/// Waits until `ns` holds (or lacks) `vip`; returns how long that took.
-fn until_vip(ns: &Netns, vip: &str, held: bool, within: Duration, logs: &[&Daemon]) -> Duration {
-    let start = Instant::now();
-    while has_vip(ns, vip) != held {
-        if start.elapsed() > within {
-            let logs: Vec<String> = logs.iter().map(|d| format!("--- {}:\n{}", d.label, d.log())).collect();
-            panic!(
-                "{}: vip {vip} {} after {within:?}\n{}",
-                ns.name,
-                if held { "never came" } else { "stayed" },
-                logs.join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    start.elapsed()
-}
 
 fn conf(vrid: u8, priority: u8, extra: &str) -> String {
     format!(
@@ -122,7 +25,7 @@ fn election_stop_handover_preemption_and_link_failure() {
     }
     let lan = Lan::new("fo", 2);
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
-    let mut high = Daemon::keeplite(a, "high", &conf(51, 200, ""));
+    let high = Daemon::keeplite(a, "high", &conf(51, 200, ""));
     let low = Daemon::keeplite(b, "low", &conf(51, 100, ""));
     let all = [&high, &low];
     until_vip(a, VIP, true, Duration::from_secs(3), &all);
@@ -223,8 +126,8 @@ fn interop(version: u8, vip: &str, prefix: u8, keeplite_extra: &str) {
         )
     };
     // keeplite above keepalived.
-    let mut us = Daemon::keeplite(a, "us-high", &ours(200));
-    let mut them = Daemon::keepalived(
+    let us = Daemon::keeplite(a, "us-high", &ours(200));
+    let them = Daemon::keepalived(
         b,
         "ka-low",
         &keepalived_conf(version, 61, 100, advert, &format!("{vip}/{prefix}")),
@@ -287,4 +190,61 @@ fn without_capabilities_it_says_which_and_exits_1() {
     assert!(stderr.contains("cannot run: missing CAP_NET_ADMIN"), "{stderr}");
     assert!(stderr.contains("CAP_NET_RAW"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn vmac_holds(ns: &Netns, dev: &str, vip: &str) -> bool {
+    ns.ip_output(&["-o", "addr", "show", "dev", dev])
+        .split_whitespace()
+        .any(|w| w.split('/').next() == Some(vip))
+}
+
+/// `use_vmac`: the VIP lives on a macvlan with the RFC virtual MAC, on whichever router is
+/// master; stopping removes the macvlan.
+fn vmac_failover(ipv6: bool) {
+    let lan = Lan::new(if ipv6 { "vmac6" } else { "vmac4" }, 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let (vip, dev, mac) = if ipv6 {
+        ("2001:db8:1::150", "vrrp6.81", "00:00:5e:00:02:51")
+    } else {
+        ("198.51.100.150", "vrrp.81", "00:00:5e:00:01:51")
+    };
+    let vips = if ipv6 { format!("'fe80::81/64' '{vip}/64'") } else { format!("'{vip}/24'") };
+    let config = |priority: u8| {
+        format!(
+            "keeplite.gw=vrrp\nkeeplite.gw.interface=eth0\nkeeplite.gw.vrid=81\nkeeplite.gw.priority={priority}\n\
+             keeplite.gw.advert_int=100ms\nkeeplite.gw.vip={vips}\nkeeplite.gw.use_vmac=1\n"
+        )
+    };
+    let tag = if ipv6 { "vmac6" } else { "vmac4" };
+    let high = Daemon::keeplite(a, &format!("{tag}-high"), &config(200));
+    let low = Daemon::keeplite(b, &format!("{tag}-low"), &config(100));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !vmac_holds(a, dev, vip) {
+        assert!(Instant::now() < deadline, "no vip on {dev}:\n{}\n{}", high.log(), low.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let link = a.ip_output(&["-d", "link", "show", "dev", dev]);
+    assert!(link.contains(mac) && link.contains("macvlan mode private"), "{link}");
+    assert!(!vmac_holds(b, dev, vip), "the backup holds the vip too");
+    high.stop();
+    assert!(a.ip_output(&["link", "show", "dev", dev]).is_empty(), "{dev} outlived the daemon");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !vmac_holds(b, dev, vip) {
+        assert!(Instant::now() < deadline, "backup never took the vip:\n{}", low.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn use_vmac_ipv4() {
+    if netns_available() {
+        vmac_failover(false);
+    }
+}
+
+#[test]
+fn use_vmac_ipv6() {
+    if netns_available() {
+        vmac_failover(true);
+    }
 }

@@ -32,19 +32,27 @@ impl Iface {
 #[derive(Debug, Default)]
 pub struct Links {
     pub ifaces: Vec<Iface>,
+    /// The configured VIPs: never an advert source, even when the kernel lists one first
+    /// (it lists the newest IPv6 address first, and a link-local VIP is newer than the
+    /// interface's own).
+    vips: Vec<IpAddr>,
 }
 
 impl Links {
     /// Reads `names` from the kernel; an interface that does not exist is an error.
-    pub fn load<'a>(sock: &mut Socket, names: impl IntoIterator<Item = &'a str>) -> Result<Links, String> {
-        let mut links = Links::default();
+    pub fn load<'a>(
+        sock: &mut Socket,
+        names: impl IntoIterator<Item = &'a str>,
+        vips: Vec<IpAddr>,
+    ) -> Result<Links, String> {
+        let mut links = Links { ifaces: Vec::new(), vips };
         for name in names {
             if links.position(name).is_some() {
                 continue;
             }
             let link = link::by_name(sock, name).map_err(|e| e.to_string())?;
             let mut iface = Iface { link, primary4: None, link_local6: None };
-            read_addresses(sock, &mut iface);
+            read_addresses(sock, &mut iface, &links.vips);
             links.ifaces.push(iface);
         }
         Ok(links)
@@ -54,7 +62,7 @@ impl Links {
     pub fn add(&mut self, sock: &mut Socket, name: &str) -> Result<usize, String> {
         let link = link::by_name(sock, name).map_err(|e| e.to_string())?;
         let mut iface = Iface { link, primary4: None, link_local6: None };
-        read_addresses(sock, &mut iface);
+        read_addresses(sock, &mut iface, &self.vips);
         self.ifaces.push(iface);
         Ok(self.ifaces.len() - 1)
     }
@@ -90,7 +98,7 @@ impl Links {
             Event::AddressAdded(a) | Event::AddressRemoved(a) => match by_index(self, a.index) {
                 Some(p) => {
                     let before = (self.ifaces[p].primary4, self.ifaces[p].link_local6);
-                    read_addresses(sock, &mut self.ifaces[p]);
+                    read_addresses(sock, &mut self.ifaces[p], &self.vips);
                     let after = (self.ifaces[p].primary4, self.ifaces[p].link_local6);
                     if before != after {
                         vec![p]
@@ -106,7 +114,7 @@ impl Links {
                     if let Ok(l) = link::by_index(sock, iface.link.index) {
                         iface.link = l;
                     }
-                    read_addresses(sock, iface);
+                    read_addresses(sock, iface, &self.vips);
                 }
                 (0..self.ifaces.len()).collect()
             }
@@ -114,8 +122,13 @@ impl Links {
     }
 }
 
-/// Re-reads an interface's advert source addresses; a failure leaves them unknown.
-fn read_addresses(sock: &mut Socket, iface: &mut Iface) {
-    iface.primary4 = address::primary_ipv4(sock, &iface.link).ok().flatten();
-    iface.link_local6 = address::link_local_ipv6(sock, &iface.link).ok().flatten();
+/// Re-reads an interface's advert source addresses, leaving out `vips`; a failure leaves
+/// them unknown.
+fn read_addresses(sock: &mut Socket, iface: &mut Iface, vips: &[IpAddr]) {
+    let own: Vec<address::Address> = match address::list(sock, &iface.link) {
+        Ok(all) => all.into_iter().filter(|a| !vips.contains(&a.addr)).collect(),
+        Err(_) => Vec::new(),
+    };
+    iface.primary4 = address::pick_primary_ipv4(&own, iface.link.index);
+    iface.link_local6 = address::pick_link_local(&own, iface.link.index);
 }

@@ -116,7 +116,8 @@ impl Router {
         let names = config.vrrp.iter().flat_map(|v| {
             std::iter::once(v.interface.as_str()).chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
         });
-        let mut links = Links::load(&mut nl, names)?;
+        let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
+        let mut links = Links::load(&mut nl, names, vips)?;
         let scripts = Scripts::new(config, now);
         let mut sockets: Vec<VrrpSocket> = Vec::new();
         let mut vrs = Vec::new();
@@ -180,6 +181,9 @@ impl Router {
     /// Starts every instance (RFC 9568 Startup) with the links as they are now.
     pub fn start(&mut self, now: Instant) {
         for i in 0..self.vrs.len() {
+            // A VIP left behind by a master that died (kill -9, power loss) would answer
+            // ARP beside the real master: start clean, as keepalived does.
+            self.change_vips(i, false);
             self.refresh_link(i, now);
             self.vrs[i].instance.start(now);
         }

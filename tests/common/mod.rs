@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
+pub mod daemon;
+
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::process::Command;

@@ -1,0 +1,233 @@
+//! Daemons of the netns tier: `keeplite run` (or the distribution's keepalived) started in a
+//! namespace, stopped or killed on demand, and what a test can observe of them: the log,
+//! the counters a stopping keeplite logs, and which host holds a virtual address.
+
+use super::Netns;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT_SCRATCH: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty directory under the temp dir, unique to this process and call.
+pub fn scratch(label: &str) -> PathBuf {
+    let n = NEXT_SCRATCH.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("kl-test-{}-{n}-{label}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A daemon (keeplite or keepalived) in a namespace, killed on drop.
+pub struct Daemon {
+    /// In a cell so that stopping needs no `&mut`: tests hold a daemon in several
+    /// log lists while they stop it.
+    child: RefCell<Child>,
+    dir: PathBuf,
+    pub label: String,
+}
+
+impl Daemon {
+    /// Starts `keeplite run -f CONF` in `ns`; stderr (its log) goes to a file.
+    pub fn keeplite(ns: &Netns, label: &str, conf: &str) -> Daemon {
+        let dir = scratch(label);
+        std::fs::write(dir.join("keeplite.conf"), conf).expect("write conf");
+        let log = std::fs::File::create(dir.join("log")).expect("log");
+        let child = ns
+            .command(env!("CARGO_BIN_EXE_keeplite"))
+            .args(["run", "-f"])
+            .arg(dir.join("keeplite.conf"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keeplite");
+        Daemon { child: RefCell::new(child), dir, label: label.to_owned() }
+    }
+
+    /// Starts the distribution's keepalived, VRRP only, in the foreground, in `ns`.
+    pub fn keepalived(ns: &Netns, label: &str, conf: &str) -> Daemon {
+        let dir = scratch(label);
+        std::fs::write(dir.join("keepalived.conf"), conf).expect("write conf");
+        let log = std::fs::File::create(dir.join("log")).expect("log");
+        let p = |n: &str| dir.join(n).display().to_string();
+        let child = ns
+            .command("keepalived")
+            .args(["-f", &p("keepalived.conf"), "-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
+            .args(["-l", "-D", "-n", "--vrrp"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived");
+        Daemon { child: RefCell::new(child), dir, label: label.to_owned() }
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait for the exit; returns the exit status code.
+    pub fn stop(&self) -> Option<i32> {
+        let mut child = self.child.borrow_mut();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "{} did not stop:\n{}", self.label, self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL (kill -9) and reap: the daemon gets no chance to clean up. (`ip netns exec`
+    /// execs the program, so the child is the daemon itself.)
+    pub fn kill(&self) {
+        let mut child = self.child.borrow_mut();
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{}: no {needle:?} within {within:?}:\n{}",
+                self.label,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The counters keeplite logged for instance `name` when it stopped (`vrrp NAME:
+    /// counters: k=v ...`); call after [`stop`](Self::stop).
+    pub fn counters(&self, name: &str) -> Counters {
+        self.counter_line(&format!("vrrp {name}: counters: "))
+    }
+
+    /// The counters of adverts no instance took (`vrrp: packets for no instance: ...`).
+    pub fn unattributed(&self) -> Counters {
+        self.counter_line("vrrp: packets for no instance: ")
+    }
+
+    fn counter_line(&self, prefix: &str) -> Counters {
+        let log = self.log();
+        let line = log
+            .lines()
+            .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest))
+            .unwrap_or_else(|| panic!("{}: no {prefix:?} line in the log:\n{log}", self.label));
+        let values = line
+            .split_whitespace()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("counter {kv:?} in {line:?}"));
+                (k.to_owned(), v.parse().unwrap_or_else(|_| panic!("counter {kv:?} in {line:?}")))
+            })
+            .collect();
+        Counters { values, line: line.to_owned() }
+    }
+
+    /// How many transitions `from -> to` (e.g. `"BACKUP -> MASTER"`, or `"-> MASTER"`) the
+    /// log shows for instance `name`.
+    pub fn transitions(&self, name: &str, what: &str) -> usize {
+        let prefix = format!("vrrp {name}: ");
+        self.log().lines().filter(|l| l.contains(&prefix) && l.contains(what)).count()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let child = self.child.get_mut();
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One instance's counters as logged.
+#[derive(Debug)]
+pub struct Counters {
+    values: BTreeMap<String, u64>,
+    /// The logged line, for assertion messages.
+    pub line: String,
+}
+
+impl Counters {
+    /// Counter `name`; panics when the line has no such counter.
+    pub fn get(&self, name: &str) -> u64 {
+        *self.values.get(name).unwrap_or_else(|| panic!("no counter {name} in {:?}", self.line))
+    }
+
+    /// Panics when any `discard_*` counter is not zero: every advert was well-formed.
+    pub fn assert_no_discards(&self, who: &str) {
+        for (k, v) in &self.values {
+            assert!(!k.starts_with("discard_") || *v == 0, "{who}: {k}={v} in {}", self.line);
+        }
+    }
+}
+
+/// The logs of `daemons`, labelled, for assertion messages.
+pub fn logs(daemons: &[&Daemon]) -> String {
+    daemons.iter().map(|d| format!("--- {}:\n{}", d.label, d.log())).collect::<Vec<_>>().join("\n")
+}
+
+/// True when `vip` (an address without prefix length) is on `ns`'s eth0.
+pub fn has_vip(ns: &Netns, vip: &str) -> bool {
+    ns.ip_output(&["-o", "addr", "show", "dev", "eth0"])
+        .split_whitespace()
+        .any(|w| w.split('/').next() == Some(vip))
+}
+
+/// Waits until `ns` holds (or lacks) `vip`; returns how long that took.
+pub fn until_vip(ns: &Netns, vip: &str, held: bool, within: Duration, daemons: &[&Daemon]) -> Duration {
+    let start = Instant::now();
+    while has_vip(ns, vip) != held {
+        if start.elapsed() > within {
+            panic!(
+                "{}: vip {vip} {} after {within:?}\n{}",
+                ns.name,
+                if held { "never came" } else { "stayed" },
+                logs(daemons)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    start.elapsed()
+}
+
+/// Samples `hosts` for `period` and panics unless every sample finds `vip` on exactly one
+/// of them, host `holder`.
+pub fn steady_holder(hosts: &[&Netns], holder: usize, vip: &str, period: Duration, daemons: &[&Daemon]) {
+    let start = Instant::now();
+    let mut samples = 0;
+    while start.elapsed() < period || samples < 5 {
+        let held: Vec<usize> = (0..hosts.len()).filter(|&i| has_vip(hosts[i], vip)).collect();
+        assert!(
+            held == [holder],
+            "vip {vip} on hosts {held:?} after {:?} (sample {samples}), expected only on host {holder}\n{}",
+            start.elapsed(),
+            logs(daemons)
+        );
+        samples += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A `vrrp` section `name` on eth0, VRRPv3 with advert_int 100ms; `vips` as written after
+/// `vip=` (`'198.51.100.100/24'`), `extra` as `option=value` lines of the same section.
+pub fn vrrp_section(name: &str, vrid: u8, priority: u8, vips: &str, extra: &[&str]) -> String {
+    let mut s = format!(
+        "{name}=vrrp\n{name}.interface=eth0\n{name}.vrid={vrid}\n{name}.priority={priority}\n\
+         {name}.advert_int=100ms\n{name}.vip={vips}\n"
+    );
+    for e in extra {
+        s.push_str(&format!("{name}.{e}\n"));
+    }
+    s
+}

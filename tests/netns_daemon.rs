@@ -1,0 +1,242 @@
+//! `keeplite run` against keeplite on a namespaced LAN (issue 4): who wins an election and
+//! when it changes hands. Election by address, a master killed with SIGKILL, nopreempt,
+//! preempt_delay, three routers in priority order, and an IPv6-only instance.
+//! Tracking and sync groups are in netns_daemon_tracking.rs, what goes on the wire in
+//! netns_daemon_wire.rs.
+//!
+//! Every instance runs VRRPv3 with advert_int 100 ms, so Master_Down_Interval is
+//! 300 ms + Skew_Time ((256 - priority) / 256 * 100 ms).
+
+mod common;
+
+use common::daemon::{has_vip, logs, steady_holder, until_vip, vrrp_section, Daemon};
+use common::{netns_available, Lan};
+use std::time::{Duration, Instant};
+
+const VIP: &str = "198.51.100.100";
+const VIPS: &str = "'198.51.100.100/24'";
+
+/// Master_Down_Interval of a backup of `priority` whose master sends every 100 ms.
+fn master_down(priority: u32) -> Duration {
+    Duration::from_micros(300_000 + (256 - u64::from(priority)) * 100_000 / 256)
+}
+
+/// Two equal-priority masters meet: the one with the greater primary address must win
+/// (RFC 9568 section 6.4.3). Host 1's addresses (198.51.100.2, fe80::ff:fe00:2) are greater
+/// than host 0's.
+fn equal_priorities_meet(tag: &str, vrid: u8, vips: &str, vip: &str) {
+    let lan = Lan::new(tag, 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    // Started apart (their bridge ports detached), both become master: the only way to make
+    // two equal-priority masters meet every time. Started together, whichever timer fires
+    // first wins, and a backup never preempts an equal priority (RFC 9568 6.4.2).
+    lan.switch.ip(&["link", "set", "p0", "nomaster"]);
+    lan.switch.ip(&["link", "set", "p1", "nomaster"]);
+    let low = Daemon::keeplite(a, &format!("{tag}-low"), &vrrp_section("gw", vrid, 100, vips, &[]));
+    let high = Daemon::keeplite(b, &format!("{tag}-high"), &vrrp_section("gw", vrid, 100, vips, &[]));
+    let all = [&low, &high];
+    until_vip(a, vip, true, Duration::from_secs(5), &all);
+    until_vip(b, vip, true, Duration::from_secs(5), &all);
+    // Joined: the master hearing an equal priority from a greater address becomes backup
+    // and releases at once.
+    lan.switch.ip(&["link", "set", "p0", "master", "br0"]);
+    lan.switch.ip(&["link", "set", "p1", "master", "br0"]);
+    let took = until_vip(a, vip, false, Duration::from_secs(2), &all);
+    assert!(took < Duration::from_millis(500), "the lower address released after {took:?}");
+    steady_holder(&[a, b], 1, vip, Duration::from_secs(1), &all);
+    let yielded = low.transitions("gw", "MASTER -> BACKUP (priority 100, higher priority master)");
+    assert_eq!(yielded, 1, "{}", logs(&all));
+    assert_eq!(high.transitions("gw", "MASTER ->"), 0, "{}", logs(&all));
+}
+
+#[test]
+fn equal_priorities_the_higher_primary_address_wins() {
+    if netns_available() {
+        equal_priorities_meet("addr4", 11, VIPS, VIP);
+    }
+}
+
+// Regression: adverts once left from fe80::200, the link-local VIP (the kernel lists the
+// newest link-local first), so two masters sent from the same address, neither was
+// "greater", and both kept the VIPs, flooding the LAN with NAs.
+#[test]
+fn ipv6_equal_priorities_the_higher_link_local_address_wins() {
+    if netns_available() {
+        equal_priorities_meet("addr6", 15, "'fe80::200/64' '2001:db8:1::200/64'", "2001:db8:1::200");
+    }
+}
+
+#[test]
+fn killed_master_backup_takes_over_and_the_restarted_master_takes_back() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("kill", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let high = Daemon::keeplite(a, "kill-high", &vrrp_section("gw", 12, 200, VIPS, &[]));
+    let low = Daemon::keeplite(b, "kill-low", &vrrp_section("gw", 12, 100, VIPS, &[]));
+    until_vip(a, VIP, true, Duration::from_secs(3), &[&high, &low]);
+    steady_holder(&[a, b], 0, VIP, Duration::from_millis(500), &[&high, &low]);
+
+    // SIGKILL: no priority-0 advert, so the backup waits out Master_Down_Interval, counted
+    // from the last advert (which left up to one interval before the kill).
+    high.kill();
+    let took = until_vip(b, VIP, true, Duration::from_secs(2), &[&high, &low]);
+    let mdi = master_down(100);
+    assert!(
+        took + Duration::from_millis(150) >= mdi && took <= mdi + Duration::from_millis(250),
+        "takeover {took:?} after the kill, Master_Down_Interval {mdi:?}\n{}",
+        low.log()
+    );
+    assert!(low.log().contains("vrrp gw: BACKUP -> MASTER (priority 100, master down)"), "{}", low.log());
+    // The killed master could not remove its address: the VIP is now on BOTH boxes, a
+    // duplicate address on the LAN, until keeplite runs on the killed box again
+    // (keepalived killed with -9 leaves its VIPs behind the same way).
+    assert!(has_vip(a, VIP), "the killed master's vip vanished");
+
+    // Restarted with the higher priority and preempt (the default): it becomes master
+    // again (the stale address is simply kept) and the other releases.
+    let high = Daemon::keeplite(a, "kill-high2", &vrrp_section("gw", 12, 200, VIPS, &[]));
+    until_vip(b, VIP, false, Duration::from_secs(3), &[&high, &low]);
+    steady_holder(&[a, b], 0, VIP, Duration::from_secs(1), &[&high, &low]);
+    assert_eq!(high.transitions("gw", "BACKUP -> MASTER"), 1, "{}", high.log());
+    assert!(
+        low.log().contains("vrrp gw: MASTER -> BACKUP (priority 100, higher priority master)"),
+        "{}",
+        low.log()
+    );
+}
+
+#[test]
+
+fn a_restarted_backup_removes_the_vip_its_killed_master_left() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("stale", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let high = Daemon::keeplite(a, "stale-high", &vrrp_section("gw", 16, 200, VIPS, &[]));
+    let low = Daemon::keeplite(b, "stale-low", &vrrp_section("gw", 16, 100, VIPS, &[]));
+    until_vip(a, VIP, true, Duration::from_secs(3), &[&high, &low]);
+    high.kill();
+    until_vip(b, VIP, true, Duration::from_secs(2), &[&high, &low]);
+    assert!(has_vip(a, VIP), "the killed master's vip vanished");
+    // Back as a backup (lower priority now): the address it left behind is not its to hold,
+    // and keepalived in the same place logs "(gw) removing VIPs." on entering BACKUP.
+    let again = Daemon::keeplite(a, "stale-again", &vrrp_section("gw", 16, 50, VIPS, &[]));
+    again.wait_log("vrrp gw: INIT -> BACKUP", Duration::from_secs(2));
+    until_vip(a, VIP, false, Duration::from_secs(1), &[&again, &low]);
+    steady_holder(&[a, b], 1, VIP, Duration::from_millis(500), &[&again, &low]);
+}
+
+#[test]
+fn nopreempt_a_later_higher_priority_router_stays_backup() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("nopre", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let first = Daemon::keeplite(a, "nopre-first", &vrrp_section("gw", 13, 100, VIPS, &[]));
+    until_vip(a, VIP, true, Duration::from_secs(3), &[&first]);
+    let later = Daemon::keeplite(b, "nopre-later", &vrrp_section("gw", 13, 200, VIPS, &["preempt=0"]));
+    later.wait_log("vrrp gw: INIT -> BACKUP", Duration::from_secs(2));
+    // Many Master_Down_Intervals: a preempting 200 would have taken over within 0.4 s.
+    steady_holder(&[a, b], 0, VIP, Duration::from_millis(1500), &[&first, &later]);
+    assert_eq!(later.transitions("gw", "-> MASTER"), 0, "{}", later.log());
+    // It is alive and listening: when the master goes, it takes over.
+    first.stop();
+    until_vip(b, VIP, true, Duration::from_secs(1), &[&later]);
+    later.stop();
+    let c = later.counters("gw");
+    assert!(c.get("adverts_rx") >= 10, "{}", c.line);
+    assert_eq!(c.get("became_master"), 1, "{}", c.line);
+    c.assert_no_discards("nopreempt router");
+}
+
+#[test]
+fn preempt_delay_holds_back_a_higher_priority_router() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("pdel", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let low = Daemon::keeplite(a, "pdel-low", &vrrp_section("gw", 14, 100, VIPS, &[]));
+    until_vip(a, VIP, true, Duration::from_secs(3), &[&low]);
+    let delay = Duration::from_millis(1500);
+    let started = Instant::now();
+    let high =
+        Daemon::keeplite(b, "pdel-high", &vrrp_section("gw", 14, 200, VIPS, &["preempt_delay=1500ms"]));
+    // Not before the delay (counted from its start-up); then it ignores the lower master
+    // and takes over after one Master_Down_Interval.
+    until_vip(b, VIP, true, delay + Duration::from_secs(2), &[&low, &high]);
+    let took = started.elapsed();
+    assert!(took + Duration::from_millis(100) >= delay, "took over after {took:?}, delay {delay:?}");
+    assert!(took <= delay + Duration::from_secs(1), "took over after {took:?}, delay {delay:?}");
+    until_vip(a, VIP, false, Duration::from_secs(1), &[&low, &high]);
+    steady_holder(&[a, b], 1, VIP, Duration::from_millis(500), &[&low, &high]);
+}
+
+#[test]
+fn three_routers_hand_over_in_priority_order() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("three", 3);
+    let hosts: Vec<_> = lan.hosts.iter().collect();
+    let start = |i: usize, p: u8| {
+        Daemon::keeplite(hosts[i], &format!("three-{p}"), &vrrp_section("gw", 41, p, VIPS, &[]))
+    };
+    let (p150, p100, p50) = (start(0, 150), start(1, 100), start(2, 50));
+    until_vip(hosts[0], VIP, true, Duration::from_secs(3), &[&p150, &p100, &p50]);
+    steady_holder(&hosts, 0, VIP, Duration::from_millis(500), &[&p150, &p100, &p50]);
+    // The 150 stops (priority 0): the 100's Skew_Time (61 ms) runs out before the 50's
+    // (80 ms), and the 50 then hears the 100's advert and stays backup.
+    p150.stop();
+    until_vip(hosts[1], VIP, true, Duration::from_secs(1), &[&p100, &p50]);
+    steady_holder(&hosts, 1, VIP, Duration::from_millis(500), &[&p100, &p50]);
+    assert_eq!(p50.transitions("gw", "-> MASTER"), 0, "the 50 became master\n{}", logs(&[&p100, &p50]));
+    // The 100 stops: the 50 is the only one left.
+    p100.stop();
+    until_vip(hosts[2], VIP, true, Duration::from_secs(1), &[&p50]);
+    steady_holder(&hosts, 2, VIP, Duration::from_millis(300), &[&p50]);
+    assert_eq!(p50.transitions("gw", "BACKUP -> MASTER"), 1, "{}", p50.log());
+}
+
+#[test]
+fn ipv6_only_instance_fails_over_and_back() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("v6only", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    // RFC 9568 section 7: an IPv6 instance's first address is the link-local one.
+    let vips = "'fe80::200/64' '2001:db8:1::200/64'";
+    let v6 = ["fe80::200", "2001:db8:1::200"];
+    let high = Daemon::keeplite(a, "v6-high", &vrrp_section("gw", 31, 200, vips, &[]));
+    let low = Daemon::keeplite(b, "v6-low", &vrrp_section("gw", 31, 100, vips, &[]));
+    // The link-local source addresses need DAD first: allow for it.
+    for vip in v6 {
+        until_vip(a, vip, true, Duration::from_secs(5), &[&high, &low]);
+    }
+    for vip in v6 {
+        steady_holder(&[a, b], 0, vip, Duration::from_millis(300), &[&high, &low]);
+    }
+    high.stop();
+    for vip in v6 {
+        until_vip(b, vip, true, Duration::from_secs(1), &[&high, &low]);
+        assert!(!has_vip(a, vip), "a stopped master kept {vip}");
+    }
+    let high2 = Daemon::keeplite(a, "v6-high2", &vrrp_section("gw", 31, 200, vips, &[]));
+    for vip in v6 {
+        until_vip(a, vip, true, Duration::from_secs(5), &[&high2, &low]);
+        until_vip(b, vip, false, Duration::from_secs(1), &[&high2, &low]);
+    }
+    for vip in v6 {
+        steady_holder(&[a, b], 0, vip, Duration::from_millis(300), &[&high2, &low]);
+    }
+    low.stop();
+    let c = low.counters("gw");
+    assert!(c.get("adverts_rx") >= 5, "{}", c.line);
+    assert_eq!(c.get("priority_zero_rx"), 1, "{}", c.line);
+    c.assert_no_discards("IPv6 backup");
+}

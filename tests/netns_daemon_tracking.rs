@@ -1,0 +1,140 @@
+//! `keeplite run` against keeplite on a namespaced LAN (issue 4): tracked interfaces with
+//! and without a weight, and a sync group that moves two instances together when a tracked
+//! script fails on one of them.
+//!
+//! VRRPv3, advert_int 100 ms throughout.
+
+mod common;
+
+use common::daemon::{logs, steady_holder, until_vip, vrrp_section, Daemon};
+use common::{netns_available, Lan, Netns};
+use std::time::Duration;
+
+const VIP: &str = "198.51.100.100";
+const VIPS: &str = "'198.51.100.100/24'";
+
+/// Gives `ns` a second interface, eth1: one end of a veth pair whose other end (eth1p)
+/// stays in the same namespace, both up.
+fn add_eth1(ns: &Netns) {
+    ns.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    ns.ip(&["link", "set", "eth1p", "up"]);
+    ns.ip(&["link", "set", "eth1", "up"]);
+}
+
+#[test]
+fn tracked_interface_without_weight_down_is_fault_and_the_peer_takes_over() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("trkif", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    add_eth1(a);
+    let high =
+        Daemon::keeplite(a, "trkif-high", &vrrp_section("gw", 21, 200, VIPS, &["track_interface=eth1"]));
+    let low = Daemon::keeplite(b, "trkif-low", &vrrp_section("gw", 21, 100, VIPS, &[]));
+    let all = [&high, &low];
+    until_vip(a, VIP, true, Duration::from_secs(3), &all);
+    steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
+
+    // eth1 goes down (administratively): FAULT, the master hands over with priority 0, so
+    // the peer takes over after its Skew_Time (61 ms), not Master_Down_Interval (361 ms).
+    a.ip(&["link", "set", "eth1", "down"]);
+    let took = until_vip(b, VIP, true, Duration::from_secs(1), &all);
+    assert!(took < Duration::from_millis(300), "hand-over took {took:?}\n{}", logs(&all));
+    until_vip(a, VIP, false, Duration::from_millis(200), &all);
+    high.wait_log("vrrp gw: MASTER -> FAULT (priority 200, fault)", Duration::from_secs(1));
+    // While in FAULT it stays out, though its priority is the higher.
+    steady_holder(&[a, b], 1, VIP, Duration::from_millis(600), &all);
+
+    // eth1 back: it recovers as backup and preempts the 100.
+    a.ip(&["link", "set", "eth1", "up"]);
+    until_vip(a, VIP, true, Duration::from_secs(2), &all);
+    until_vip(b, VIP, false, Duration::from_secs(1), &all);
+    steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
+    assert!(high.log().contains("vrrp gw: FAULT -> BACKUP (priority 200, recovered)"), "{}", high.log());
+}
+
+#[test]
+fn tracked_interface_with_weight_lowers_priority_and_the_peer_preempts() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("trkw", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    add_eth1(a);
+    let high =
+        Daemon::keeplite(a, "trkw-high", &vrrp_section("gw", 22, 200, VIPS, &["track_interface=eth1:-150"]));
+    let low = Daemon::keeplite(b, "trkw-low", &vrrp_section("gw", 22, 100, VIPS, &[]));
+    let all = [&high, &low];
+    until_vip(a, VIP, true, Duration::from_secs(3), &all);
+    steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
+
+    // eth1 loses its carrier (the far end goes down): 200 - 150 = 50 < 100. The master
+    // advertises 50, the 100 ignores it and preempts after Master_Down_Interval.
+    a.ip(&["link", "set", "eth1p", "down"]);
+    until_vip(b, VIP, true, Duration::from_secs(2), &all);
+    until_vip(a, VIP, false, Duration::from_millis(500), &all);
+    steady_holder(&[a, b], 1, VIP, Duration::from_millis(500), &all);
+    let yielded = "vrrp gw: MASTER -> BACKUP (priority 50, higher priority master)";
+    assert!(high.log().contains(yielded), "{}", logs(&all));
+    assert_eq!(high.transitions("gw", "FAULT"), 0, "a weighted interface must not fault\n{}", high.log());
+
+    // Carrier back: 200 again, and it takes mastership back.
+    a.ip(&["link", "set", "eth1p", "up"]);
+    until_vip(a, VIP, true, Duration::from_secs(2), &all);
+    until_vip(b, VIP, false, Duration::from_secs(1), &all);
+    steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
+    assert_eq!(high.transitions("gw", "BACKUP -> MASTER (priority 200"), 2, "{}", high.log());
+}
+
+#[test]
+fn sync_group_a_failed_script_on_one_member_moves_both_vips() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("sync", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let flag = common::daemon::scratch("sync-flag").join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let (vip71, vip72) = ("198.51.100.171", "198.51.100.172");
+    let router = |priority: u8, track: &[&str]| {
+        let mut conf = vrrp_section("v71", 71, priority, "'198.51.100.171/24'", track);
+        conf += &vrrp_section("v72", 72, priority, "'198.51.100.172/24'", &[]);
+        conf += "sg=sync_group\nsg.members='v71' 'v72'\n";
+        conf
+    };
+    // Weight 0: a failing script puts v71 in FAULT, and the group takes v72 along.
+    let script =
+        format!("chk=script\nchk.command='test -e {}'\nchk.interval=200ms\nchk.weight=0\n", flag.display());
+    let high = Daemon::keeplite(a, "sync-high", &(router(200, &["track_script=chk"]) + &script));
+    let low = Daemon::keeplite(b, "sync-low", &router(100, &[]));
+    let all = [&high, &low];
+    for vip in [vip71, vip72] {
+        until_vip(a, vip, true, Duration::from_secs(3), &all);
+        steady_holder(&[a, b], 0, vip, Duration::from_millis(200), &all);
+    }
+
+    std::fs::remove_file(&flag).unwrap();
+    for vip in [vip71, vip72] {
+        until_vip(b, vip, true, Duration::from_secs(2), &all);
+        until_vip(a, vip, false, Duration::from_millis(500), &all);
+    }
+    for vip in [vip71, vip72] {
+        steady_holder(&[a, b], 1, vip, Duration::from_millis(400), &all);
+    }
+    high.wait_log("vrrp v71: MASTER -> FAULT", Duration::from_secs(1));
+    high.wait_log("vrrp v72: MASTER -> FAULT", Duration::from_secs(1));
+    high.wait_log("sync group sg: FAULT", Duration::from_secs(1));
+    low.wait_log("sync group sg: MASTER", Duration::from_secs(1));
+
+    // The script passes again: both come back together.
+    std::fs::write(&flag, "").unwrap();
+    for vip in [vip71, vip72] {
+        until_vip(a, vip, true, Duration::from_secs(3), &all);
+        until_vip(b, vip, false, Duration::from_secs(1), &all);
+    }
+    for vip in [vip71, vip72] {
+        steady_holder(&[a, b], 0, vip, Duration::from_millis(300), &all);
+    }
+    let _ = std::fs::remove_dir_all(flag.parent().unwrap());
+}
