@@ -108,7 +108,6 @@ fn killed_master_backup_takes_over_and_the_restarted_master_takes_back() {
 }
 
 #[test]
-
 fn a_restarted_backup_removes_the_vip_its_killed_master_left() {
     if !netns_available() {
         return;

@@ -144,7 +144,7 @@ fn interop(version: u8, vip: &str, prefix: u8, keeplite_extra: &str) {
     assert!(!has_vip(a, vip), "keeplite took the vip from a higher keepalived:\n{}", us.log());
     // keepalived stops: keeplite takes over.
     them.stop();
-    until_vip(a, vip, true, Duration::from_secs(5), &[&us]);
+    until_vip(a, vip, true, Duration::from_secs(8), &[&us, &them]);
 }
 
 #[test]
