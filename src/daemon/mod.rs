@@ -4,6 +4,7 @@
 //! exits wake it; otherwise it sleeps until the earliest timer an instance, an
 //! announcement or a script asked for.
 
+mod clock;
 mod links;
 mod privileges;
 mod router;
@@ -13,8 +14,8 @@ mod vmac;
 
 use crate::config::Config;
 use crate::log;
+use clock::Clock;
 use router::{Router, Source};
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use signals::Signals;
 use std::time::{Duration, Instant};
 
@@ -43,11 +44,18 @@ pub fn run(config: &Config) -> i32 {
             return 1;
         }
     };
+    let clock = match Clock::new() {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("cannot create a timer: {e}");
+            return 1;
+        }
+    };
     log::info!("started: {} vrrp instance(s)", config.vrrp.len());
     router.start(Instant::now());
     loop {
         let timeout = router.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
-        let ready = wait(&signals, &router, timeout);
+        let ready = wait(&clock, &signals, &router, timeout);
         let now = Instant::now();
         if signals.take_stops() > 0 {
             log::info!("stopping: releasing addresses");
@@ -65,20 +73,11 @@ pub fn run(config: &Config) -> i32 {
 }
 
 /// Sleeps until a descriptor is readable or `timeout` passes; returns the readable sources.
-fn wait(signals: &Signals, router: &Router, timeout: Option<Duration>) -> Vec<Source> {
+fn wait(clock: &Clock, signals: &Signals, router: &Router, timeout: Option<Duration>) -> Vec<Source> {
     let sources = router.fds();
-    let mut fds: Vec<PollFd<'_>> = vec![
-        PollFd::from_borrowed_fd(signals.stop_fd(), PollFlags::IN),
-        PollFd::from_borrowed_fd(signals.reload_fd(), PollFlags::IN),
-    ];
-    fds.extend(sources.iter().map(|(fd, _)| PollFd::from_borrowed_fd(*fd, PollFlags::IN)));
-    let ts = timeout.and_then(|t| Timespec::try_from(t).ok());
-    // EINTR (a signal arrived) just means: look at the signal descriptors now.
-    let _ = poll(&mut fds, ts.as_ref());
-    fds[2..]
-        .iter()
-        .zip(&sources)
-        .filter(|(fd, _)| !fd.revents().is_empty())
-        .map(|(_, (_, source))| *source)
-        .collect()
+    let mut fds = vec![signals.stop_fd(), signals.reload_fd()];
+    fds.extend(sources.iter().map(|(fd, _)| *fd));
+    let ready = clock.wait(&fds, timeout);
+    // The signal descriptors are read by the caller whatever they say.
+    ready[2..].iter().zip(&sources).filter(|(r, _)| **r).map(|(_, (_, source))| *source).collect()
 }
