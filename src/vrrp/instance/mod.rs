@@ -272,8 +272,11 @@ impl Instance {
         self.master = None;
         self.enter(now, State::Master, reason);
         self.counters.became_master += 1;
-        self.push(Action::AddVips);
+        // RFC 9568 section 6.4.2 order: the advert first. Adding the VIPs takes the
+        // kernel's RTNL lock, which another process can hold for milliseconds; the other
+        // routers need not wait for it.
         self.send(self.effective_priority());
+        self.push(Action::AddVips);
         self.push(Action::Announce);
         self.adver_timer = Some(now + self.params.advert_int);
         let second = self.params.garp_delay;

@@ -94,8 +94,8 @@ fn transition(from: State, to: State, reason: Reason) -> Action {
 fn becoming_master(from: State, reason: Reason, priority: u8) -> Vec<Action> {
     vec![
         transition(from, State::Master, reason),
-        Action::AddVips,
         Action::SendAdvert { priority },
+        Action::AddVips,
         Action::Announce,
     ]
 }
