@@ -10,6 +10,7 @@ pub mod limits;
 pub mod log;
 pub mod net;
 pub mod notify;
+pub mod passwd;
 pub mod process;
 pub mod rise_fall;
 pub mod vrrp;

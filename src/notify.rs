@@ -3,6 +3,7 @@
 
 use crate::config::model::Notify;
 use crate::limits;
+use crate::passwd::RunAs;
 use crate::process::{self, Outcome, Script};
 use crate::vrrp::instance::State;
 use heapless::{Deque, Vec as Fixed};
@@ -71,9 +72,16 @@ pub struct Runner {
     running: Fixed<(Job, Script), { limits::NOTIFY_RUNNING }>,
     /// Jobs refused because the queue was full.
     pub dropped: u64,
+    /// `script_user`: who the scripts run as.
+    run_as: Option<RunAs>,
 }
 
 impl Runner {
+    /// An idle runner whose scripts run as `run_as` (keeplite's own user when `None`).
+    pub fn new(run_as: Option<RunAs>) -> Runner {
+        Runner { run_as, ..Runner::default() }
+    }
+
     /// Queues a job; false (and counted) when the queue is full.
     pub fn submit(&mut self, job: Job) -> bool {
         if self.queue.push_back(job).is_err() {
@@ -99,7 +107,7 @@ impl Runner {
         while !self.running.is_full() {
             let Some(job) = self.queue.pop_front() else { break };
             let args: Vec<&str> = job.args.iter().map(String::as_str).collect();
-            match process::spawn(&job.command, &args, now, TIMEOUT) {
+            match process::spawn(&job.command, &args, self.run_as, now, TIMEOUT) {
                 Ok(script) => {
                     let _ = self.running.push((job, script));
                 }

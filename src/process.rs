@@ -1,6 +1,7 @@
 //! Scripts as child processes: `/bin/sh -c`, in a process group of their own so a timeout
 //! kills everything they started, with exit watched through a pidfd a poll loop can wait on.
 
+use crate::passwd::RunAs;
 use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -27,10 +28,21 @@ pub struct Script {
 }
 
 /// Starts `command` with `args` as `$1...` (`/bin/sh -c 'command "$@"' keeplite args...`),
-/// stdin/stdout/stderr on /dev/null, to be killed at `now + timeout`.
-pub fn spawn(command: &str, args: &[&str], now: Instant, timeout: Duration) -> std::io::Result<Script> {
+/// stdin/stdout/stderr on /dev/null, as `run_as` when given (supplementary groups dropped),
+/// to be killed at `now + timeout`.
+pub fn spawn(
+    command: &str,
+    args: &[&str],
+    run_as: Option<RunAs>,
+    now: Instant,
+    timeout: Duration,
+) -> std::io::Result<Script> {
     let script = if args.is_empty() { command.to_owned() } else { format!("{command} \"$@\"") };
-    let child = Command::new("/bin/sh")
+    let mut cmd = Command::new("/bin/sh");
+    if let Some(r) = run_as {
+        cmd.uid(r.uid).gid(r.gid);
+    }
+    let child = cmd
         .arg("-c")
         .arg(script)
         .arg("keeplite")
@@ -104,14 +116,27 @@ mod tests {
     #[test]
     fn exit_codes_and_arguments() {
         let now = Instant::now();
-        let mut s = spawn("exit 3", &[], now, Duration::from_secs(5)).unwrap();
+        let mut s = spawn("exit 3", &[], None, now, Duration::from_secs(5)).unwrap();
         assert_eq!(wait(&mut s), Outcome::Exited(3));
         let check = "f() { [ $# -eq 3 ] && [ \"$3\" = MASTER ]; }; f";
-        let mut s = spawn(check, &["INSTANCE", "gw", "MASTER"], now, Duration::from_secs(5)).unwrap();
+        let mut s = spawn(check, &["INSTANCE", "gw", "MASTER"], None, now, Duration::from_secs(5)).unwrap();
         assert_eq!(wait(&mut s), Outcome::Exited(0));
         // Arguments reach the command untouched by the shell, quotes included.
         let mut s =
-            spawn("g() { [ \"$2\" = \"it's\" ]; }; g", &["x", "it's"], now, Duration::from_secs(5)).unwrap();
+            spawn("g() { [ \"$2\" = \"it's\" ]; }; g", &["x", "it's"], None, now, Duration::from_secs(5))
+                .unwrap();
+        assert_eq!(wait(&mut s), Outcome::Exited(0));
+    }
+
+    #[test]
+    fn runs_as_another_user() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("SKIPPED: switching users needs root");
+            return;
+        }
+        let nobody = Some(RunAs { uid: 65534, gid: 65534 });
+        let check = "[ \"$(id -u):$(id -g):$(id -G)\" = 65534:65534:65534 ]";
+        let mut s = spawn(check, &[], nobody, Instant::now(), Duration::from_secs(5)).unwrap();
         assert_eq!(wait(&mut s), Outcome::Exited(0));
     }
 
@@ -123,7 +148,7 @@ mod tests {
         // A grandchild that would write the marker after the timeout if it survived.
         let cmd = format!("(sleep 0.5; touch {}) & sleep 10", marker.display());
         let start = Instant::now();
-        let mut s = spawn(&cmd, &[], start, Duration::from_millis(100)).unwrap();
+        let mut s = spawn(&cmd, &[], None, start, Duration::from_millis(100)).unwrap();
         assert_eq!(wait(&mut s), Outcome::TimedOut);
         assert!(start.elapsed() < Duration::from_secs(2));
         std::thread::sleep(Duration::from_millis(800));

@@ -248,3 +248,34 @@ fn use_vmac_ipv6() {
         vmac_failover(true);
     }
 }
+
+/// `script_user` and a script section's `user`: notify and track scripts run as them.
+#[test]
+fn scripts_run_as_the_configured_users() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("user", 1);
+    let dir = scratch("users");
+    let _ = Command::new("chmod").arg("777").arg(&dir).status();
+    let (notified, tracked) = (dir.join("notify-uid"), dir.join("track-uid"));
+    let extra = format!(
+        "keeplite.g=global\nkeeplite.g.script_user=nobody\n\
+         keeplite.gw.notify_master='id -u > {n}'\nkeeplite.gw.track_script=who\n\
+         keeplite.who=script\nkeeplite.who.command='id -u > {t}'\nkeeplite.who.user=root\nkeeplite.who.interval=100ms\n",
+        n = notified.display(),
+        t = tracked.display()
+    );
+    let d = Daemon::keeplite(&lan.hosts[0], "users", &conf(54, 100, &extra));
+    until_vip(&lan.hosts[0], VIP, true, Duration::from_secs(3), &[&d]);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let n = std::fs::read_to_string(&notified).unwrap_or_default();
+        let t = std::fs::read_to_string(&tracked).unwrap_or_default();
+        if n.trim() == "65534" && t.trim() == "0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "notify ran as {n:?}, track script as {t:?}\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

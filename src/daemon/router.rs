@@ -118,7 +118,8 @@ impl Router {
         });
         let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
         let mut links = Links::load(&mut nl, names, vips)?;
-        let scripts = Scripts::new(config, now);
+        let scripts = Scripts::new(config, now)?;
+        let notify_as = config.global.script_user.as_ref().map(|u| crate::passwd::lookup(u)).transpose()?;
         let mut sockets: Vec<VrrpSocket> = Vec::new();
         let mut vrs = Vec::new();
         for v in config.vrrp.iter() {
@@ -172,7 +173,7 @@ impl Router {
             vrs,
             groups,
             scripts,
-            notify: notify::Runner::default(),
+            notify: notify::Runner::new(notify_as),
             unattributed: Counters::default(),
             buf: Box::new([0; RECV_BUFFER]),
         })

@@ -3,6 +3,7 @@
 
 use crate::config::model::Config;
 use crate::log;
+use crate::passwd::{self, RunAs};
 use crate::process::{self, Outcome};
 use crate::rise_fall::RiseFall;
 use std::os::fd::BorrowedFd;
@@ -15,6 +16,7 @@ struct Tracked {
     command: String,
     interval: Duration,
     timeout: Duration,
+    run_as: Option<RunAs>,
     state: RiseFall,
     next_run: Instant,
     running: Option<process::Script>,
@@ -28,26 +30,31 @@ pub struct Scripts {
 
 impl Scripts {
     /// Scripts of `config` that a vrrp section tracks, first run at `now`; they start up
-    /// (keepalived's default without init_fail).
-    pub fn new(config: &Config, now: Instant) -> Scripts {
-        let items = config
-            .scripts
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let tracked = config.vrrp.iter().any(|v| v.track_scripts.iter().any(|t| t.script == i));
-                tracked.then(|| Tracked {
-                    name: s.name.clone(),
-                    command: s.command.clone(),
-                    interval: s.interval,
-                    timeout: s.timeout,
-                    state: RiseFall::new(s.rise, s.fall, true),
-                    next_run: now,
-                    running: None,
-                })
-            })
-            .collect();
-        Scripts { items }
+    /// (keepalived's default without init_fail). A `user` (or `script_user`) that does not
+    /// exist is an error.
+    pub fn new(config: &Config, now: Instant) -> Result<Scripts, String> {
+        let mut items = Vec::new();
+        for (i, s) in config.scripts.iter().enumerate() {
+            let tracked = config.vrrp.iter().any(|v| v.track_scripts.iter().any(|t| t.script == i));
+            if !tracked {
+                items.push(None);
+                continue;
+            }
+            let user = s.user.as_ref().or(config.global.script_user.as_ref());
+            let run_as =
+                user.map(|u| passwd::lookup(u)).transpose().map_err(|e| format!("script {}: {e}", s.name))?;
+            items.push(Some(Tracked {
+                name: s.name.clone(),
+                command: s.command.clone(),
+                interval: s.interval,
+                timeout: s.timeout,
+                run_as,
+                state: RiseFall::new(s.rise, s.fall, true),
+                next_run: now,
+                running: None,
+            }));
+        }
+        Ok(Scripts { items })
     }
 
     /// True when script `index` is up.
@@ -88,7 +95,7 @@ impl Scripts {
             }
             if t.running.is_none() && t.next_run <= now {
                 t.next_run = now + t.interval;
-                match process::spawn(&t.command, &[], now, t.timeout) {
+                match process::spawn(&t.command, &[], t.run_as, now, t.timeout) {
                     Ok(s) => t.running = Some(s),
                     Err(e) => {
                         log::error!("script {}: cannot run {:?}: {e}", t.name, t.command);
