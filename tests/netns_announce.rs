@@ -9,7 +9,7 @@ use keeplite::net::packet_socket::{ErrorKind, PacketSocket};
 use keeplite::vrrp::announce::{gratuitous_arp, neighbour_advert, MacAddr, NeighbourAdvert};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
-use rustix::net::{self, AddressFamily, RecvFlags, SocketFlags, SocketType};
+use rustix::net::{self, RecvFlags};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -25,22 +25,7 @@ struct Sniffer(OwnedFd);
 
 impl Sniffer {
     fn open_in(ns: &Netns) -> Sniffer {
-        let fd = ns.run(|| {
-            let fd = net::socket_with(
-                AddressFamily::PACKET,
-                SocketType::RAW,
-                SocketFlags::CLOEXEC,
-                Some(net::eth::ALL),
-            )
-            .expect("ETH_P_ALL packet socket");
-            net::sockopt::set_socket_timeout(
-                &fd,
-                net::sockopt::Timeout::Recv,
-                Some(Duration::from_millis(100)),
-            )
-            .expect("SO_RCVTIMEO");
-            fd
-        });
+        let fd = common::sniffer(ns, Duration::from_millis(100));
         Sniffer(fd)
     }
 

@@ -10,7 +10,7 @@ use common::daemon::{logs, steady_holder, until_vip, vrrp_section, Daemon};
 use common::{netns_available, Lan, Netns};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
-use rustix::net::{self, AddressFamily, RecvFlags, SocketFlags, SocketType};
+use rustix::net::{self, RecvFlags};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,22 +40,7 @@ struct Capture {
 
 impl Capture {
     fn start(ns: &Netns) -> Capture {
-        let fd: OwnedFd = ns.run(|| {
-            let fd = net::socket_with(
-                AddressFamily::PACKET,
-                SocketType::RAW,
-                SocketFlags::CLOEXEC,
-                Some(net::eth::ALL),
-            )
-            .expect("ETH_P_ALL packet socket");
-            net::sockopt::set_socket_timeout(
-                &fd,
-                net::sockopt::Timeout::Recv,
-                Some(Duration::from_millis(20)),
-            )
-            .expect("SO_RCVTIMEO");
-            fd
-        });
+        let fd: OwnedFd = common::sniffer(ns, Duration::from_millis(20));
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::spawn(move || {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::daemon::{has_vip, scratch, until_vip, Daemon};
-use common::{netns_available, Lan, Netns};
+use common::{keepalived_available, netns_available, Lan, Netns};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -92,17 +92,6 @@ fn track_script_weight_moves_mastership_and_notify_scripts_run() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn keepalived_available() -> bool {
-    let ok = Command::new("keepalived").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("keepalived is missing (CI=true: ci/test installs it)");
-    }
-    if !ok {
-        eprintln!("SKIPPED: keepalived is missing");
-    }
-    ok
 }
 
 fn keepalived_conf(version: u8, vrid: u8, priority: u8, advert: &str, vip: &str) -> String {

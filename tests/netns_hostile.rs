@@ -34,24 +34,12 @@
 mod common;
 
 use common::daemon::{has_vip, until_vip, Daemon};
-use common::{netns_available, Lan, Netns};
+use common::{keepalived_available, netns_available, Lan, Netns};
 use keeplite::net::packet_socket::PacketSocket;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn keepalived_available() -> bool {
-    let ok = Command::new("keepalived").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("keepalived is missing (CI=true: ci/test installs it)");
-    }
-    if !ok {
-        eprintln!("SKIPPED: keepalived is missing");
-    }
-    ok
-}
 
 // ---------------------------------------------------------------------------------------
 // Bytes on the wire, written out by hand (independent of keeplite's own emitter).

@@ -9,8 +9,7 @@
 mod common;
 
 use common::daemon::{logs, steady_holder, until_vip, Daemon};
-use common::{netns_available, Lan};
-use std::process::Command;
+use common::{keepalived_available, netns_available, Lan};
 use std::time::Duration;
 
 /// What keepalived 2.2.7 logs (with `-D`) when it drops a received advert, one phrase per
@@ -41,17 +40,6 @@ fn keepalived_complaints(daemon: &Daemon) -> Vec<String> {
         .filter(|l| KEEPALIVED_INVALID.iter().any(|p| l.contains(p)))
         .map(str::to_owned)
         .collect()
-}
-
-fn keepalived_available() -> bool {
-    let ok = Command::new("keepalived").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("keepalived is missing (CI=true: ci/test installs it)");
-    }
-    if !ok {
-        eprintln!("SKIPPED: keepalived is missing");
-    }
-    ok
 }
 
 /// One virtual router as both daemons are configured.

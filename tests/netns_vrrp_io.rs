@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{netns_available, Lan, Netns};
+use common::{keepalived_available, netns_available, Lan, Netns};
 use keeplite::config::model::Family;
 use keeplite::vrrp::instance::{Instance, Params, State};
 use keeplite::vrrp::io::{group, ErrorKind, Mode, Rejected, VrrpSocket, RECV_BUFFER};
@@ -15,9 +15,8 @@ use rustix::net::sockopt;
 use rustix::process::{kill_process, Pid, Signal};
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const H0: &str = "198.51.100.1";
@@ -261,30 +260,6 @@ fn a_socket_hears_only_its_own_interface() {
 }
 
 // ---------------------------------------------------------------- keepalived interop --
-
-/// True when keepalived is here (installing it from the distribution if missing).
-fn keepalived_available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let present =
-            || Command::new("keepalived").arg("--version").output().is_ok_and(|o| o.status.success());
-        if !present() {
-            let _ = Command::new("apt-get")
-                .args(["install", "-y", "keepalived"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status();
-        }
-        if present() {
-            return true;
-        }
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "keepalived missing and not installable (CI=true)"
-        );
-        eprintln!("SKIPPED keepalived interop: keepalived missing and not installable");
-        false
-    })
-}
 
 /// keepalived (VRRP only, foreground) in a namespace; stopped and cleaned up on drop.
 struct Keepalived {

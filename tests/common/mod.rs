@@ -29,6 +29,37 @@ pub fn netns_available() -> bool {
     false
 }
 
+/// True when the distribution's keepalived is here (`ci/test` installs it). Under
+/// `CI=true` its absence fails the test; elsewhere the test says it did nothing.
+pub fn keepalived_available() -> bool {
+    let ok = Command::new("keepalived").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("keepalived is missing (CI=true: ci/test installs it)");
+    }
+    if !ok {
+        eprintln!("SKIPPED: keepalived is missing");
+    }
+    ok
+}
+
+/// An ETH_P_ALL packet socket opened inside `ns` (it keeps that namespace), receiving
+/// every frame with `timeout` on each receive.
+pub fn sniffer(ns: &Netns, timeout: std::time::Duration) -> rustix::fd::OwnedFd {
+    use rustix::net::{self, AddressFamily, SocketFlags, SocketType};
+    ns.run(|| {
+        let fd = net::socket_with(
+            AddressFamily::PACKET,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC,
+            Some(net::eth::ALL),
+        )
+        .expect("ETH_P_ALL packet socket");
+        net::sockopt::set_socket_timeout(&fd, net::sockopt::Timeout::Recv, Some(timeout))
+            .expect("SO_RCVTIMEO");
+        fd
+    })
+}
+
 /// Runs `ip ARGS...` and panics with its output when it fails.
 pub fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
