@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::daemon::Daemon;
 use common::{keepalived_available, netns_available, Lan, Netns};
 use keeplite::config::model::Family;
 use keeplite::vrrp::instance::{Instance, Params, State};
@@ -12,10 +13,7 @@ use keeplite::vrrp::io::{group, ErrorKind, Mode, Rejected, VrrpSocket, RECV_BUFF
 use keeplite::vrrp::packet::{Auth, Repr, Version};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::net::sockopt;
-use rustix::process::{kill_process, Pid, Signal};
 use std::net::{IpAddr, Ipv6Addr};
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -261,67 +259,6 @@ fn a_socket_hears_only_its_own_interface() {
 
 // ---------------------------------------------------------------- keepalived interop --
 
-/// keepalived (VRRP only, foreground) in a namespace; stopped and cleaned up on drop.
-struct Keepalived {
-    child: Option<Child>,
-    dir: PathBuf,
-}
-
-impl Keepalived {
-    fn start(ns: &Netns, conf: &str) -> Keepalived {
-        let dir = std::env::temp_dir().join(format!("kl-vrrp-io-{}", ns.name));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
-        std::fs::write(path("keepalived.conf"), conf).expect("write conf");
-        let log = std::fs::File::create(path("keepalived.log")).expect("log");
-        let child = ns
-            .command("keepalived")
-            .args(["-f", &path("keepalived.conf"), "-p", &path("keepalived.pid")])
-            .args(["-r", &path("vrrp.pid"), "-c", &path("checkers.pid"), "-l", "-D", "-n", "--vrrp"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log fd"))
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived");
-        Keepalived { child: Some(child), dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("keepalived.log")).unwrap_or_default()
-    }
-
-    /// Waits until the log says `needle`.
-    fn wait_for(&self, needle: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        while !self.log().contains(needle) {
-            assert!(Instant::now() < deadline, "keepalived never logged {needle:?}:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Keepalived {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = kill_process(Pid::from_child(&child), Signal::TERM);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if child.try_wait().ok().flatten().is_none() {
-                // Its VRRP child would outlive it: stop that one by the pid it wrote.
-                let vrrp = std::fs::read_to_string(self.dir.join("vrrp.pid")).ok();
-                if let Some(pid) = vrrp.and_then(|p| p.trim().parse().ok()).and_then(Pid::from_raw) {
-                    let _ = kill_process(pid, Signal::KILL);
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// One keepalived VRRP instance on `eth0`.
 fn keepalived_conf(
     state: &str,
@@ -371,7 +308,7 @@ fn keepalived_master_is_heard(tag: &str, family: Family, advert_int: &str, expec
         expected.addresses.iter().map(|v| format!("{v}/{}", if v.is_ipv4() { 24 } else { 64 })).collect();
     let vips: Vec<&str> = vips.iter().map(String::as_str).collect();
     let conf = keepalived_conf("MASTER", version, expected.vrid, expected.priority, advert_int, &vips);
-    let ka = Keepalived::start(h0, &conf);
+    let ka = Daemon::keepalived(h0, "ka", &conf);
     let deadline = Instant::now() + Duration::from_secs(10);
     let heard = loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -454,8 +391,8 @@ fn keepalived_yields_to_us(tag: &str, family: Family, interval: Duration, advert
         });
         // A failed assertion must stop the sender too, or the scope never ends.
         let _stop = StopOnDrop(&sending);
-        let ka = Keepalived::start(h0, &conf);
-        ka.wait_for("Entering BACKUP STATE", Duration::from_secs(10));
+        let ka = Daemon::keepalived(h0, "ka", &conf);
+        ka.wait_log("Entering BACKUP STATE", Duration::from_secs(10));
         let hold_until = Instant::now() + 4 * interval;
         while Instant::now() < hold_until {
             assert!(
@@ -479,7 +416,7 @@ fn keepalived_yields_to_us(tag: &str, family: Family, interval: Duration, advert
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        ka.wait_for("Entering MASTER STATE", Duration::from_secs(1));
+        ka.wait_log("Entering MASTER STATE", Duration::from_secs(1));
     });
 }
 

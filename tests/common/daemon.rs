@@ -146,6 +146,12 @@ impl Drop for Daemon {
         let child = self.child.get_mut();
         let _ = child.kill();
         let _ = child.wait();
+        // keepalived's VRRP child would outlive its parent (and keep the namespace alive):
+        // stop it by the pid it wrote.
+        let vrrp = std::fs::read_to_string(self.dir.join("v.pid")).ok();
+        if let Some(pid) = vrrp.and_then(|p| p.trim().parse().ok()).and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
