@@ -95,6 +95,9 @@ impl Links {
                 }
                 None => vec![],
             },
+            // A VIP is never an advert source: its coming and going (every failover, our
+            // own adds included) needs no new dump of the interface's addresses.
+            Event::AddressAdded(a) | Event::AddressRemoved(a) if self.vips.contains(&a.addr) => vec![],
             Event::AddressAdded(a) | Event::AddressRemoved(a) => match by_index(self, a.index) {
                 Some(p) => {
                     let before = (self.ifaces[p].primary4, self.ifaces[p].link_local6);

@@ -124,11 +124,6 @@ impl Address {
     }
 }
 
-/// True for fe80::/10.
-fn is_link_local(a: &Ipv6Addr) -> bool {
-    a.segments()[0] & 0xffc0 == 0xfe80
-}
-
 /// The primary IPv4 address among `addrs` of link `index`: the first that is not secondary.
 pub fn pick_primary_ipv4<'a>(addrs: impl IntoIterator<Item = &'a Address>, index: u32) -> Option<Ipv4Addr> {
     addrs.into_iter().find_map(|a| match a.addr {
@@ -140,7 +135,7 @@ pub fn pick_primary_ipv4<'a>(addrs: impl IntoIterator<Item = &'a Address>, index
 /// The first usable IPv6 link-local address among `addrs` of link `index`.
 pub fn pick_link_local<'a>(addrs: impl IntoIterator<Item = &'a Address>, index: u32) -> Option<Ipv6Addr> {
     addrs.into_iter().find_map(|a| match a.addr {
-        IpAddr::V6(v6) if a.index == index && is_link_local(&v6) && a.usable() => Some(v6),
+        IpAddr::V6(v6) if a.index == index && v6.is_unicast_link_local() && a.usable() => Some(v6),
         _ => None,
     })
 }
@@ -344,7 +339,7 @@ pub(crate) mod tests {
         assert_eq!(pick_primary_ipv4(&addrs, 2), Some(Ipv4Addr::new(198, 51, 100, 1)));
         assert_eq!(pick_link_local(&addrs, 2), Some("fe80::2".parse().unwrap()));
         assert_eq!(pick_link_local(&addrs, 1), None);
-        assert!(is_link_local(&"febf::1".parse().unwrap()));
-        assert!(!is_link_local(&"fec0::1".parse().unwrap()));
+        assert!("febf::1".parse::<Ipv6Addr>().unwrap().is_unicast_link_local());
+        assert!(!"fec0::1".parse::<Ipv6Addr>().unwrap().is_unicast_link_local());
     }
 }

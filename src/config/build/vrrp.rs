@@ -142,7 +142,7 @@ fn vips(r: &mut Reader, version: Version) -> heapless::Vec<Vip, { crate::limits:
     if let Some(IpAddr::V6(first)) = list.first().map(|v| v.addr) {
         // RFC 9568 section 5.2.9: the first IPv6 address is the virtual router's link-local
         // one. keepalived warns and sends the adverts anyway; so does keeplite.
-        if version == Version::V3 && (first.segments()[0] & 0xffc0) != 0xfe80 {
+        if version == Version::V3 && !first.is_unicast_link_local() {
             r.warn(
                 "vip",
                 format!("the first IPv6 vip {first} is not link-local (RFC 9568 section 5.2.9)"),
