@@ -66,29 +66,25 @@ need_rustup() {
     command -v rustup >/dev/null || die "rustup not found: the musl targets come from rustup"
 }
 
-# rustup_target TARGET...: adds the rust-std of each target that is not installed yet.
-rustup_target() {
-    local installed t
+# rustup_add KIND NAME...: `rustup KIND add` (KIND: target or component) for each NAME
+# the active toolchain lacks. Installed components are listed with a host suffix.
+rustup_add() {
+    local kind=$1 installed n
+    shift
     need_rustup
-    installed=$(rustup target list --installed)
-    for t in "$@"; do
-        grep -qx "$t" <<<"$installed" && continue
-        echo "ci: rustup target add $t"
-        retry 3 timeout 300 rustup target add "$t" || die "rustup target add $t failed"
+    installed=$(rustup "$kind" list --installed)
+    for n in "$@"; do
+        grep -q "^$n\(-\|$\)" <<<"$installed" && continue
+        echo "ci: rustup $kind add $n"
+        retry 3 timeout 300 rustup "$kind" add "$n" || die "rustup $kind add $n failed"
     done
 }
 
+# rustup_target TARGET...: the rust-std of each target.
+rustup_target() { rustup_add target "$@"; }
+
 # rustup_component NAME...: rustfmt, clippy, ... for the active toolchain.
-rustup_component() {
-    local installed c
-    need_rustup
-    installed=$(rustup component list --installed)
-    for c in "$@"; do
-        grep -q "^$c\(-\|$\)" <<<"$installed" && continue
-        echo "ci: rustup component add $c"
-        retry 3 timeout 300 rustup component add "$c" || die "rustup component add $c failed"
-    done
-}
+rustup_component() { rustup_add component "$@"; }
 
 # step NAME CMD...: banner, timing, loud failure. CMD runs in a subshell with errexit on
 # (an `if` around a function would silently switch errexit off inside it), so variables it
