@@ -52,6 +52,10 @@ pub struct Global {
     pub pid_file: Option<String>,
     pub log_level: LogLevel,
     pub lvs_sync: Option<LvsSync>,
+    /// Leave the declared IPVS services in the kernel at stop.
+    pub lvs_keep_on_stop: bool,
+    /// How often the IPVS table is read back and repaired if someone else changed it.
+    pub lvs_reconcile_interval: Duration,
     pub script_user: Option<String>,
 }
 
@@ -173,7 +177,7 @@ pub struct Script {
 }
 
 /// Address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     Ipv4,
     Ipv6,

@@ -1,7 +1,8 @@
-//! A NETLINK_ROUTE socket on rustix: send one request to the kernel and collect its answer,
-//! or receive change notifications without blocking.
+//! A netlink socket on rustix: send one request to the kernel and collect its answer,
+//! or receive change notifications without blocking. NETLINK_ROUTE for links and
+//! addresses; NETLINK_GENERIC for IPVS, whose messages arrive already encoded.
 //!
-//! Message bodies come from netlink-packet-route; framing and the ACK/error/end-of-dump
+//! rtnetlink message bodies come from netlink-packet-route; framing and the ACK/error/end-of-dump
 //! logic are in [`super::frame`]. The socket only speaks to the kernel: datagrams from any
 //! other sender are dropped, and replies are matched to the request by sequence number and
 //! port, so a late answer to an earlier, timed-out request is never taken for this one.
@@ -43,7 +44,11 @@ pub const fn group_mask(group: u32) -> u32 {
     }
 }
 
-/// A NETLINK_ROUTE socket with its receive buffer, allocated once.
+/// Receive queue asked for the generic socket: a batch of writes is acknowledged one
+/// message per write, and every acknowledgement must fit until it is read.
+const GENERIC_QUEUE_BYTES: usize = 1024 * 1024;
+
+/// A netlink socket with its receive buffer, allocated once.
 #[derive(Debug)]
 pub struct Socket {
     fd: OwnedFd,
@@ -60,17 +65,28 @@ pub struct Socket {
 impl Socket {
     /// A blocking socket for requests; each wait for the kernel ends after [`REPLY_TIMEOUT`].
     pub fn open() -> Result<Socket, Error> {
-        let sock = Socket::bind(0, SocketFlags::CLOEXEC).map_err(|cause| Error::new(Op::Open, cause))?;
-        sockopt::set_socket_timeout(&sock.fd, sockopt::Timeout::Recv, Some(REPLY_TIMEOUT)).map_err(
-            |errno| Error::new(Op::Open, Cause::Syscall { call: "setsockopt(SO_RCVTIMEO)", errno }),
-        )?;
+        Socket::open_blocking(None).map_err(|cause| Error::new(Op::Open, cause))
+    }
+
+    /// A blocking NETLINK_GENERIC socket, like [`Socket::open`].
+    pub fn open_generic() -> Result<Socket, Cause> {
+        let sock = Socket::open_blocking(Some(rustix::net::netlink::GENERIC))?;
+        // Best effort: the writer also bounds each batch to what the default queue holds.
+        let _ = sockopt::set_socket_recv_buffer_size(&sock.fd, GENERIC_QUEUE_BYTES);
+        Ok(sock)
+    }
+
+    fn open_blocking(protocol: Option<rustix::net::Protocol>) -> Result<Socket, Cause> {
+        let sock = Socket::bind(protocol, 0, SocketFlags::CLOEXEC)?;
+        sockopt::set_socket_timeout(&sock.fd, sockopt::Timeout::Recv, Some(REPLY_TIMEOUT))
+            .map_err(|errno| Cause::Syscall { call: "setsockopt(SO_RCVTIMEO)", errno })?;
         Ok(sock)
     }
 
     /// A non-blocking socket that receives the notifications of the groups in `mask`
     /// (see [`group_mask`]); read it with [`Socket::recv`], never [`Socket::request`].
     pub fn subscribe(mask: u32) -> Result<Socket, Error> {
-        let sock = Socket::bind(mask, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
+        let sock = Socket::bind(None, mask, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
             .map_err(|cause| Error::new(Op::Subscribe, cause))?;
         // Best effort: without it the default queue still works, just overflows sooner,
         // and an overflow is reported to the reader as lost events, never hidden.
@@ -78,10 +94,15 @@ impl Socket {
         Ok(sock)
     }
 
-    fn bind(groups: u32, flags: SocketFlags) -> Result<Socket, Cause> {
-        // NETLINK_ROUTE is protocol 0, which rustix spells `None` (its Protocol is non-zero).
-        let fd = rustix::net::socket_with(AddressFamily::NETLINK, SocketType::RAW, flags, None)
-            .map_err(|errno| Cause::Syscall { call: "socket(NETLINK_ROUTE)", errno })?;
+    /// `protocol`: NETLINK_ROUTE is protocol 0, which rustix spells `None` (its Protocol
+    /// is non-zero).
+    fn bind(
+        protocol: Option<rustix::net::Protocol>,
+        groups: u32,
+        flags: SocketFlags,
+    ) -> Result<Socket, Cause> {
+        let fd = rustix::net::socket_with(AddressFamily::NETLINK, SocketType::RAW, flags, protocol)
+            .map_err(|errno| Cause::Syscall { call: "socket(AF_NETLINK)", errno })?;
         rustix::net::bind(&fd, &SocketAddrNetlink::new(0, groups))
             .map_err(|errno| Cause::Syscall { call: "bind", errno })?;
         let addr =
@@ -110,12 +131,22 @@ impl Socket {
         kind: u16,
         flags: u16,
         body: &impl Emitable,
-        mut on_data: impl FnMut(Frame<'_>),
+        on_data: impl FnMut(Frame<'_>),
     ) -> Result<(), Cause> {
+        let seq = self.next_seq();
+        self.send(kind, flags | NLM_F_REQUEST, seq, body)?;
+        self.wait(seq, on_data)
+    }
+
+    /// A fresh sequence number for a request written by the caller.
+    pub fn next_seq(&mut self) -> u32 {
         // Zero is left to notifications, which carry no request's number.
         self.seq = self.seq.wrapping_add(1).max(1);
-        let seq = self.seq;
-        self.send(kind, flags | NLM_F_REQUEST, seq, body)?;
+        self.seq
+    }
+
+    /// Waits for the answer to request `seq`, as [`Socket::request`] does.
+    pub fn wait(&mut self, seq: u32, mut on_data: impl FnMut(Frame<'_>)) -> Result<(), Cause> {
         let mut pending = Pending::new(seq, self.port);
         loop {
             if self.recv()?.is_none() {
@@ -127,6 +158,17 @@ impl Socket {
                     Step::Data(frame) => on_data(frame),
                     Step::Finished(result) => return result,
                 }
+            }
+        }
+    }
+
+    /// Sends messages the caller encoded (headers included) in one datagram.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Cause> {
+        loop {
+            match rustix::net::sendto(&self.fd, bytes, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)) {
+                Ok(_) => return Ok(()),
+                Err(Errno::INTR) => continue,
+                Err(errno) => return Err(Cause::Syscall { call: "sendto", errno }),
             }
         }
     }
@@ -148,13 +190,7 @@ impl Socket {
         let (head, rest) = out.split_at_mut(header.buffer_len());
         header.emit(head);
         body.emit(rest);
-        loop {
-            match rustix::net::sendto(&self.fd, out, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)) {
-                Ok(_) => return Ok(()),
-                Err(Errno::INTR) => continue,
-                Err(errno) => return Err(Cause::Syscall { call: "sendto", errno }),
-            }
-        }
+        self.send_raw(out)
     }
 
     /// Receives one datagram from the kernel into the buffer ([`Socket::received`]).
