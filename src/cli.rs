@@ -199,7 +199,18 @@ fn run(args: &Run) -> i32 {
         log::install(Logger::stderr(level));
     }
     log::info!("configuration {} loaded", args.file);
-    crate::daemon::run(&config)
+    let reload = || {
+        let outcome = config::load(&args.file, &host())?;
+        let problems = outcome.problems.iter().map(|p| p.render(&args.file));
+        match outcome.config {
+            Some(config) => {
+                problems.for_each(|p| log::info!("reload: {p}"));
+                Ok(config)
+            }
+            None => Err(problems.collect::<Vec<_>>().join("; ")),
+        }
+    };
+    crate::daemon::run(&config, &reload)
 }
 
 fn version() -> i32 {

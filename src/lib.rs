@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod ipvs;
 pub mod json;
 pub mod limits;
 pub mod log;

@@ -87,6 +87,14 @@ pub fn log(level: LogLevel, message: &str) {
     }
 }
 
+/// True when a line at `level` would be written (so a caller can skip formatting it).
+pub fn enabled(level: LogLevel) -> bool {
+    match LOGGER.lock() {
+        Ok(slot) => slot.as_ref().map_or(level <= LogLevel::Info, |l| level <= l.level),
+        Err(_) => level <= LogLevel::Info,
+    }
+}
+
 /// Logs an error.
 macro_rules! error {
     ($($t:tt)*) => { $crate::log::log($crate::config::model::LogLevel::Error, &format!($($t)*)) };
@@ -95,7 +103,15 @@ macro_rules! error {
 macro_rules! info {
     ($($t:tt)*) => { $crate::log::log($crate::config::model::LogLevel::Info, &format!($($t)*)) };
 }
-pub(crate) use {error, info};
+/// Logs a detail; formatted only when the level lets it through.
+macro_rules! debug {
+    ($($t:tt)*) => {
+        if $crate::log::enabled($crate::config::model::LogLevel::Debug) {
+            $crate::log::log($crate::config::model::LogLevel::Debug, &format!($($t)*))
+        }
+    };
+}
+pub(crate) use {debug, error, info};
 
 #[cfg(test)]
 mod tests {

@@ -109,6 +109,8 @@ fn global(g: &Global, c: &Config) -> Section {
         o.set("lvs_sync_instance", &c.vrrp[s.instance].name);
         o.set("lvs_sync_id", s.sync_id);
     }
+    o.set("lvs_keep_on_stop", u8::from(g.lvs_keep_on_stop));
+    o.dur("lvs_reconcile_interval", g.lvs_reconcile_interval);
     o.opt("script_user", g.script_user.as_ref());
     o.section
 }

@@ -59,6 +59,8 @@ pub const SECTIONS: &[SectionSpec] = &[
             one("lvs_sync_interface"),
             one("lvs_sync_instance"),
             one("lvs_sync_id"),
+            one("lvs_keep_on_stop"),
+            one("lvs_reconcile_interval"),
             one("script_user"),
         ],
     },

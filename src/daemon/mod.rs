@@ -5,6 +5,7 @@
 //! announcement or a script asked for.
 
 mod clock;
+mod ipvs;
 mod links;
 mod privileges;
 mod router;
@@ -15,12 +16,15 @@ mod vmac;
 use crate::config::Config;
 use crate::log;
 use clock::Clock;
+use ipvs::Ipvs;
 use router::{Router, Source};
 use signals::Signals;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Runs the daemon until a stop signal; returns the exit code.
-pub fn run(config: &Config) -> i32 {
+/// Runs the daemon until a stop signal; returns the exit code. `reload` reads the
+/// configuration file again (SIGHUP).
+pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 {
     if let Some(missing) = privileges::missing() {
         log::error!("cannot run: {missing}");
         return 1;
@@ -32,11 +36,6 @@ pub fn run(config: &Config) -> i32 {
             return 1;
         }
     };
-    if !config.virtual_servers.is_empty() {
-        log::error!(
-            "virtual_server sections are not programmed into IPVS by this build yet; running VRRP only"
-        );
-    }
     let mut router = match Router::new(config, Instant::now()) {
         Ok(r) => r,
         Err(e) => {
@@ -51,8 +50,17 @@ pub fn run(config: &Config) -> i32 {
             return 1;
         }
     };
-    log::info!("started: {} vrrp instance(s)", config.vrrp.len());
+    log::info!(
+        "started: {} vrrp instance(s), {} virtual server(s)",
+        config.vrrp.len(),
+        config.virtual_servers.len()
+    );
     router.start(Instant::now());
+    let mut ipvs = Ipvs::start(Arc::new(config.clone()));
+    // What a reload is compared with: the VRRP side stays as started.
+    let mut running = config.clone();
+    let sync_instance = config.global.lvs_sync.as_ref().map(|s| s.instance);
+    let mut sync_master = false;
     loop {
         let timeout = router.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
         let ready = wait(&clock, &signals, &router, timeout);
@@ -60,16 +68,60 @@ pub fn run(config: &Config) -> i32 {
         if signals.take_stops() > 0 {
             log::info!("stopping: releasing addresses");
             router.shutdown(now);
+            if let Some(ipvs) = ipvs {
+                ipvs.stop();
+            }
             return 0;
         }
         if signals.take_reloads() > 0 {
-            log::info!("reload requested: this build cannot reload yet; keeping the running configuration");
+            reload_config(&mut running, &mut ipvs, reload);
         }
         for source in ready {
             router.on_readable(source, now);
         }
         router.tick(now);
+        if let (Some(i), Some(ipvs)) = (sync_instance, &ipvs) {
+            let master = router.is_master(i);
+            if master != sync_master {
+                sync_master = master;
+                ipvs.set_sync_master(master);
+            }
+        }
     }
+}
+
+/// SIGHUP: applies a new file whose changes this build can apply without a restart (the
+/// virtual servers, real servers and checks); anything else keeps the running
+/// configuration and says why.
+fn reload_config(running: &mut Config, ipvs: &mut Option<Ipvs>, reload: &dyn Fn() -> Result<Config, String>) {
+    let new = match reload() {
+        Ok(new) => new,
+        Err(e) => return log::error!("reload: keeping the running configuration: {e}"),
+    };
+    if !reloadable(running, &new) {
+        return log::error!(
+            "reload: keeping the running configuration: this build reloads virtual_server, \
+             real_server and check sections (and lvs_keep_on_stop, lvs_reconcile_interval); \
+             other changes need a restart"
+        );
+    }
+    log::info!("reload: {} virtual server(s)", new.virtual_servers.len());
+    match ipvs {
+        Some(ipvs) => ipvs.reload(Arc::new(new.clone())),
+        None => *ipvs = Ipvs::start(Arc::new(new.clone())),
+    }
+    *running = new;
+}
+
+/// True when `new` differs from `old` only in what a reload can apply.
+fn reloadable(old: &Config, new: &Config) -> bool {
+    let mut global = new.global.clone();
+    global.lvs_keep_on_stop = old.global.lvs_keep_on_stop;
+    global.lvs_reconcile_interval = old.global.lvs_reconcile_interval;
+    global == old.global
+        && new.vrrp == old.vrrp
+        && new.sync_groups == old.sync_groups
+        && new.scripts == old.scripts
 }
 
 /// Sleeps until a descriptor is readable or `timeout` passes; returns the readable sources.

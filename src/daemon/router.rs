@@ -533,6 +533,11 @@ impl Router {
         }
     }
 
+    /// True while instance `i` (an index into the configuration's `vrrp` table) is master.
+    pub fn is_master(&self, i: usize) -> bool {
+        self.vrs.get(i).is_some_and(|vr| vr.instance.state() == State::Master)
+    }
+
     /// Stops every instance: masters send priority 0 and release their addresses.
     pub fn shutdown(&mut self, now: Instant) {
         for vr in &mut self.vrs {

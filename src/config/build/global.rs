@@ -24,6 +24,8 @@ pub fn defaults(host: &Host) -> Global {
         pid_file: None,
         log_level: LogLevel::Info,
         lvs_sync: None,
+        lvs_keep_on_stop: false,
+        lvs_reconcile_interval: Duration::from_secs(10),
         script_user: None,
     }
 }
@@ -44,6 +46,8 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
     let log_level = r.or("log_level", d.log_level, |v| value::keyword(v, LOG_LEVELS));
     let script_user = r.one("script_user", value::user);
     let lvs_sync = lvs_sync(r, names, vrrp);
+    let lvs_keep_on_stop = r.or("lvs_keep_on_stop", d.lvs_keep_on_stop, value::boolean);
+    let lvs_reconcile_interval = r.or("lvs_reconcile_interval", d.lvs_reconcile_interval, value::positive);
     Some(Global {
         router_id,
         alert_email,
@@ -55,6 +59,8 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
         pid_file,
         log_level,
         lvs_sync,
+        lvs_keep_on_stop,
+        lvs_reconcile_interval,
         script_user,
     })
 }

@@ -87,6 +87,8 @@ fn generate(seed: u64) -> Vec<Gen> {
         g.set("smtp_server", rng.pick(&["192.0.2.25", "mail.example.org:587", "[2001:db8::25]:25"]));
         g.set("log_level", rng.pick(&["error", "warn", "info", "debug"]));
         g.set("smtp_timeout", rng.dur(1000, 1, 60));
+        g.set("lvs_keep_on_stop", rng.pick(&["0", "1"]));
+        g.set("lvs_reconcile_interval", rng.dur(1000, 1, 600));
         out.push(g);
     }
 

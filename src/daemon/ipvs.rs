@@ -1,0 +1,321 @@
+//! IPVS on a thread of its own: a dump of a thousand services takes tens of milliseconds
+//! of netlink round trips, and VRRP adverts must never wait behind it (DESIGN "Timing
+//! model"). The event loop sends commands; the thread programs the kernel, re-reads it
+//! every `lvs_reconcile_interval` to repair what someone else changed, follows the VRRP
+//! state with the connection sync daemon, and runs the quorum scripts.
+
+use crate::config::model::LvsSync;
+use crate::config::Config;
+use crate::ipvs::client::{Action, Client, Error};
+use crate::ipvs::desired::{desired, RealServerHealth};
+use crate::ipvs::model::{ServiceKey, SyncRole};
+use crate::ipvs::quorum::Quorum;
+use crate::ipvs::reconcile::{reconcile, Op};
+use crate::log;
+use crate::notify::{self, Report};
+use rustix::io::Errno;
+use std::collections::HashSet;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Writes logged one per line at `info`; a larger reconcile logs a summary instead (and
+/// every write at `debug`), so a start with thousands of services stays readable.
+const LOGGED_WRITES: usize = 8;
+/// How often a running quorum script is looked at (its exit is not on a descriptor here).
+const SCRIPT_POLL: Duration = Duration::from_millis(100);
+
+/// What the event loop asks of the IPVS thread.
+enum Command {
+    /// The instance `lvs_sync_instance` names became master (true) or left it (false).
+    SyncMaster(bool),
+    /// A new configuration whose virtual servers replace the running ones.
+    Reload(Arc<Config>),
+    /// Stop: remove the declared services unless `lvs_keep_on_stop`, stop the sync daemon.
+    Stop,
+}
+
+/// The handle the event loop keeps.
+pub struct Ipvs {
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ipvs {
+    /// Starts the thread when the configuration has something for it to do.
+    pub fn start(config: Arc<Config>) -> Option<Ipvs> {
+        if config.virtual_servers.is_empty() && config.global.lvs_sync.is_none() {
+            return None;
+        }
+        let (commands, inbox) = channel();
+        let thread = std::thread::Builder::new()
+            .name("ipvs".into())
+            .spawn(move || Worker::new(config).run(inbox))
+            .map_err(|e| log::error!("ipvs: cannot start its thread: {e}"))
+            .ok()?;
+        Some(Ipvs { commands, thread: Some(thread) })
+    }
+
+    /// Hands the thread a reloaded configuration.
+    pub fn reload(&self, config: Arc<Config>) {
+        let _ = self.commands.send(Command::Reload(config));
+    }
+
+    /// Tells the thread whether the sync daemon's VRRP instance is master.
+    pub fn set_sync_master(&self, master: bool) {
+        let _ = self.commands.send(Command::SyncMaster(master));
+    }
+
+    /// Stops the thread after it released what it owns.
+    pub fn stop(mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The thread's state.
+struct Worker {
+    config: Arc<Config>,
+    /// `None` while the kernel has no IPVS (retried at every interval).
+    client: Option<Client>,
+    health: Vec<RealServerHealth>,
+    quorum: Vec<Quorum>,
+    /// The services keeplite declared: the ones it may edit and delete.
+    owned: Vec<ServiceKey>,
+    /// Errors already logged, so a write that keeps failing is logged once.
+    failing: HashSet<String>,
+    /// The sync daemon role running now.
+    sync: Option<SyncRole>,
+    scripts: notify::Runner,
+}
+
+impl Worker {
+    fn new(config: Arc<Config>) -> Worker {
+        Worker {
+            health: RealServerHealth::all_up(&config),
+            quorum: Quorum::initial(&config),
+            config,
+            client: None,
+            owned: Vec::new(),
+            failing: HashSet::new(),
+            sync: None,
+            scripts: notify::Runner::default(),
+        }
+    }
+
+    fn run(mut self, inbox: Receiver<Command>) {
+        self.connect(true);
+        self.reconcile();
+        self.follow_vrrp(false);
+        let mut next = Instant::now() + self.config.global.lvs_reconcile_interval;
+        loop {
+            let now = Instant::now();
+            let mut wait = next.saturating_duration_since(now);
+            if !self.scripts.is_idle() {
+                wait = wait.min(SCRIPT_POLL);
+            }
+            match inbox.recv_timeout(wait) {
+                Ok(Command::SyncMaster(master)) => self.follow_vrrp(master),
+                Ok(Command::Reload(config)) => self.reload(config),
+                Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return self.stop(),
+                Err(RecvTimeoutError::Timeout) if Instant::now() >= next => {
+                    self.connect(false);
+                    self.reconcile();
+                    next = Instant::now() + self.config.global.lvs_reconcile_interval;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.poll_scripts();
+        }
+    }
+
+    /// Opens the client if it is not open; logs a kernel without IPVS once.
+    fn connect(&mut self, first: bool) {
+        if self.client.is_some() {
+            return;
+        }
+        match Client::open() {
+            Ok(mut client) => {
+                match client_info(&mut client) {
+                    Ok(info) => log::info!("ipvs: kernel IPVS {info}"),
+                    Err(e) => log::error!("ipvs: {e}"),
+                }
+                self.client = Some(client);
+            }
+            Err(e) if first => log::error!("ipvs: {e}; virtual servers are not programmed, VRRP runs on"),
+            Err(_) => {}
+        }
+    }
+
+    /// Switches to `config`: real servers and virtual servers that keep their names keep
+    /// their health and quorum; the services of the old configuration are still owned, so
+    /// the ones the new one drops are deleted.
+    fn reload(&mut self, config: Arc<Config>) {
+        self.quorum = Quorum::carried_over(&self.config, &self.quorum, &config);
+        let old = &self.config.real_servers;
+        self.health = config
+            .real_servers
+            .iter()
+            .map(|rs| {
+                let before = old.iter().position(|o| o.name == rs.name);
+                before.and_then(|i| self.health.get(i).copied()).unwrap_or(RealServerHealth::UP)
+            })
+            .collect();
+        self.config = config;
+        self.reconcile();
+    }
+
+    /// Makes the kernel hold what the configuration and the health ask for.
+    fn reconcile(&mut self) {
+        let Some(client) = self.client.as_mut() else { return };
+        let started = Instant::now();
+        let want = desired(&self.config, &self.health, &mut self.quorum);
+        for change in &want.quorum_changes {
+            let vs = &self.config.virtual_servers[change.virtual_server];
+            let (word, script) = if change.up { ("up", &vs.quorum_up) } else { ("down", &vs.quorum_down) };
+            log::info!("ipvs {}: quorum {word} (alive weight {})", vs.name, change.alive_weight);
+            if let Some(command) = script {
+                self.scripts.submit(notify::Job { command: command.clone(), args: Vec::new() });
+            }
+        }
+        let declared: HashSet<ServiceKey> = want.services.iter().map(|s| s.service.key).collect();
+        let owned: HashSet<ServiceKey> = self.owned.iter().copied().collect();
+        let dump_started = Instant::now();
+        let kernel = match client.dump(|k| declared.contains(k) || owned.contains(k)) {
+            Ok(kernel) => kernel,
+            Err(e) => return self.report(vec![e]),
+        };
+        let read = dump_started.elapsed();
+        let ops = reconcile(&want.services, &kernel, &self.owned);
+        self.owned = want.services.iter().map(|s| s.service.key).collect();
+        if ops.is_empty() {
+            log::debug!(
+                "ipvs: no change: {} service(s) checked in {} (reading the table back: {})",
+                kernel.len(),
+                millis(started.elapsed()),
+                millis(read)
+            );
+            return self.report(Vec::new());
+        }
+        let errors = client.apply(&ops);
+        log_writes(&ops, errors.len(), read, started.elapsed());
+        // A service whose removal failed is still keeplite's: the next round retries it.
+        for e in errors.iter().filter(|e| !gone(e)) {
+            if let Action::Write(Op::DelService(key)) = e.action {
+                self.owned.push(key);
+            }
+        }
+        self.report(errors);
+    }
+
+    /// Logs errors not logged before; forgets the ones that went away.
+    fn report(&mut self, errors: Vec<Error>) {
+        let now: HashSet<String> = errors.iter().map(ToString::to_string).collect();
+        for line in now.difference(&self.failing) {
+            log::error!("ipvs: {line}");
+        }
+        for line in self.failing.difference(&now) {
+            log::info!("ipvs: resolved: {line}");
+        }
+        self.failing = now;
+    }
+
+    /// Runs the sync daemon in the role that matches the VRRP state, as keepalived does:
+    /// master while the instance is master, backup otherwise.
+    fn follow_vrrp(&mut self, master: bool) {
+        let (Some(LvsSync { interface, sync_id, .. }), Some(client)) =
+            (self.config.global.lvs_sync.as_ref(), self.client.as_mut())
+        else {
+            return;
+        };
+        let role = if master { SyncRole::Master } else { SyncRole::Backup };
+        if self.sync == Some(role) {
+            return;
+        }
+        if let Some(old) = self.sync.take() {
+            if let Err(e) = client.stop_sync(old) {
+                log::error!("ipvs: {e}");
+            }
+        }
+        match client.start_sync(role, interface, *sync_id) {
+            Ok(()) => log::info!("ipvs: sync daemon {} on {interface} (id {sync_id})", role.name()),
+            Err(e) if e.cause == crate::net::error::Cause::Kernel(Errno::EXIST) => {}
+            Err(e) => return log::error!("ipvs: {e}"),
+        }
+        self.sync = Some(role);
+    }
+
+    fn stop(mut self) {
+        let Some(client) = self.client.as_mut() else { return };
+        if let Some(role) = self.sync.take() {
+            if let Err(e) = client.stop_sync(role) {
+                log::error!("ipvs: {e}");
+            }
+        }
+        if self.config.global.lvs_keep_on_stop {
+            log::info!("ipvs: keeping {} service(s) in the kernel (lvs_keep_on_stop)", self.owned.len());
+        } else {
+            let ops: Vec<Op> = self.owned.iter().map(|k| Op::DelService(*k)).collect();
+            let errors = client.apply(&ops);
+            // Already gone is what a stop wants.
+            let failed: Vec<_> = errors.iter().filter(|e| !gone(e)).collect();
+            for e in &failed {
+                log::error!("ipvs: {e}");
+            }
+            log::info!("ipvs: removed {} service(s)", ops.len() - failed.len());
+        }
+        log::info!("ipvs: {} netlink write(s) in all", client.writes());
+        self.poll_scripts();
+    }
+
+    fn poll_scripts(&mut self) {
+        for report in self.scripts.poll(Instant::now()) {
+            match report {
+                Report::Finished(job, outcome) => log::info!("quorum script {:?}: {outcome:?}", job.command),
+                Report::Failed(job, e) => log::error!("quorum script {:?}: cannot run: {e}", job.command),
+            }
+        }
+    }
+}
+
+/// The kernel's IPVS version as `ipvsadm` prints it, and its connection table size.
+fn client_info(client: &mut Client) -> Result<String, Error> {
+    let info = client.info()?;
+    let v = info.version;
+    Ok(format!(
+        "{}.{}.{} (connection table {})",
+        v >> 16 & 0xff,
+        v >> 8 & 0xff,
+        v & 0xff,
+        info.conn_table_size
+    ))
+}
+
+fn gone(e: &Error) -> bool {
+    matches!(e.cause, crate::net::error::Cause::Kernel(Errno::SRCH | Errno::NOENT))
+}
+
+/// One line per write when there are few; a summary (and the writes at `debug`) otherwise.
+fn log_writes(ops: &[Op], failed: usize, read: Duration, took: Duration) {
+    let few = ops.len() <= LOGGED_WRITES;
+    for op in ops {
+        if few {
+            log::info!("ipvs: {op}");
+        } else {
+            log::debug!("ipvs: {op}");
+        }
+    }
+    log::info!(
+        "ipvs: {} write(s), {failed} refused, in {} (reading the table back: {})",
+        ops.len(),
+        millis(took),
+        millis(read)
+    );
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
