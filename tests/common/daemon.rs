@@ -37,7 +37,7 @@ impl Daemon {
         std::fs::write(dir.join("keeplite.conf"), conf).expect("write conf");
         let log = std::fs::File::create(dir.join("log")).expect("log");
         let child = ns
-            .command(env!("CARGO_BIN_EXE_keeplite"))
+            .command(&super::keeplite_bin())
             .args(["run", "-f"])
             .arg(dir.join("keeplite.conf"))
             .stdout(Stdio::null())
@@ -62,6 +62,17 @@ impl Daemon {
             .spawn()
             .expect("start keepalived");
         Daemon { child: RefCell::new(child), dir, label: label.to_owned() }
+    }
+
+    /// Replaces the configuration file the daemon was started with (for a reload).
+    pub fn rewrite_conf(&self, conf: &str) {
+        std::fs::write(self.dir.join("keeplite.conf"), conf).expect("rewrite conf");
+    }
+
+    /// SIGHUP: reload the configuration.
+    pub fn reload(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.borrow().id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP");
     }
 
     /// Everything the daemon logged so far.

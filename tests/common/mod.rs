@@ -29,6 +29,76 @@ pub fn netns_available() -> bool {
     false
 }
 
+/// True when the VM tier can run here: the netns tier's prerequisites and a kernel with
+/// IPVS loaded (`/proc/net/ip_vs`), which the guest that `image/vm/test` boots has. Under
+/// `CI=true` a missing prerequisite fails the test; elsewhere the test says it did nothing.
+pub fn vm_available() -> bool {
+    if !netns_available() {
+        return false;
+    }
+    if std::path::Path::new("/proc/net/ip_vs").exists() {
+        return true;
+    }
+    let why = "this kernel has no IPVS loaded (/proc/net/ip_vs): run the VM tier with image/vm/test";
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("VM tier cannot run: {why} (CI=true: a missing prerequisite is a failure)");
+    }
+    eprintln!("SKIPPED VM test: {why}");
+    false
+}
+
+/// The keeplite binary the tests start: `KEEPLITE_BIN` when set (in the VM the test
+/// binaries run away from the build tree: `image/vm/test` sets it), else cargo's build.
+pub fn keeplite_bin() -> String {
+    std::env::var("KEEPLITE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keeplite").to_owned())
+}
+
+/// Runs `cmd` and returns its stdout; panics with its stderr when it fails.
+pub fn output(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// busybox httpd serving directory `root` on port 80 of every address of `ns` (the VM
+/// tier's guest has busybox), stopped on drop.
+pub struct Httpd(std::process::Child);
+
+impl Httpd {
+    pub fn start(ns: &Netns, root: &std::path::Path) -> Httpd {
+        let child = ns
+            .command("busybox")
+            .args(["httpd", "-f", "-p", "80", "-h"])
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start busybox httpd");
+        Httpd(child)
+    }
+}
+
+impl Drop for Httpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP GET of `url` from `ns` with busybox wget, given at most 5 s: the body, or what
+/// went wrong. (Not `wget -T`: Debian 12's busybox wget crashes with it.)
+pub fn http_get(ns: &Netns, url: &str) -> Result<String, String> {
+    let out = ns
+        .command("busybox")
+        .args(["timeout", "5", "busybox", "wget", "-q", "-O", "-", url])
+        .output()
+        .map_err(|e| format!("run busybox wget: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("wget {url}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
 /// True when the distribution's keepalived is here (`ci/test` installs it). Under
 /// `CI=true` its absence fails the test; elsewhere the test says it did nothing.
 pub fn keepalived_available() -> bool {
@@ -157,5 +227,14 @@ impl Lan {
             hosts.push(host);
         }
         Lan { switch, hosts }
+    }
+
+    /// Joins `host` to the LAN with a veth named `ifname` holding `addr` (CIDR), up.
+    pub fn attach(&self, host: &Netns, ifname: &str, addr: &str) {
+        let port = format!("x{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        self.switch.ip(&["link", "add", &port, "type", "veth", "peer", "name", ifname, "netns", &host.name]);
+        self.switch.ip(&["link", "set", &port, "master", "br0", "up"]);
+        host.ip(&["addr", "add", addr, "dev", ifname]);
+        host.ip(&["link", "set", ifname, "up"]);
     }
 }

@@ -1,0 +1,171 @@
+//! VM tier: real traffic through the services keeplite programs. A client in its own
+//! namespace fetches a page from the virtual address many times; each backend's page names
+//! it, so the answers show where the director sent each connection, and the counts must be
+//! what the scheduler promises: rr alternates, wrr follows the weights. NAT, direct
+//! routing (backends hold the VIP on lo and ignore ARP for it) and IP-in-IP tunnelling.
+
+mod common;
+
+use common::daemon::{scratch, Daemon};
+use common::{http_get, vm_available, Httpd, Lan, Netns};
+use std::time::{Duration, Instant};
+
+const START: Duration = Duration::from_secs(30);
+
+/// Writes `value` to `/proc/sys/KEY` inside `ns` (sysctl is per namespace).
+fn sysctl(ns: &Netns, key: &str, value: &str) {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let status = ns.command("sh").args(["-c", &format!("echo {value} > {path}")]).status().expect("sh");
+    assert!(status.success(), "{} {key}={value}", ns.name);
+}
+
+/// A backend: busybox httpd whose index page is its name.
+fn backend(ns: &Netns, name: &str) -> Httpd {
+    let root = scratch(name);
+    std::fs::write(root.join("index.html"), format!("{name}\n")).expect("index.html");
+    Httpd::start(ns, &root)
+}
+
+/// `count` fetches of `url` from `client`: the backend names, in order. The first fetch
+/// may wait for the backends' servers to start.
+fn fetches(client: &Netns, url: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let first = loop {
+        match http_get(client, url) {
+            Ok(body) => break body,
+            Err(e) => assert!(Instant::now() < deadline, "{e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut out = vec![first.trim().to_owned()];
+    for _ in 1..count {
+        out.push(http_get(client, url).unwrap_or_else(|e| panic!("{e}; so far {out:?}")).trim().to_owned());
+    }
+    out
+}
+
+fn count(answers: &[String], name: &str) -> usize {
+    answers.iter().filter(|a| *a == name).count()
+}
+
+/// keeplite's configuration: one virtual server on `vip`:80 with `scheduler` and
+/// `forward`, and one real server per (address, weight).
+fn conf(vip: &str, scheduler: &str, forward: &str, backends: &[(&str, u32)]) -> String {
+    let mut out = format!(
+        "keeplite.web=virtual_server\nkeeplite.web.address='{vip}'\nkeeplite.web.port='80'\n\
+         keeplite.web.scheduler='{scheduler}'\nkeeplite.web.forward='{forward}'\n"
+    );
+    for (i, (addr, weight)) in backends.iter().enumerate() {
+        out += &format!(
+            "keeplite.b{i}=real_server\nkeeplite.b{i}.virtual_server='web'\nkeeplite.b{i}.address='{addr}'\n\
+             keeplite.b{i}.weight='{weight}'\n"
+        );
+    }
+    out
+}
+
+/// Client 198.51.100.2 and director 198.51.100.1 (VIP 198.51.100.10) on one side, the
+/// director 203.0.113.1 and backends 203.0.113.11/.12 behind it: NAT rewrites both ways.
+#[test]
+fn nat_round_robin_alternates_and_weighted_round_robin_follows_the_weights() {
+    if !vm_available() {
+        return;
+    }
+    let front = Lan::new("natf", 2); // .1 director, .2 client
+    let back = Lan::new("natb", 0);
+    let director = &front.hosts[0];
+    let client = &front.hosts[1];
+    client.ip(&["route", "add", "default", "via", "198.51.100.1"]);
+    director.ip(&["addr", "add", "198.51.100.10/32", "dev", "eth0"]);
+    sysctl(director, "net.ipv4.ip_forward", "1");
+    let b1 = Netns::new("nat-b1");
+    let b2 = Netns::new("nat-b2");
+    back.attach(director, "eth1", "203.0.113.1/24");
+    back.attach(&b1, "eth0", "203.0.113.11/24");
+    back.attach(&b2, "eth0", "203.0.113.12/24");
+    for b in [&b1, &b2] {
+        b.ip(&["route", "add", "default", "via", "203.0.113.1"]);
+    }
+    let _h1 = backend(&b1, "b1");
+    let _h2 = backend(&b2, "b2");
+
+    let d = Daemon::keeplite(
+        director,
+        "nat",
+        &conf("198.51.100.10", "rr", "nat", &[("203.0.113.11", 1), ("203.0.113.12", 1)]),
+    );
+    d.wait_log("refused, in", START);
+    let answers = fetches(client, "http://198.51.100.10/", 8);
+    assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (4, 4), "rr: {answers:?}");
+    assert!(answers.windows(2).all(|w| w[0] != w[1]), "rr alternates: {answers:?}");
+
+    // wrr 3:1 through a reload: one cycle of the weights is four connections.
+    d.rewrite_conf(&conf("198.51.100.10", "wrr", "nat", &[("203.0.113.11", 3), ("203.0.113.12", 1)]));
+    d.reload();
+    d.wait_log("ipvs: 2 write(s), 0 refused", START);
+    let answers = fetches(client, "http://198.51.100.10/", 8);
+    assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (6, 2), "wrr 3:1: {answers:?}");
+}
+
+/// One LAN: director .1 (VIP .100), client .2, backends .3 and .4. The backends hold the
+/// VIP themselves (on lo for DR, on tunl0 for TUN) and must not answer ARP for it.
+fn one_lan_site(tag: &str) -> Lan {
+    let lan = Lan::new(tag, 4);
+    lan.hosts[0].ip(&["addr", "add", "198.51.100.100/32", "dev", "eth0"]);
+    for b in &lan.hosts[2..] {
+        sysctl(b, "net.ipv4.conf.all.arp_ignore", "1");
+        sysctl(b, "net.ipv4.conf.all.arp_announce", "2");
+        sysctl(b, "net.ipv4.conf.eth0.arp_ignore", "1");
+        sysctl(b, "net.ipv4.conf.eth0.arp_announce", "2");
+    }
+    lan
+}
+
+#[test]
+fn direct_routing_backends_answer_the_client_themselves() {
+    if !vm_available() {
+        return;
+    }
+    let lan = one_lan_site("dr");
+    for b in &lan.hosts[2..] {
+        b.ip(&["addr", "add", "198.51.100.100/32", "dev", "lo"]);
+    }
+    let _h1 = backend(&lan.hosts[2], "b1");
+    let _h2 = backend(&lan.hosts[3], "b2");
+    let d = Daemon::keeplite(
+        &lan.hosts[0],
+        "dr",
+        &conf("198.51.100.100", "rr", "dr", &[("198.51.100.3", 1), ("198.51.100.4", 1)]),
+    );
+    d.wait_log("refused, in", START);
+    let answers = fetches(&lan.hosts[1], "http://198.51.100.100/", 6);
+    assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (3, 3), "dr rr: {answers:?}");
+    // The replies bypassed the director: it forwarded only the client's packets.
+    let stats = common::output(lan.hosts[0].command("ipvsadm").args(["-Ln", "--stats"]));
+    assert!(stats.contains("198.51.100.100:80"), "{stats}");
+}
+
+#[test]
+fn tunnelled_backends_decapsulate_and_answer_the_client() {
+    if !vm_available() {
+        return;
+    }
+    let lan = one_lan_site("tun");
+    for b in &lan.hosts[2..] {
+        b.ip(&["link", "set", "tunl0", "up"]);
+        b.ip(&["addr", "add", "198.51.100.100/32", "dev", "tunl0"]);
+        // Decapsulated packets arrive on tunl0 from a client routed via eth0.
+        sysctl(b, "net.ipv4.conf.all.rp_filter", "0");
+        sysctl(b, "net.ipv4.conf.tunl0.rp_filter", "0");
+    }
+    let _h1 = backend(&lan.hosts[2], "b1");
+    let _h2 = backend(&lan.hosts[3], "b2");
+    let d = Daemon::keeplite(
+        &lan.hosts[0],
+        "tun",
+        &conf("198.51.100.100", "wrr", "tun", &[("198.51.100.3", 2), ("198.51.100.4", 1)]),
+    );
+    d.wait_log("refused, in", START);
+    let answers = fetches(&lan.hosts[1], "http://198.51.100.100/", 6);
+    assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (4, 2), "tun wrr 2:1: {answers:?}");
+}
