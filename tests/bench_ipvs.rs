@@ -69,6 +69,13 @@ fn millis_in(line: &str) -> f64 {
         .unwrap_or_else(|| panic!("no time in {line:?}"))
 }
 
+/// The milliseconds of the read back in a log line `... (reading the table back: X ms)`.
+fn read_back_millis(line: &str) -> f64 {
+    let after =
+        line.split("reading the table back: ").nth(1).unwrap_or_else(|| panic!("no read back in {line:?}"));
+    after.split(" ms").next().and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("{line:?}"))
+}
+
 /// Log lines containing `needle`, waiting until there are at least `count`.
 fn lines_with(d: &Daemon, needle: &str, count: usize) -> Vec<String> {
     let deadline = Instant::now() + WAIT;
@@ -91,6 +98,49 @@ fn table_size(ns: &Netns) -> usize {
     output(ns.command("ipvsadm").arg("-Sn")).lines().count()
 }
 
+/// keeplite's own share of a no-op round (desired state and difference, no kernel), timed
+/// over `rounds` rounds. The same computation on the host and in the guest tells how much
+/// slower TCG runs keeplite's code: the calibration `ci/bench ipvs` reports.
+fn own_share(rounds: u32) -> Duration {
+    use keeplite::ipvs::desired::{desired, RealServerHealth};
+    use keeplite::ipvs::model::{DumpedDest, DumpedService, Stats};
+    use keeplite::ipvs::quorum::Quorum;
+    use keeplite::ipvs::reconcile::reconcile;
+    let host = keeplite::config::Host { hostname: "bench".into() };
+    let config = keeplite::config::parse(keeplite_conf(1).as_bytes(), &host).config.expect("bench config");
+    let health = RealServerHealth::all_up(&config);
+    let mut quorum = Quorum::initial(&config);
+    let table = desired(&config, &health, &mut quorum).services;
+    let kernel: Vec<DumpedService> = table
+        .iter()
+        .map(|s| DumpedService {
+            service: s.service.clone(),
+            stats: Stats::default(),
+            dests: s
+                .dests
+                .iter()
+                .map(|d| DumpedDest { dest: *d, conns: Default::default(), stats: Stats::default() })
+                .collect(),
+        })
+        .collect();
+    let owned: Vec<_> = table.iter().map(|s| s.service.key).collect();
+    let t = Instant::now();
+    for _ in 0..rounds {
+        let want = desired(&config, &health, &mut quorum);
+        assert!(reconcile(&want.services, &kernel, &owned).is_empty());
+    }
+    t.elapsed() / rounds
+}
+
+/// Run on the host by `ci/bench ipvs` (no kernel needed), and in the guest by the benchmark.
+#[test]
+fn calibration_own_share_of_a_no_op_round() {
+    println!(
+        "\nBENCH calibration: desired + difference, {SERVICES} x {DESTS}: {:.3} ms",
+        own_share(20).as_secs_f64() * 1e3
+    );
+}
+
 #[test]
 fn ipvs_programming_1000_services_by_4_destinations() {
     if !vm_available() {
@@ -102,6 +152,7 @@ fn ipvs_programming_1000_services_by_4_destinations() {
     std::fs::write(&rules, restore_text()).expect("rules");
     let want = SERVICES * (1 + DESTS);
     let (mut ipvsadm, mut full, mut noop, mut one) = (vec![], vec![], vec![], vec![]);
+    let (mut noop_read, mut ipvsadm_read) = (vec![], vec![]);
     for round in 0..ROUNDS {
         output(ns.command("ipvsadm").arg("-C"));
         let t = Instant::now();
@@ -125,7 +176,13 @@ fn ipvs_programming_1000_services_by_4_destinations() {
         // Two periodic rounds with nothing to do.
         for line in lines_with(&d, "ipvs: no change", 2).iter().take(2) {
             noop.push(millis_in(line));
+            noop_read.push(read_back_millis(line));
         }
+        // The same read with ipvsadm: services, then each service's destinations.
+        let t = Instant::now();
+        let lines = table_size(&ns);
+        ipvsadm_read.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(lines, want);
         d.rewrite_conf(&keeplite_conf(9));
         d.reload();
         let changed = lines_with(&d, "refused, in", 2);
@@ -135,15 +192,22 @@ fn ipvs_programming_1000_services_by_4_destinations() {
         assert_eq!(table_size(&ns), 0, "keeplite removes its services at stop");
     }
     let (k, i) = (median(full.clone()), median(ipvsadm.clone()));
-    println!("BENCH ipvs: {SERVICES} services x {DESTS} destinations, {ROUNDS} rounds each, medians");
+    println!("\nBENCH ipvs: {SERVICES} services x {DESTS} destinations, {ROUNDS} rounds each, medians");
     println!(
         "BENCH ipvs: full programming: keeplite {k:.1} ms, ipvsadm -R {i:.1} ms, keeplite/ipvsadm {:.2}",
         k / i
     );
-    println!("BENCH ipvs: no-op reconcile (read back + diff): keeplite {:.1} ms", median(noop.clone()));
+    let (n, r, a) = (median(noop.clone()), median(noop_read.clone()), median(ipvsadm_read.clone()));
+    println!(
+        "BENCH ipvs: no-op reconcile (read back + diff): keeplite {n:.1} ms, of which reading back {r:.1} ms"
+    );
+    println!("BENCH ipvs: reading the table back: keeplite {r:.1} ms, ipvsadm -Sn {a:.1} ms, keeplite/ipvsadm {:.2}", r / a);
     println!(
         "BENCH ipvs: one-weight change by reload (read back + diff + 1 write): keeplite {:.1} ms",
         median(one.clone())
     );
-    println!("BENCH ipvs: raw: keeplite full {full:.1?} ipvsadm {ipvsadm:.1?} noop {noop:.1?} one {one:.1?}");
+    println!(
+        "BENCH ipvs: raw: keeplite full {full:.1?} ipvsadm -R {ipvsadm:.1?} noop {noop:.1?} one {one:.1?}"
+    );
+    println!("BENCH ipvs: raw: keeplite read back {noop_read:.1?} ipvsadm -Sn {ipvsadm_read:.1?}");
 }
