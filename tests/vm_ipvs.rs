@@ -296,3 +296,39 @@ fn a_scheduler_the_kernel_lacks_fails_that_service_only() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(d.log().matches("no scheduler twos").count(), 1, "{}", d.log());
 }
+
+/// The sync daemons `ipvsadm -L --daemon` lists in `ns`, one line each.
+fn sync_daemons(ns: &Netns) -> Vec<String> {
+    output(ns.command("ipvsadm").args(["-L", "--daemon"])).lines().map(|l| l.trim().to_owned()).collect()
+}
+
+#[test]
+fn the_sync_daemon_follows_the_vrrp_state() {
+    if !vm_available() {
+        return;
+    }
+    let lan = common::Lan::new("sync", 1);
+    let ns = &lan.hosts[0];
+    // Alone on the LAN the instance is backup for 3 x 1 s + skew, then master.
+    let conf = "gw=vrrp\ngw.interface=eth0\ngw.vrid=51\ngw.priority=100\ngw.advert_int=1s\n\
+                gw.vip=198.51.100.100/24\n\
+                g=global\ng.lvs_sync_interface=eth0\ng.lvs_sync_instance=gw\ng.lvs_sync_id=7\n";
+    let d = Daemon::keeplite(ns, "sync", conf);
+    d.wait_log("ipvs: sync daemon backup on eth0 (id 7)", START);
+    assert_eq!(
+        sync_daemons(ns),
+        ["backup sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)"],
+        "{}",
+        d.log()
+    );
+    d.wait_log("ipvs: sync daemon master on eth0 (id 7)", START);
+    assert_eq!(
+        sync_daemons(ns),
+        ["master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)"],
+        "{}",
+        d.log()
+    );
+    assert!(d.log().contains("BACKUP -> MASTER"), "{}", d.log());
+    assert_eq!(d.stop(), Some(0));
+    assert_eq!(sync_daemons(ns), Vec::<String>::new(), "stopped with keeplite\n{}", d.log());
+}

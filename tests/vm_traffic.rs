@@ -44,6 +44,24 @@ fn fetches(client: &Netns, url: &str, count: usize) -> Vec<String> {
     out
 }
 
+/// Waits until the service listed as `row` (`ipvsadm -Ln --stats`) has scheduled at least
+/// `at_least` connections. The kernel sums its per-CPU counters every 2 s (its rate
+/// estimator), so the totals show up late.
+fn wait_connections(director: &Netns, row: &str, at_least: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = common::output(director.command("ipvsadm").args(["-Ln", "--stats"]));
+        let line = stats.lines().find(|l| l.starts_with(row)).unwrap_or_else(|| panic!("{row}:\n{stats}"));
+        // Conns is the fifth column from the end.
+        let conns: u64 = line.split_whitespace().rev().nth(4).and_then(|c| c.parse().ok()).unwrap_or(0);
+        if conns >= at_least {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{row}: {conns} connections, want {at_least}:\n{stats}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 fn count(answers: &[String], name: &str) -> usize {
     answers.iter().filter(|a| *a == name).count()
 }
@@ -140,9 +158,8 @@ fn direct_routing_backends_answer_the_client_themselves() {
     d.wait_log("refused, in", START);
     let answers = fetches(&lan.hosts[1], "http://198.51.100.100/", 6);
     assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (3, 3), "dr rr: {answers:?}");
-    // The replies bypassed the director: it forwarded only the client's packets.
-    let stats = common::output(lan.hosts[0].command("ipvsadm").args(["-Ln", "--stats"]));
-    assert!(stats.contains("198.51.100.100:80"), "{stats}");
+    // Every connection went through the service (the replies went around the director).
+    wait_connections(&lan.hosts[0], "TCP  198.51.100.100:80", 6);
 }
 
 #[test]
@@ -168,4 +185,60 @@ fn tunnelled_backends_decapsulate_and_answer_the_client() {
     d.wait_log("refused, in", START);
     let answers = fetches(&lan.hosts[1], "http://198.51.100.100/", 6);
     assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (4, 2), "tun wrr 2:1: {answers:?}");
+}
+
+#[test]
+fn firewall_marks_set_by_nft_steer_ipv4_and_ipv6_traffic() {
+    if !vm_available() {
+        return;
+    }
+    let lan = one_lan_site("fwm");
+    let director = &lan.hosts[0];
+    director.ip(&["addr", "add", "2001:db8:1::100/128", "dev", "eth0", "nodad"]);
+    for b in &lan.hosts[2..] {
+        b.ip(&["addr", "add", "198.51.100.100/32", "dev", "lo"]);
+        // IPv6 neighbour discovery answers only for the receiving link's addresses: the
+        // VIP on lo stays silent on eth0 without further settings.
+        b.ip(&["addr", "add", "2001:db8:1::100/128", "dev", "lo"]);
+    }
+    let rules = scratch("fwm-nft").join("marks.nft");
+    std::fs::write(
+        &rules,
+        "table inet kl_marks {\n\
+         \x20 chain pre {\n\
+         \x20   type filter hook prerouting priority mangle; policy accept;\n\
+         \x20   ip daddr 198.51.100.100 tcp dport 80 meta mark set 7\n\
+         \x20   ip6 daddr 2001:db8:1::100 tcp dport 80 meta mark set 8\n\
+         \x20 }\n\
+         }\n",
+    )
+    .expect("nft rules");
+    common::output(director.command("nft").arg("-f").arg(&rules));
+    let _h1 = backend(&lan.hosts[2], "b1");
+    let _h2 = backend(&lan.hosts[3], "b2");
+    let mut conf = String::new();
+    for (name, mark, family, addrs) in [
+        ("m4", 7, "ipv4", ["198.51.100.3", "198.51.100.4"]),
+        ("m6", 8, "ipv6", ["2001:db8:1::3", "2001:db8:1::4"]),
+    ] {
+        conf += &format!(
+            "keeplite.{name}=virtual_server\nkeeplite.{name}.fwmark='{mark}'\nkeeplite.{name}.family='{family}'\n\
+             keeplite.{name}.scheduler='rr'\nkeeplite.{name}.forward='dr'\n"
+        );
+        for (i, addr) in addrs.iter().enumerate() {
+            conf += &format!(
+                "keeplite.{name}_{i}=real_server\nkeeplite.{name}_{i}.virtual_server='{name}'\n\
+                 keeplite.{name}_{i}.address='{addr}'\n"
+            );
+        }
+    }
+    let d = Daemon::keeplite(director, "fwm", &conf);
+    d.wait_log("refused, in", START);
+    for url in ["http://198.51.100.100/", "http://[2001:db8:1::100]/"] {
+        let answers = fetches(&lan.hosts[1], url, 6);
+        assert_eq!((count(&answers, "b1"), count(&answers, "b2")), (3, 3), "{url}: {answers:?}");
+    }
+    // The packets went through the mark services, not around them.
+    wait_connections(director, "FWM  7", 6);
+    wait_connections(director, "FWM  8", 6);
 }

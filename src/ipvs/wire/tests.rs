@@ -317,3 +317,112 @@ proptest! {
         }
     }
 }
+
+/// The kernel replies captured by `tests/fixtures/ipvs/capture.sh` whose names start with
+/// `kind`, as bytes.
+fn kernel_replies(kind: &str) -> Vec<Vec<u8>> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ipvs");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{kind}-"))))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no {kind} fixtures in {dir}");
+    names
+        .iter()
+        .map(|p| {
+            let hex = std::fs::read_to_string(p).expect("fixture");
+            let hex = hex.trim();
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn real_kernel_replies_parse_to_what_ipvsadm_made() {
+    assert!(parse_family_id(&kernel_replies("family")[0]).unwrap() > 0x10);
+    assert_eq!(parse_info(&kernel_replies("info")[0]), Ok(Info { version: 0x010201, conn_table_size: 4096 }));
+    let mut services: Vec<String> = kernel_replies("services")
+        .iter()
+        .map(|p| {
+            let (s, _) = parse_service(p).unwrap();
+            format!("{} {} flags {:#x} timeout {} netmask {:#x}", s.key, s.scheduler, s.flags, s.timeout, s.netmask)
+        })
+        .collect();
+    services.sort();
+    assert_eq!(
+        services,
+        [
+            "fwmark 7 (ipv6) lc flags 0x2 timeout 0 netmask 0x80",
+            "tcp 198.51.100.10:80 wrr flags 0x3 timeout 300 netmask 0xffffff00",
+            "tcp [2001:db8::10]:443 mh flags 0x2 timeout 0 netmask 0x80",
+            "udp 198.51.100.53:53 sh flags 0x6 timeout 0 netmask 0xffffffff",
+        ]
+    );
+    let mut dests: Vec<String> = kernel_replies("dests")
+        .iter()
+        .map(|p| {
+            let d = parse_dest(p, Family::Ipv4).unwrap().dest;
+            format!(
+                "{} {} w{} u{} l{} tun {}/{}/{}",
+                d.key,
+                d.method.name(),
+                d.weight,
+                d.u_threshold,
+                d.l_threshold,
+                d.tunnel.kind,
+                d.tunnel.port,
+                d.tunnel.flags
+            )
+        })
+        .collect();
+    dests.sort();
+    assert_eq!(
+        dests,
+        [
+            "203.0.113.1:8080 Masq w3 u100 l10 tun 0/0/0",
+            "203.0.113.2:80 Route w0 u0 l0 tun 0/0/0",
+            "203.0.113.53:53 Tunnel w1 u0 l0 tun 1/6080/2",
+            "[2001:db8:1::1]:443 Masq w2 u0 l0 tun 0/0/0",
+        ]
+    );
+    let daemon = parse_daemon(&kernel_replies("daemons")[0]).unwrap();
+    assert_eq!((daemon.role, daemon.interface.as_str(), daemon.sync_id), (SyncRole::Backup, "lo", 9));
+}
+
+#[test]
+fn real_kernel_replies_cut_short_are_errors() {
+    for (kind, parse) in [
+        ("services", (|p: &[u8]| parse_service(p).map(drop)) as fn(&[u8]) -> Result<(), Cause>),
+        ("dests", |p| parse_dest(p, Family::Ipv4).map(drop)),
+        ("daemons", |p| parse_daemon(p).map(drop)),
+    ] {
+        for reply in kernel_replies(kind) {
+            for len in 0..reply.len() {
+                assert!(parse(&reply[..len]).is_err(), "{kind} cut at {len} of {}", reply.len());
+            }
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn real_kernel_replies_corrupted_never_panic(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        for kind in ["services", "dests", "daemons", "info", "family"] {
+            for mut reply in kernel_replies(kind) {
+                for (at, byte) in &flips {
+                    let i = at.index(reply.len());
+                    reply[i] = *byte;
+                }
+                let _ = parse_service(&reply);
+                let _ = parse_dest(&reply, Family::Ipv6);
+                let _ = parse_daemon(&reply);
+                let _ = parse_info(&reply);
+                let _ = parse_family_id(&reply);
+            }
+        }
+    }
+}
