@@ -54,8 +54,10 @@ fn capture_kernel_replies() {
         let family = ask(&mut sock, |b, seq, port| b.resolve_family(seq, port, wire::IPVS_FAMILY_NAME));
         let id = wire::parse_family_id(&family[0]).expect("IPVS family");
         let info = ask(&mut sock, |b, seq, port| b.command(id, NLM_F_ACK, seq, port, wire::cmd::GET_INFO));
-        let services = ask(&mut sock, |b, seq, port| b.command(id, NLM_F_DUMP, seq, port, wire::cmd::GET_SERVICE));
-        let daemons = ask(&mut sock, |b, seq, port| b.command(id, NLM_F_DUMP, seq, port, wire::cmd::GET_DAEMON));
+        let services =
+            ask(&mut sock, |b, seq, port| b.command(id, NLM_F_DUMP, seq, port, wire::cmd::GET_SERVICE));
+        let daemons =
+            ask(&mut sock, |b, seq, port| b.command(id, NLM_F_DUMP, seq, port, wire::cmd::GET_DAEMON));
         let mut dests = Vec::new();
         for payload in &services {
             let (service, _) = wire::parse_service(payload).expect("service");

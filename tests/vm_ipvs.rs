@@ -279,7 +279,8 @@ fn a_scheduler_the_kernel_lacks_fails_that_service_only() {
     let conf = "keeplite.g=global\nkeeplite.g.lvs_reconcile_interval='500ms'\n".to_owned()
         + &scheduler_sections(&["rr", "twos", "wlc"]);
     let d = Daemon::keeplite(&ns, "nosched", &conf);
-    d.wait_log("refused, in", START);
+    // The refusals are logged after the round's summary line.
+    d.wait_log("no scheduler twos", START);
     let log = d.log();
     let lines = saved(&ns);
     if lines.iter().any(|l| l.contains("-s twos")) {

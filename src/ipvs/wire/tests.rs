@@ -325,7 +325,9 @@ fn kernel_replies(kind: &str) -> Vec<Vec<u8>> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .expect("fixture dir")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{kind}-"))))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{kind}-")))
+        })
         .collect();
     names.sort();
     assert!(!names.is_empty(), "no {kind} fixtures in {dir}");
@@ -347,7 +349,10 @@ fn real_kernel_replies_parse_to_what_ipvsadm_made() {
         .iter()
         .map(|p| {
             let (s, _) = parse_service(p).unwrap();
-            format!("{} {} flags {:#x} timeout {} netmask {:#x}", s.key, s.scheduler, s.flags, s.timeout, s.netmask)
+            format!(
+                "{} {} flags {:#x} timeout {} netmask {:#x}",
+                s.key, s.scheduler, s.flags, s.timeout, s.netmask
+            )
         })
         .collect();
     services.sort();
