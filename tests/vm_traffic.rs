@@ -7,64 +7,11 @@
 mod common;
 
 use common::daemon::{scratch, Daemon};
-use common::{http_get, vm_available, Httpd, Lan, Netns};
-use std::time::{Duration, Instant};
+use common::web::{backend, count, fetches, sysctl, wait_connections, NatSite};
+use common::{vm_available, Lan};
+use std::time::Duration;
 
 const START: Duration = Duration::from_secs(30);
-
-/// Writes `value` to `/proc/sys/KEY` inside `ns` (sysctl is per namespace).
-fn sysctl(ns: &Netns, key: &str, value: &str) {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    let status = ns.command("sh").args(["-c", &format!("echo {value} > {path}")]).status().expect("sh");
-    assert!(status.success(), "{} {key}={value}", ns.name);
-}
-
-/// A backend: busybox httpd whose index page is its name.
-fn backend(ns: &Netns, name: &str) -> Httpd {
-    let root = scratch(name);
-    std::fs::write(root.join("index.html"), format!("{name}\n")).expect("index.html");
-    Httpd::start(ns, &root)
-}
-
-/// `count` fetches of `url` from `client`: the backend names, in order. The first fetch
-/// may wait for the backends' servers to start.
-fn fetches(client: &Netns, url: &str, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let first = loop {
-        match http_get(client, url) {
-            Ok(body) => break body,
-            Err(e) => assert!(Instant::now() < deadline, "{e}"),
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let mut out = vec![first.trim().to_owned()];
-    for _ in 1..count {
-        out.push(http_get(client, url).unwrap_or_else(|e| panic!("{e}; so far {out:?}")).trim().to_owned());
-    }
-    out
-}
-
-/// Waits until the service listed as `row` (`ipvsadm -Ln --stats`) has scheduled at least
-/// `at_least` connections. The kernel sums its per-CPU counters every 2 s (its rate
-/// estimator), so the totals show up late.
-fn wait_connections(director: &Netns, row: &str, at_least: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stats = common::output(director.command("ipvsadm").args(["-Ln", "--stats"]));
-        let line = stats.lines().find(|l| l.starts_with(row)).unwrap_or_else(|| panic!("{row}:\n{stats}"));
-        // Conns is the fifth column from the end.
-        let conns: u64 = line.split_whitespace().rev().nth(4).and_then(|c| c.parse().ok()).unwrap_or(0);
-        if conns >= at_least {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{row}: {conns} connections, want {at_least}:\n{stats}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn count(answers: &[String], name: &str) -> usize {
-    answers.iter().filter(|a| *a == name).count()
-}
 
 /// keeplite's configuration: one virtual server on `vip`:80 with `scheduler` and
 /// `forward`, and one real server per (address, weight).
@@ -82,30 +29,15 @@ fn conf(vip: &str, scheduler: &str, forward: &str, backends: &[(&str, u32)]) -> 
     out
 }
 
-/// Client 198.51.100.2 and director 198.51.100.1 (VIP 198.51.100.10) on one side, the
-/// director 203.0.113.1 and backends 203.0.113.11/.12 behind it: NAT rewrites both ways.
 #[test]
 fn nat_round_robin_alternates_and_weighted_round_robin_follows_the_weights() {
     if !vm_available() {
         return;
     }
-    let front = Lan::new("natf", 2); // .1 director, .2 client
-    let back = Lan::new("natb", 0);
-    let director = &front.hosts[0];
-    let client = &front.hosts[1];
-    client.ip(&["route", "add", "default", "via", "198.51.100.1"]);
-    director.ip(&["addr", "add", "198.51.100.10/32", "dev", "eth0"]);
-    sysctl(director, "net.ipv4.ip_forward", "1");
-    let b1 = Netns::new("nat-b1");
-    let b2 = Netns::new("nat-b2");
-    back.attach(director, "eth1", "203.0.113.1/24");
-    back.attach(&b1, "eth0", "203.0.113.11/24");
-    back.attach(&b2, "eth0", "203.0.113.12/24");
-    for b in [&b1, &b2] {
-        b.ip(&["route", "add", "default", "via", "203.0.113.1"]);
-    }
-    let _h1 = backend(&b1, "b1");
-    let _h2 = backend(&b2, "b2");
+    let site = NatSite::new("nat", 2);
+    let (director, client, b1, b2) = (site.director(), site.client(), &site.backends[0], &site.backends[1]);
+    let _h1 = backend(b1, "b1");
+    let _h2 = backend(b2, "b2");
 
     let d = Daemon::keeplite(
         director,

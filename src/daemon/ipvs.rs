@@ -32,6 +32,8 @@ enum Command {
     SyncMaster(bool),
     /// A new configuration whose virtual servers replace the running ones.
     Reload(Arc<Config>),
+    /// The checks' verdict on every real server (indexed like the configuration's).
+    Health(Vec<RealServerHealth>),
     /// Stop: remove the declared services unless `lvs_keep_on_stop`, stop the sync daemon.
     Stop,
 }
@@ -60,6 +62,14 @@ impl Ipvs {
     /// Hands the thread a reloaded configuration.
     pub fn reload(&self, config: Arc<Config>) {
         let _ = self.commands.send(Command::Reload(config));
+    }
+
+    /// Where the checker sends the real servers' health.
+    pub fn health_report(&self) -> crate::check::runner::Report {
+        let commands = self.commands.clone();
+        Box::new(move |health| {
+            let _ = commands.send(Command::Health(health));
+        })
     }
 
     /// Tells the thread whether the sync daemon's VRRP instance is master.
@@ -94,6 +104,8 @@ struct Worker {
 
 impl Worker {
     fn new(config: Arc<Config>) -> Worker {
+        // The daemon checked at start that script_user exists.
+        let run_as = config.global.script_user.as_ref().and_then(|u| crate::passwd::lookup(u).ok());
         Worker {
             health: RealServerHealth::all_up(&config),
             quorum: Quorum::initial(&config),
@@ -102,7 +114,7 @@ impl Worker {
             owned: Vec::new(),
             failing: HashSet::new(),
             sync: None,
-            scripts: notify::Runner::default(),
+            scripts: notify::Runner::new(run_as),
         }
     }
 
@@ -120,6 +132,14 @@ impl Worker {
             match inbox.recv_timeout(wait) {
                 Ok(Command::SyncMaster(master)) => self.follow_vrrp(master),
                 Ok(Command::Reload(config)) => self.reload(config),
+                Ok(Command::Health(health)) => {
+                    // A flapping farm sends many: act on the latest only.
+                    let mut latest = health;
+                    while let Ok(Command::Health(newer)) = inbox.try_recv() {
+                        latest = newer;
+                    }
+                    self.set_health(latest);
+                }
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return self.stop(),
                 Err(RecvTimeoutError::Timeout) if Instant::now() >= next => {
                     self.connect(false);
@@ -165,6 +185,27 @@ impl Worker {
             })
             .collect();
         self.config = config;
+        self.reconcile();
+    }
+
+    /// Takes the checks' verdict: logs and notifies each real server that changed, then
+    /// reconciles. A verdict for another table size (sent before a reload) is dropped.
+    fn set_health(&mut self, health: Vec<RealServerHealth>) {
+        if health.len() != self.config.real_servers.len() || health == self.health {
+            return;
+        }
+        for ((rs, old), new) in self.config.real_servers.iter().zip(&self.health).zip(&health) {
+            if old.up != new.up {
+                let (word, script) = if new.up { ("up", &rs.notify_up) } else { ("down", &rs.notify_down) };
+                log::info!("real server {} ({}): {word}", rs.name, rs.address);
+                if let Some(command) = script {
+                    self.scripts.submit(notify::Job { command: command.clone(), args: Vec::new() });
+                }
+            } else if old.weight != new.weight {
+                log::info!("real server {} ({}): dynamic weight {:?}", rs.name, rs.address, new.weight);
+            }
+        }
+        self.health = health;
         self.reconcile();
     }
 
@@ -274,8 +315,8 @@ impl Worker {
     fn poll_scripts(&mut self) {
         for report in self.scripts.poll(Instant::now()) {
             match report {
-                Report::Finished(job, outcome) => log::info!("quorum script {:?}: {outcome:?}", job.command),
-                Report::Failed(job, e) => log::error!("quorum script {:?}: cannot run: {e}", job.command),
+                Report::Finished(job, outcome) => log::info!("notify {:?}: {outcome:?}", job.command),
+                Report::Failed(job, e) => log::error!("notify {:?}: cannot run: {e}", job.command),
             }
         }
     }

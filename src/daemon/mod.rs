@@ -13,6 +13,7 @@ mod scripts;
 mod signals;
 mod vmac;
 
+use crate::check::runner::Checker;
 use crate::config::Config;
 use crate::log;
 use clock::Clock;
@@ -57,6 +58,7 @@ pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 
     );
     router.start(Instant::now());
     let mut ipvs = Ipvs::start(Arc::new(config.clone()));
+    let mut checker = start_checks(config, ipvs.as_ref());
     // What a reload is compared with: the VRRP side stays as started.
     let mut running = config.clone();
     let sync_instance = config.global.lvs_sync.as_ref().map(|s| s.instance);
@@ -68,13 +70,16 @@ pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 
         if signals.take_stops() > 0 {
             log::info!("stopping: releasing addresses");
             router.shutdown(now);
+            if let Some(checker) = checker {
+                checker.stop();
+            }
             if let Some(ipvs) = ipvs {
                 ipvs.stop();
             }
             return 0;
         }
         if signals.take_reloads() > 0 {
-            reload_config(&mut running, &mut ipvs, reload);
+            reload_config(&mut running, &mut ipvs, &mut checker, reload);
         }
         for source in ready {
             router.on_readable(source, now);
@@ -93,7 +98,12 @@ pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 
 /// SIGHUP: applies a new file whose changes this build can apply without a restart (the
 /// virtual servers, real servers and checks); anything else keeps the running
 /// configuration and says why.
-fn reload_config(running: &mut Config, ipvs: &mut Option<Ipvs>, reload: &dyn Fn() -> Result<Config, String>) {
+fn reload_config(
+    running: &mut Config,
+    ipvs: &mut Option<Ipvs>,
+    checker: &mut Option<Checker>,
+    reload: &dyn Fn() -> Result<Config, String>,
+) {
     let new = match reload() {
         Ok(new) => new,
         Err(e) => return log::error!("reload: keeping the running configuration: {e}"),
@@ -106,11 +116,25 @@ fn reload_config(running: &mut Config, ipvs: &mut Option<Ipvs>, reload: &dyn Fn(
         );
     }
     log::info!("reload: {} virtual server(s)", new.virtual_servers.len());
+    let shared = Arc::new(new.clone());
     match ipvs {
-        Some(ipvs) => ipvs.reload(Arc::new(new.clone())),
-        None => *ipvs = Ipvs::start(Arc::new(new.clone())),
+        Some(ipvs) => ipvs.reload(shared.clone()),
+        None => *ipvs = Ipvs::start(shared.clone()),
+    }
+    match checker {
+        Some(checker) => checker.reload(shared),
+        None => *checker = start_checks(&new, ipvs.as_ref()),
     }
     *running = new;
+}
+
+/// Starts the checker when some real server has a check; its verdicts go to the IPVS thread.
+fn start_checks(config: &Config, ipvs: Option<&Ipvs>) -> Option<Checker> {
+    let ipvs = ipvs?;
+    if config.real_servers.iter().all(|rs| rs.checks.is_empty()) {
+        return None;
+    }
+    Checker::start(Arc::new(config.clone()), ipvs.health_report())
 }
 
 /// True when `new` differs from `old` only in what a reload can apply.

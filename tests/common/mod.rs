@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses part of the harness
 
 pub mod daemon;
+pub mod web;
 
 use std::fs::File;
 use std::os::fd::AsFd;

@@ -1,0 +1,191 @@
+//! The checker thread: the scheduler, and the probes it asks for as async tasks on one
+//! single-threaded executor. A thread of its own keeps probe work away from the VRRP
+//! event loop; the health of the real servers goes to whoever started it (the IPVS
+//! thread) each time it changes.
+
+use super::plan::plan;
+use super::schedule::Scheduler;
+use super::{http, script, smtp, tcp, Outcome, Target};
+use crate::config::model::{CheckKind, HttpCheck};
+use crate::config::Config;
+use crate::ipvs::desired::RealServerHealth;
+use crate::log;
+use crate::passwd::{self, RunAs};
+use async_io::Timer;
+use futures_lite::future;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Where the checker sends the real servers' health.
+pub type Report = Box<dyn FnMut(Vec<RealServerHealth>) + Send>;
+
+/// What the daemon asks of the checker thread.
+enum Command {
+    Reload(Arc<Config>),
+    Stop,
+}
+
+/// The handle the daemon keeps.
+pub struct Checker {
+    commands: async_channel::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checker {
+    /// Starts the checker thread for `config`; `report` gets the health at once and at
+    /// every change.
+    pub fn start(config: Arc<Config>, report: Report) -> Option<Checker> {
+        let (commands, inbox) = async_channel::unbounded();
+        let thread = std::thread::Builder::new()
+            .name("checks".into())
+            .spawn(move || run(config, inbox, report))
+            .map_err(|e| log::error!("checks: cannot start their thread: {e}"))
+            .ok()?;
+        Some(Checker { commands, thread: Some(thread) })
+    }
+
+    /// Switches to a reloaded configuration; probes that are the same in both keep their
+    /// state.
+    pub fn reload(&self, config: Arc<Config>) {
+        let _ = self.commands.try_send(Command::Reload(config));
+    }
+
+    /// Stops the thread; running scripts are killed.
+    pub fn stop(mut self) {
+        let _ = self.commands.try_send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One probe run, with everything it needs owned, so it can run as a task.
+enum Job {
+    Tcp(Target),
+    Http(Target, HttpCheck, String),
+    Https,
+    Smtp(Target, String),
+    Script { command: String, run_as: Result<Option<RunAs>, String>, timeout: Duration, dynamic: bool },
+}
+
+impl Job {
+    fn new(config: &Config, sched: &Scheduler, i: usize) -> Job {
+        let spec = sched.probes()[i].spec;
+        let check = &config.checks[spec.check];
+        let target = Target { addr: spec.target, bind: check.bind_ip, timeout: check.timeout };
+        match &check.kind {
+            CheckKind::Tcp => Job::Tcp(target),
+            CheckKind::Http(http) => Job::Http(target, http.clone(), host(config, sched, i, http)),
+            CheckKind::Https(..) => Job::Https,
+            CheckKind::Smtp { helo_name } => Job::Smtp(target, helo_name.clone()),
+            CheckKind::Script { command, dynamic, user } => Job::Script {
+                command: command.clone(),
+                run_as: user
+                    .as_ref()
+                    .or(config.global.script_user.as_ref())
+                    .map(|u| passwd::lookup(u))
+                    .transpose(),
+                timeout: check.timeout,
+                dynamic: *dynamic,
+            },
+        }
+    }
+
+    async fn run(self) -> Outcome {
+        match self {
+            Job::Tcp(target) => tcp::probe(&target).await,
+            Job::Http(target, check, host) => http::probe(&target, &check, &host).await,
+            Job::Https => Outcome::Error("https checks are not in this build yet".into()),
+            Job::Smtp(target, helo) => smtp::probe(&target, &helo).await,
+            Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
+            Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {
+                script::probe(&command, run_as, timeout, dynamic).await
+            }
+        }
+    }
+}
+
+/// The `Host` header: the check's, else the virtual server's of the probe's first user,
+/// else the target address.
+fn host(config: &Config, sched: &Scheduler, i: usize, http: &HttpCheck) -> String {
+    let from_vs = || {
+        let rs = sched.users(i).next()?;
+        config.real_servers[rs].virtual_servers.iter().find_map(|&v| config.virtual_servers[v].host.clone())
+    };
+    http.host.clone().or_else(from_vs).unwrap_or_else(|| sched.probes()[i].spec.target.ip().to_string())
+}
+
+/// What woke the loop.
+enum Event {
+    /// A probe of scheduler `generation` ended.
+    Done(u64, usize, Outcome, Duration),
+    Command(Command),
+    Due,
+}
+
+fn run(mut config: Arc<Config>, inbox: async_channel::Receiver<Command>, mut report: Report) {
+    let ex = async_executor::LocalExecutor::new();
+    let (done, results) = async_channel::unbounded();
+    let mut sched = Scheduler::new(&config, plan(&config), Instant::now());
+    log::info!("checks: {} probe(s) for {} real server(s)", sched.probes().len(), config.real_servers.len());
+    // Bumped at each reload: results of probes started before it are dropped.
+    let mut generation = 0u64;
+    let mut health = sched.health();
+    report(health.clone());
+    future::block_on(ex.run(async {
+        loop {
+            let now = Instant::now();
+            while let Some(i) = sched.poll_due(now) {
+                let job = Job::new(&config, &sched, i);
+                let done = done.clone();
+                ex.spawn(async move {
+                    let started = Instant::now();
+                    let outcome = job.run().await;
+                    let _ = done.send((generation, i, outcome, started.elapsed())).await;
+                })
+                .detach();
+            }
+            let due = sched.poll_timeout();
+            let event = future::or(
+                async { results.recv().await.map_or(Event::Due, |(g, i, o, t)| Event::Done(g, i, o, t)) },
+                future::or(
+                    async { inbox.recv().await.map_or(Event::Command(Command::Stop), Event::Command) },
+                    async {
+                        match due {
+                            Some(at) => Timer::at(at).await,
+                            None => Timer::never().await,
+                        };
+                        Event::Due
+                    },
+                ),
+            )
+            .await;
+            match event {
+                Event::Done(g, _, _, _) if g != generation => {}
+                Event::Done(_, i, outcome, took) => {
+                    let text = outcome.to_string();
+                    if let Some(change) = sched.report(Instant::now(), i, outcome, took) {
+                        let spec = sched.probes()[i].spec;
+                        let name = &config.checks[spec.check].name;
+                        let state = if change.up { "up" } else { "down" };
+                        log::info!("check {name} {}: {state} ({text})", spec.target);
+                    }
+                }
+                Event::Command(Command::Reload(new)) => {
+                    sched = sched.reloaded(&config, &new, plan(&new), Instant::now());
+                    generation += 1;
+                    config = new;
+                    log::info!("checks: {} probe(s) after reload", sched.probes().len());
+                }
+                Event::Command(Command::Stop) => return,
+                Event::Due => {}
+            }
+            let now_health = sched.health();
+            if now_health != health {
+                health = now_health;
+                report(health.clone());
+            }
+        }
+    }));
+}

@@ -1,0 +1,179 @@
+//! netns tier: health checks against real servers. keeplite runs in one namespace, the
+//! servers in another on the same LAN; each real server has a check of its own, and the
+//! log says what each check concluded and why (this host has no IPVS: the verdicts are
+//! what the tests read). The servers are busybox httpd, Python's aiosmtpd, and small
+//! misbehaving servers written here.
+
+mod common;
+
+use common::daemon::{scratch, Daemon};
+use common::{netns_available, Httpd, Lan, Netns};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A TCP server in `ns` on `addr` that treats every connection with `serve`, until the
+/// test process ends.
+fn server(ns: &Netns, addr: &str, serve: fn(std::net::TcpStream)) {
+    let listener = ns.run(|| TcpListener::bind(addr).expect("bind"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+}
+
+/// Reads the request head, then answers `reply`.
+fn answer(mut stream: std::net::TcpStream, reply: &[u8]) {
+    let mut buf = [0u8; 2048];
+    let mut head = Vec::new();
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = stream.write_all(reply);
+}
+
+fn status_503(stream: std::net::TcpStream) {
+    answer(stream, b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+fn never_answers(stream: std::net::TcpStream) {
+    std::thread::sleep(Duration::from_secs(60));
+    drop(stream);
+}
+
+fn slow(stream: std::net::TcpStream) {
+    std::thread::sleep(Duration::from_millis(1500));
+    answer(stream, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+}
+
+fn endless_body(mut stream: std::net::TcpStream) {
+    answer(stream.try_clone().expect("clone"), b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+    let chunk = [b'x'; 16384];
+    while stream.write_all(&chunk).is_ok() {}
+}
+
+/// Debian's `/usr/bin/python3 -m aiosmtpd` in `ns` listening on `listen`, killed on drop
+/// (not `python3`: another Python may come first in PATH, without aiosmtpd).
+struct Smtpd(Child);
+
+impl Smtpd {
+    fn start(ns: &Netns, listen: &str) -> Smtpd {
+        let child = ns
+            .command("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (ci/test installs python3-aiosmtpd)");
+        Smtpd(child)
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One real server named `name` at `addr` checked by a check of the same name, behind a
+/// virtual server of its own (a virtual server takes each address and port once).
+fn real_server(name: &str, addr: &str, port: u16, check: &str) -> String {
+    static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(10000);
+    let vport = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut out = format!(
+        "keeplite.vs_{name}=virtual_server\nkeeplite.vs_{name}.address='198.51.100.200'\n\
+         keeplite.vs_{name}.port='{vport}'\n\
+         keeplite.{name}=real_server\nkeeplite.{name}.virtual_server='vs_{name}'\nkeeplite.{name}.address='{addr}'\n\
+         keeplite.{name}.port='{port}'\nkeeplite.{name}.check='c_{name}'\n\
+         keeplite.c_{name}=check\nkeeplite.c_{name}.interval='500ms'\nkeeplite.c_{name}.timeout='400ms'\n\
+         keeplite.c_{name}.retry_delay='200ms'\n"
+    );
+    for line in check.lines().filter(|l| !l.is_empty()) {
+        out += &format!("keeplite.c_{name}.{line}\n");
+    }
+    out
+}
+
+#[test]
+fn checks_tell_failures_apart_against_real_servers() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("checks", 2);
+    let (director, servers) = (&lan.hosts[0], &lan.hosts[1]);
+    let root = scratch("checks-www");
+    std::fs::write(root.join("index.html"), "hello\n").expect("index");
+    let httpd = Httpd::start(servers, &root);
+    server(servers, "198.51.100.2:8503", status_503);
+    server(servers, "198.51.100.2:8504", never_answers);
+    server(servers, "198.51.100.2:8505", slow);
+    server(servers, "198.51.100.2:8506", endless_body);
+    let _smtpd = Smtpd::start(servers, "198.51.100.2:2525");
+    let marker = scratch("checks-marker").join("touched");
+    let mut conf = String::new();
+    // MD5 of "hello\n".
+    let hello_md5 = "b1946ac92492d2347c6235b4d2611184";
+    conf += &real_server("www", "198.51.100.2", 80, "type='http'\nrise='2'\nfall='2'");
+    conf += &real_server("digest", "198.51.100.2", 80, &format!("type='http'\ndigest='{hello_md5}'"));
+    conf += &real_server(
+        "wrongdigest",
+        "198.51.100.2",
+        80,
+        "type='http'\ndigest='00000000000000000000000000000000'",
+    );
+    conf += &real_server("status", "198.51.100.2", 8503, "type='http'");
+    conf += &real_server("range", "198.51.100.2", 8503, "type='http'\nexpect_status='500-599'");
+    conf += &real_server("silent", "198.51.100.2", 8504, "type='http'");
+    conf += &real_server("slow", "198.51.100.2", 8505, "type='http'");
+    conf += &real_server("endless", "198.51.100.2", 8506, &format!("type='http'\ndigest='{hello_md5}'"));
+    conf += &real_server("refused", "198.51.100.2", 9, "type='tcp'");
+    conf += &real_server("nowhere", "198.51.100.99", 80, "type='tcp'");
+    conf += &real_server("smtp", "198.51.100.2", 2525, "type='smtp'");
+    conf += &real_server(
+        "hang",
+        "198.51.100.3",
+        1,
+        &format!("type='script'\ncommand='(sleep 2; touch {}) & sleep 30'", marker.display()),
+    );
+    conf += &real_server("dyn", "198.51.100.4", 1, "type='script'\ncommand='exit 9'\ndynamic='1'");
+    let d = Daemon::keeplite(director, "checks", &conf);
+    for (check, target, why) in [
+        ("c_wrongdigest", "198.51.100.2:80", "bad digest"),
+        ("c_status", "198.51.100.2:8503", "bad status 503"),
+        ("c_silent", "198.51.100.2:8504", "timeout"),
+        ("c_slow", "198.51.100.2:8505", "timeout"),
+        ("c_refused", "198.51.100.2:9", "connection refused"),
+        ("c_nowhere", "198.51.100.99:80", "timeout"),
+        ("c_hang", "198.51.100.3:1", "timeout"),
+    ] {
+        d.wait_log(&format!("check {check} {target}: down ({why})"), WAIT);
+    }
+    // The endless body is cut at the cap or by the timeout, never read to the end.
+    d.wait_log("check c_endless 198.51.100.2:8506: down (", WAIT);
+    d.wait_log("real server dyn (198.51.100.4): dynamic weight Some(7)", WAIT);
+    // The healthy ones never went down.
+    let log = d.log();
+    for healthy in ["c_www ", "c_digest ", "c_range ", "c_smtp ", "c_dyn "] {
+        assert!(!log.contains(&format!("check {healthy}")), "{healthy}went down:\n{log}");
+    }
+    // The hanging script's whole process group died at the timeout.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!marker.exists(), "the hanging script's child survived its timeout");
+
+    // www: down after fall (2) failures, back after rise (2) passes.
+    drop(httpd);
+    d.wait_log("check c_www 198.51.100.2:80: down (connection refused)", WAIT);
+    d.wait_log("real server www (198.51.100.2): down", WAIT);
+    let _httpd = Httpd::start(servers, &root);
+    d.wait_log("check c_www 198.51.100.2:80: up (ok)", WAIT);
+    d.wait_log("real server www (198.51.100.2): up", WAIT);
+    assert_eq!(d.stop(), Some(0));
+}
