@@ -1,4 +1,4 @@
-//! The command line: `run`, `check-config`, `version`.
+//! The command line: `run`, `check-config`, `digest`, `version`.
 
 use crate::config::{self, print, Host, Outcome, Severity};
 use crate::json::Json;
@@ -21,6 +21,7 @@ struct Args {
 enum Command {
     Run(Run),
     CheckConfig(CheckConfig),
+    Digest(Digest),
     Version(Version),
 }
 
@@ -52,6 +53,21 @@ struct CheckConfig {
 }
 
 #[derive(FromArgs)]
+/// Print the MD5 digest of a page's body, as an http check's `digest` option takes it.
+#[argh(subcommand, name = "digest")]
+struct Digest {
+    /// the page: http://host[:port]/path
+    #[argh(positional)]
+    url: String,
+    /// source address to fetch from
+    #[argh(option)]
+    bind: Option<std::net::IpAddr>,
+    /// give up after this many seconds (default 5)
+    #[argh(option, default = "5")]
+    timeout: u64,
+}
+
+#[derive(FromArgs)]
 /// Print the version, enabled features and capacity limits.
 #[argh(subcommand, name = "version")]
 struct Version {}
@@ -62,6 +78,7 @@ pub fn main() -> i32 {
     match args.command {
         Command::Run(r) => run(&r),
         Command::CheckConfig(c) => check_config(&c),
+        Command::Digest(d) => digest(&d),
         Command::Version(_) => version(),
     }
 }
@@ -211,6 +228,20 @@ fn run(args: &Run) -> i32 {
         }
     };
     crate::daemon::run(&config, &reload)
+}
+
+fn digest(args: &Digest) -> i32 {
+    let timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    match crate::check::digest::digest(&args.url, args.bind, timeout) {
+        Ok(hex) => {
+            println!("{hex}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
 }
 
 fn version() -> i32 {

@@ -6,6 +6,7 @@
 //! A `check` section is a template: one probe runs per distinct (check, target address,
 //! target port, interval), and its result counts for every real server that uses it.
 
+pub mod digest;
 pub mod http;
 pub mod plan;
 pub mod runner;
