@@ -11,7 +11,7 @@ use common::{netns_available, Httpd, Lan, Netns};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -122,6 +122,11 @@ fn checks_tell_failures_apart_against_real_servers() {
     // MD5 of "hello\n".
     let hello_md5 = "b1946ac92492d2347c6235b4d2611184";
     conf += &real_server("www", "198.51.100.2", 80, "type='http'\nrise='2'\nfall='2'");
+    let notes = scratch("checks-notify").join("www");
+    conf += &format!(
+        "keeplite.www.notify_down='echo down >> {0}'\nkeeplite.www.notify_up='echo up >> {0}'\n",
+        notes.display()
+    );
     conf += &real_server("digest", "198.51.100.2", 80, &format!("type='http'\ndigest='{hello_md5}'"));
     conf += &real_server(
         "wrongdigest",
@@ -168,12 +173,26 @@ fn checks_tell_failures_apart_against_real_servers() {
     std::thread::sleep(Duration::from_millis(2500));
     assert!(!marker.exists(), "the hanging script's child survived its timeout");
 
-    // www: down after fall (2) failures, back after rise (2) passes.
+    // www: down after fall (2) failures: the next run (within an interval, 500 ms), then a
+    // retry after retry_delay (200 ms); back after rise (2) passes, an interval apart.
+    let slack = Duration::from_millis(400);
+    let stopped = Instant::now();
     drop(httpd);
     d.wait_log("check c_www 198.51.100.2:80: down (connection refused)", WAIT);
+    let took = stopped.elapsed();
+    assert!(took <= Duration::from_millis(500 + 200) + slack, "down after {took:?}");
     d.wait_log("real server www (198.51.100.2): down", WAIT);
+    let started = Instant::now();
     let _httpd = Httpd::start(servers, &root);
     d.wait_log("check c_www 198.51.100.2:80: up (ok)", WAIT);
+    let took = started.elapsed();
+    assert!(took <= Duration::from_millis(2 * 500) + slack, "up after {took:?}");
     d.wait_log("real server www (198.51.100.2): up", WAIT);
+    // The notify scripts ran, in order, without holding anything up.
+    let deadline = Instant::now() + WAIT;
+    while std::fs::read_to_string(&notes).unwrap_or_default() != "down\nup\n" {
+        assert!(Instant::now() < deadline, "notify: {:?}", std::fs::read_to_string(&notes));
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(d.stop(), Some(0));
 }
