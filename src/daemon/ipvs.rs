@@ -6,9 +6,10 @@
 
 use crate::config::model::LvsSync;
 use crate::config::Config;
+use crate::ipvs::applied::applied;
 use crate::ipvs::client::{Action, Client, Error};
 use crate::ipvs::desired::{desired, RealServerHealth};
-use crate::ipvs::model::{ServiceKey, SyncRole};
+use crate::ipvs::model::{DumpedService, ServiceKey, SyncRole};
 use crate::ipvs::quorum::Quorum;
 use crate::ipvs::reconcile::{reconcile, Op};
 use crate::log;
@@ -95,6 +96,10 @@ struct Worker {
     quorum: Vec<Quorum>,
     /// The services keeplite declared: the ones it may edit and delete.
     owned: Vec<ServiceKey>,
+    /// keeplite's services as the kernel holds them: the last reading, brought up to date
+    /// with the writes since. A health change is applied against it, with no read back;
+    /// the periodic round reads the table again to see what someone else changed.
+    known: Option<Vec<DumpedService>>,
     /// Errors already logged, so a write that keeps failing is logged once.
     failing: HashSet<String>,
     /// The sync daemon role running now.
@@ -112,6 +117,7 @@ impl Worker {
             config,
             client: None,
             owned: Vec::new(),
+            known: None,
             failing: HashSet::new(),
             sync: None,
             scripts: notify::Runner::new(run_as),
@@ -120,7 +126,7 @@ impl Worker {
 
     fn run(mut self, inbox: Receiver<Command>) {
         self.connect(true);
-        self.reconcile();
+        self.reconcile(true);
         self.follow_vrrp(false);
         let mut next = Instant::now() + self.config.global.lvs_reconcile_interval;
         loop {
@@ -143,7 +149,7 @@ impl Worker {
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return self.stop(),
                 Err(RecvTimeoutError::Timeout) if Instant::now() >= next => {
                     self.connect(false);
-                    self.reconcile();
+                    self.reconcile(true);
                     next = Instant::now() + self.config.global.lvs_reconcile_interval;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -185,7 +191,7 @@ impl Worker {
             })
             .collect();
         self.config = config;
-        self.reconcile();
+        self.reconcile(true);
     }
 
     /// Takes the checks' verdict: logs and notifies each real server that changed, then
@@ -206,11 +212,11 @@ impl Worker {
             }
         }
         self.health = health;
-        self.reconcile();
+        self.reconcile(false);
     }
 
     /// Makes the kernel hold what the configuration and the health ask for.
-    fn reconcile(&mut self) {
+    fn reconcile(&mut self, read_back: bool) {
         let Some(client) = self.client.as_mut() else { return };
         let started = Instant::now();
         let want = desired(&self.config, &self.health, &mut self.quorum);
@@ -222,14 +228,18 @@ impl Worker {
                 self.scripts.submit(notify::Job { command: command.clone(), args: Vec::new() });
             }
         }
-        let declared: HashSet<ServiceKey> = want.services.iter().map(|s| s.service.key).collect();
-        let owned: HashSet<ServiceKey> = self.owned.iter().copied().collect();
-        let dump_started = Instant::now();
-        let kernel = match client.dump(|k| declared.contains(k) || owned.contains(k)) {
-            Ok(kernel) => kernel,
-            Err(e) => return self.report(vec![e]),
+        let kernel = match self.known.take().filter(|_| !read_back) {
+            Some(known) => known,
+            None => {
+                let declared: HashSet<ServiceKey> = want.services.iter().map(|s| s.service.key).collect();
+                let owned: HashSet<ServiceKey> = self.owned.iter().copied().collect();
+                match client.dump(|k| declared.contains(k) || owned.contains(k)) {
+                    Ok(kernel) => kernel,
+                    Err(e) => return self.report(vec![e]),
+                }
+            }
         };
-        let read = dump_started.elapsed();
+        let read = read_back.then(|| started.elapsed());
         let ops = reconcile(&want.services, &kernel, &self.owned);
         self.owned = want.services.iter().map(|s| s.service.key).collect();
         if ops.is_empty() {
@@ -237,12 +247,16 @@ impl Worker {
                 "ipvs: no change: {} service(s) checked in {} (reading the table back: {})",
                 kernel.len(),
                 millis(started.elapsed()),
-                millis(read)
+                read.map_or("not needed".into(), millis)
             );
+            self.known = Some(kernel);
             return self.report(Vec::new());
         }
         let errors = client.apply(&ops);
         log_writes(&ops, errors.len(), read, started.elapsed());
+        // What the kernel holds now, as long as it took every write; after a refusal the
+        // next round reads the table back.
+        self.known = if errors.is_empty() { applied(&kernel, &ops).ok() } else { None };
         // A service whose removal failed is still keeplite's: the next round retries it.
         for e in errors.iter().filter(|e| !gone(e)) {
             if let Action::Write(Op::DelService(key)) = e.action {
@@ -340,7 +354,7 @@ fn gone(e: &Error) -> bool {
 }
 
 /// One line per write when there are few; a summary (and the writes at `debug`) otherwise.
-fn log_writes(ops: &[Op], failed: usize, read: Duration, took: Duration) {
+fn log_writes(ops: &[Op], failed: usize, read: Option<Duration>, took: Duration) {
     let few = ops.len() <= LOGGED_WRITES;
     for op in ops {
         if few {
@@ -353,7 +367,7 @@ fn log_writes(ops: &[Op], failed: usize, read: Duration, took: Duration) {
         "ipvs: {} write(s), {failed} refused, in {} (reading the table back: {})",
         ops.len(),
         millis(took),
-        millis(read)
+        read.map_or("not needed".into(), millis)
     );
 }
 

@@ -5,6 +5,7 @@
 //! `reconcile` turns the difference into an ordered list of writes; `wire` encodes and
 //! decodes the IPVS generic netlink messages; `client` talks to the kernel.
 
+pub mod applied;
 pub mod client;
 pub mod desired;
 pub mod model;

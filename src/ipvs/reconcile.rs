@@ -220,53 +220,13 @@ fn dests(key: ServiceKey, want: &[Dest], have: &[DumpedDest], s: &mut Scratch, o
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ipvs::applied::applied as apply;
     use crate::ipvs::desired::tests::config;
     use crate::ipvs::desired::{desired, RealServerHealth};
-    use crate::ipvs::model::{DestConns, SchedName, Stats, SVC_FLAGS_MANAGED, SVC_F_HASHED};
+    use crate::ipvs::model::{DestConns, SchedName, Stats, SVC_F_HASHED};
     use crate::ipvs::quorum::Quorum;
     use proptest::prelude::*;
     use std::net::IpAddr;
-
-    /// The kernel's view of a table after `ops`, refusing what the kernel refuses (adding
-    /// what exists, changing what does not). Edits change only the managed flags, as the
-    /// client writes them with that mask.
-    fn apply(kernel: &[DumpedService], ops: &[Op]) -> Result<Vec<DumpedService>, String> {
-        let mut table = kernel.to_vec();
-        for op in ops {
-            let refused = || format!("kernel refuses: {op}");
-            let at = table.iter().position(|s| s.service.key == op.service_key());
-            if let Op::AddService(s) = op {
-                if at.is_some() {
-                    return Err(refused());
-                }
-                let service = Service { flags: s.flags | SVC_F_HASHED, ..s.clone() };
-                table.push(DumpedService { service, stats: Stats::default(), dests: Vec::new() });
-                continue;
-            }
-            let i = at.ok_or_else(refused)?;
-            let dests = &mut table[i].dests;
-            let dest_at = |key: DestKey| dests.iter().position(|d| d.dest.key == key);
-            match op {
-                Op::AddService(_) => unreachable!(),
-                Op::EditService(s) => {
-                    let k = &mut table[i].service;
-                    k.flags = (k.flags & !SVC_FLAGS_MANAGED) | (s.flags & SVC_FLAGS_MANAGED);
-                    (k.scheduler, k.timeout, k.netmask) = (s.scheduler.clone(), s.timeout, s.netmask);
-                }
-                Op::DelService(_) => drop(table.remove(i)),
-                Op::AddDest(_, d) => match dest_at(d.key) {
-                    None => dests.push(dumped_dest(*d)),
-                    Some(_) => return Err(refused()),
-                },
-                Op::EditDest(_, d) => {
-                    let j = dest_at(d.key).ok_or_else(refused)?;
-                    dests[j].dest = *d;
-                }
-                Op::DelDest(_, key) => drop(dests.remove(dest_at(*key).ok_or_else(refused)?)),
-            }
-        }
-        Ok(table)
-    }
 
     fn dumped_dest(dest: Dest) -> DumpedDest {
         DumpedDest { dest, conns: DestConns::default(), stats: Stats::default() }
