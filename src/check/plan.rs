@@ -74,12 +74,7 @@ pub fn plan(config: &Config) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse, Host};
-
-    fn config(text: &str) -> Config {
-        let out = parse(text.as_bytes(), &Host { hostname: "t".into() });
-        out.config.unwrap_or_else(|| panic!("{:?}", out.problems))
-    }
+    use crate::ipvs::desired::tests::config;
 
     const TWO_SERVICES: &str = "
 web=virtual_server

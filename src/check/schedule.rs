@@ -164,12 +164,7 @@ impl Scheduler {
 mod tests {
     use super::super::plan::plan;
     use super::*;
-    use crate::config::{parse, Host};
-
-    fn config(text: &str) -> Config {
-        let out = parse(text.as_bytes(), &Host { hostname: "t".into() });
-        out.config.unwrap_or_else(|| panic!("{:?}", out.problems))
-    }
+    use crate::ipvs::desired::tests::config;
 
     const ONE: &str = "
 vs=virtual_server
