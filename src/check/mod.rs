@@ -8,6 +8,8 @@
 
 pub mod digest;
 pub mod http;
+#[cfg(feature = "tls")]
+pub mod https;
 pub mod plan;
 pub mod runner;
 pub mod schedule;

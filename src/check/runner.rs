@@ -3,9 +3,13 @@
 //! event loop; the health of the real servers goes to whoever started it (the IPVS
 //! thread) each time it changes.
 
+#[cfg(feature = "tls")]
+use super::https;
 use super::plan::plan;
 use super::schedule::Scheduler;
 use super::{http, script, smtp, tcp, Outcome, Target};
+#[cfg(feature = "tls")]
+use crate::config::model::TlsCheck;
 use crate::config::model::{CheckKind, HttpCheck};
 use crate::config::Config;
 use crate::ipvs::desired::RealServerHealth;
@@ -64,9 +68,18 @@ impl Checker {
 enum Job {
     Tcp(Target),
     Http(Target, HttpCheck, String),
+    #[cfg(feature = "tls")]
+    Https(Target, HttpCheck, TlsCheck, String),
+    /// An https check in a build without TLS: it fails and says why.
+    #[cfg(not(feature = "tls"))]
     Https,
     Smtp(Target, String),
-    Script { command: String, run_as: Result<Option<RunAs>, String>, timeout: Duration, dynamic: bool },
+    Script {
+        command: String,
+        run_as: Result<Option<RunAs>, String>,
+        timeout: Duration,
+        dynamic: bool,
+    },
 }
 
 impl Job {
@@ -77,6 +90,11 @@ impl Job {
         match &check.kind {
             CheckKind::Tcp => Job::Tcp(target),
             CheckKind::Http(http) => Job::Http(target, http.clone(), host(config, sched, i, http)),
+            #[cfg(feature = "tls")]
+            CheckKind::Https(http, tls) => {
+                Job::Https(target, http.clone(), tls.clone(), host(config, sched, i, http))
+            }
+            #[cfg(not(feature = "tls"))]
             CheckKind::Https(..) => Job::Https,
             CheckKind::Smtp { helo_name } => Job::Smtp(target, helo_name.clone()),
             CheckKind::Script { command, dynamic, user } => Job::Script {
@@ -96,7 +114,10 @@ impl Job {
         match self {
             Job::Tcp(target) => tcp::probe(&target).await,
             Job::Http(target, check, host) => http::probe(&target, &check, &host).await,
-            Job::Https => Outcome::Error("https checks are not in this build yet".into()),
+            #[cfg(feature = "tls")]
+            Job::Https(target, check, tls, host) => https::probe(&target, &check, &tls, &host).await,
+            #[cfg(not(feature = "tls"))]
+            Job::Https => Outcome::Error(NO_TLS.into()),
             Job::Smtp(target, helo) => smtp::probe(&target, &helo).await,
             Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
             Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {
@@ -116,6 +137,25 @@ fn host(config: &Config, sched: &Scheduler, i: usize, http: &HttpCheck) -> Strin
     http.host.clone().or_else(from_vs).unwrap_or_else(|| sched.probes()[i].spec.target.ip().to_string())
 }
 
+/// What an https check says in a build without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+const NO_TLS: &str = "https checks need a build with the tls feature";
+
+/// In a build without the `tls` feature, names the checks that cannot run, once, rather
+/// than leaving operators to piece it together from each probe's failure.
+#[cfg(not(feature = "tls"))]
+fn log_https_without_tls(config: &Config) {
+    let names: Vec<&str> = config
+        .checks
+        .iter()
+        .filter(|c| matches!(c.kind, CheckKind::Https(..)))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !names.is_empty() {
+        log::error!("checks: {NO_TLS}: {} will fail", names.join(", "));
+    }
+}
+
 /// What woke the loop.
 enum Event {
     /// A probe of scheduler `generation` ended.
@@ -129,6 +169,8 @@ fn run(mut config: Arc<Config>, inbox: async_channel::Receiver<Command>, mut rep
     let (done, results) = async_channel::unbounded();
     let mut sched = Scheduler::new(&config, plan(&config), Instant::now());
     log::info!("checks: {} probe(s) for {} real server(s)", sched.probes().len(), config.real_servers.len());
+    #[cfg(not(feature = "tls"))]
+    log_https_without_tls(&config);
     // Bumped at each reload: results of probes started before it are dropped.
     let mut generation = 0u64;
     let mut health = sched.health();
@@ -177,6 +219,8 @@ fn run(mut config: Arc<Config>, inbox: async_channel::Receiver<Command>, mut rep
                     generation += 1;
                     config = new;
                     log::info!("checks: {} probe(s) after reload", sched.probes().len());
+                    #[cfg(not(feature = "tls"))]
+                    log_https_without_tls(&config);
                 }
                 Event::Command(Command::Stop) => return,
                 Event::Due => {}
