@@ -1,10 +1,12 @@
-//! The command line: `run`, `check-config`, `digest`, `version`.
+//! The command line: `run`, `check-config`, `status`, `rpcd`, `digest`, `version`.
 
 use crate::config::{self, print, Host, Outcome, Severity};
 use crate::json::Json;
 use crate::limits;
 use crate::log::{self, Logger};
+use crate::status::{self, client, reply, rpcd, table};
 use argh::FromArgs;
+use std::path::PathBuf;
 
 /// Default configuration file.
 const DEFAULT_CONFIG: &str = "/etc/keeplite.conf";
@@ -21,6 +23,8 @@ struct Args {
 enum Command {
     Run(Run),
     CheckConfig(CheckConfig),
+    Status(Status),
+    Rpcd(Rpcd),
     Digest(Digest),
     Version(Version),
 }
@@ -53,6 +57,56 @@ struct CheckConfig {
 }
 
 #[derive(FromArgs)]
+/// Show the running daemon's VRRP instances, virtual services and real servers.
+#[argh(subcommand, name = "status")]
+struct Status {
+    /// print the daemon's JSON reply (one line) instead of tables
+    #[argh(switch)]
+    json: bool,
+    /// status socket (default: global.status_socket of -f, else /var/run/keeplite/status.sock)
+    #[argh(option, short = 's')]
+    socket: Option<String>,
+    /// configuration file to take the status socket from
+    #[argh(option, short = 'f')]
+    file: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// OpenWrt rpcd exec plugin: `list` the methods, or `call` one with JSON params on stdin.
+#[argh(subcommand, name = "rpcd")]
+struct Rpcd {
+    #[argh(subcommand)]
+    action: RpcdAction,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum RpcdAction {
+    List(RpcdList),
+    Call(RpcdCall),
+}
+
+#[derive(FromArgs)]
+/// Print the methods and their parameter types as rpcd expects them.
+#[argh(subcommand, name = "list")]
+struct RpcdList {}
+
+#[derive(FromArgs)]
+/// Call a method with the JSON object on stdin as its parameters; print the reply.
+#[argh(subcommand, name = "call")]
+struct RpcdCall {
+    /// the method: status, vrrp, virtual_servers, counters, reload, drain, ...
+    #[argh(positional)]
+    method: String,
+    /// status socket (default: global.status_socket of -f, else /var/run/keeplite/status.sock)
+    #[argh(option, short = 's')]
+    socket: Option<String>,
+    /// configuration file to take the status socket from
+    #[argh(option, short = 'f')]
+    file: Option<String>,
+}
+
+#[derive(FromArgs)]
 /// Print the MD5 digest of a page's body, as an http check's `digest` option takes it.
 #[argh(subcommand, name = "digest")]
 struct Digest {
@@ -74,13 +128,39 @@ struct Version {}
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let args: Args = argh::from_env();
+    let args = parse_args();
     match args.command {
         Command::Run(r) => run(&r),
         Command::CheckConfig(c) => check_config(&c),
+        Command::Status(s) => status(&s),
+        Command::Rpcd(r) => rpcd(&r),
         Command::Digest(d) => digest(&d),
         Command::Version(_) => version(),
     }
+}
+
+/// The arguments, as `argh::from_env` reads them, except that `list` and `call` as the
+/// first argument mean `rpcd list` and `rpcd call`: rpcd runs its plugins as
+/// `/usr/libexec/rpcd/keeplite list`, and that path is a symlink to this binary.
+fn parse_args() -> Args {
+    let mut strings: Vec<String> = std::env::args_os().map(|s| s.to_string_lossy().into_owned()).collect();
+    if matches!(strings.get(1).map(String::as_str), Some("list" | "call")) {
+        strings.insert(1, "rpcd".to_owned());
+    }
+    let name = strings.first().map_or("keeplite", |s| s.rsplit('/').next().unwrap_or(s));
+    let strs: Vec<&str> = strings.iter().skip(1).map(String::as_str).collect();
+    Args::from_args(&[name], &strs).unwrap_or_else(|exit| {
+        std::process::exit(match exit.status {
+            Ok(()) => {
+                println!("{}", exit.output);
+                0
+            }
+            Err(()) => {
+                eprintln!("{}\nRun {name} --help for more information.", exit.output);
+                1
+            }
+        })
+    })
 }
 
 /// Facts about this machine that configuration defaults need.
@@ -230,6 +310,70 @@ fn run(args: &Run) -> i32 {
     crate::daemon::run(&config, &reload)
 }
 
+/// The status socket: `-s`, else the configuration's (`-f`), else the default.
+fn socket_path(socket: Option<&str>, file: Option<&str>) -> Result<PathBuf, String> {
+    if let Some(s) = socket {
+        return Ok(PathBuf::from(s));
+    }
+    let Some(file) = file else { return Ok(PathBuf::from(status::DEFAULT_SOCKET)) };
+    let outcome = config::load(file, &host())?;
+    match outcome.config {
+        Some(c) => Ok(PathBuf::from(c.global.status_socket)),
+        None => {
+            report(file, &outcome);
+            Err(format!("{file}: configuration not loaded; cannot tell the status socket"))
+        }
+    }
+}
+
+fn status(args: &Status) -> i32 {
+    let reply = socket_path(args.socket.as_deref(), args.file.as_deref())
+        .and_then(|path| client::call(&path, "status", None, client::TIMEOUT));
+    match reply {
+        Ok(r) if args.json => {
+            println!("{r}");
+            i32::from(!reply::is_ok(&r))
+        }
+        Ok(r) if reply::is_ok(&r) => {
+            print!("{}", table::render(&r));
+            0
+        }
+        Ok(r) => {
+            eprintln!(
+                "keeplite: {}",
+                reply::error_text(&r).unwrap_or("the daemon said no, without a reason")
+            );
+            1
+        }
+        Err(e) => {
+            eprintln!("keeplite: {e}");
+            1
+        }
+    }
+}
+
+fn rpcd(args: &Rpcd) -> i32 {
+    let call = match &args.action {
+        RpcdAction::List(_) => {
+            println!("{}", rpcd::list());
+            return 0;
+        }
+        RpcdAction::Call(call) => call,
+    };
+    // rpcd relays only a JSON object: failures are printed as one too.
+    let (reply, ok) = match socket_path(call.socket.as_deref(), call.file.as_deref()) {
+        Ok(path) => {
+            use std::io::IsTerminal;
+            let stdin = std::io::stdin();
+            let terminal = stdin.is_terminal();
+            rpcd::call(&path, &call.method, stdin.lock(), terminal)
+        }
+        Err(e) => (reply::error(e), false),
+    };
+    println!("{reply}");
+    i32::from(!ok)
+}
+
 fn digest(args: &Digest) -> i32 {
     let timeout = std::time::Duration::from_secs(args.timeout.max(1));
     match crate::check::digest::digest(&args.url, args.bind, timeout) {
@@ -246,7 +390,7 @@ fn digest(args: &Digest) -> i32 {
 
 fn version() -> i32 {
     println!("keeplite {}", env!("CARGO_PKG_VERSION"));
-    let features: Vec<&str> = Vec::new();
+    let features: Vec<&str> = [cfg!(feature = "tls").then_some("tls")].into_iter().flatten().collect();
     println!("features: {}", if features.is_empty() { "none".to_owned() } else { features.join(" ") });
     println!("limits:");
     for (name, value) in limits::ALL {

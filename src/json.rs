@@ -1,5 +1,8 @@
-//! A small JSON value and writer: keeplite prints JSON, it never needs to read much of it.
+//! A small JSON value, its writer and a bounded reader ([`parse`]) for the status endpoint.
 
+mod parse;
+
+pub use parse::{parse, Error as ParseError, Kind as ParseErrorKind, Limits};
 use std::fmt::{self, Write};
 
 /// A JSON value; objects keep their key order.
@@ -27,6 +30,54 @@ impl Json {
     /// A string, or null when absent.
     pub fn opt_str(s: Option<&str>) -> Json {
         s.map_or(Json::Null, Json::str)
+    }
+
+    /// The value of `key` in an object (the first, if repeated).
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The text of a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of an integer.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Json::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The value of a boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The items of an array.
+    pub fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The pairs of an object.
+    pub fn as_object(&self) -> Option<&[(String, Json)]> {
+        match self {
+            Json::Object(pairs) => Some(pairs),
+            _ => None,
+        }
     }
 }
 

@@ -15,4 +15,5 @@ pub mod notify;
 pub mod passwd;
 pub mod process;
 pub mod rise_fall;
+pub mod status;
 pub mod vrrp;

@@ -1,0 +1,110 @@
+//! The client side (`keeplite status`, `keeplite rpcd call`): one request line, one reply
+//! line, within a deadline.
+
+use super::reply;
+use crate::json::{self, Json};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a call may take, retries included.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest reply read (a status of thousands of real servers is a few MB).
+pub const MAX_REPLY: usize = 16 << 20;
+/// Deepest nesting a reply may have (the status schema needs 5).
+const MAX_DEPTH: usize = 32;
+/// Pause before trying again when the server is full.
+const RETRY: Duration = Duration::from_millis(100);
+
+/// Why one attempt failed.
+enum Failure {
+    /// Closed without a reply line: the server may be full or restarting; worth a retry.
+    Closed,
+    Fatal(String),
+}
+
+/// Sends `{"method":...,"params":...}` to the socket at `path` and returns the reply
+/// object (`ok` true or false); an error when there is no reply. A server that is full
+/// (`"busy":true`) is asked again until `timeout`.
+pub fn call(path: &Path, method: &str, params: Option<&Json>, timeout: Duration) -> Result<Json, String> {
+    let deadline = Instant::now() + timeout;
+    let mut request = vec![("method", Json::str(method))];
+    if let Some(p) = params {
+        request.push(("params", p.clone()));
+    }
+    let line = format!("{}\n", Json::object(request));
+    loop {
+        let retry = match once(path, line.as_bytes(), deadline) {
+            Ok(reply) if !reply::is_busy(&reply) => return Ok(reply),
+            Ok(reply) => Err(reply),
+            Err(Failure::Closed) => Ok(()),
+            Err(Failure::Fatal(e)) => return Err(e),
+        };
+        if deadline.saturating_duration_since(Instant::now()) <= RETRY {
+            return match retry {
+                Err(busy) => Ok(busy),
+                Ok(()) => {
+                    Err(format!("{}: the daemon closed the connection without a reply", path.display()))
+                }
+            };
+        }
+        std::thread::sleep(RETRY);
+    }
+}
+
+/// Time left before `deadline`, or the error a timeout is.
+fn left(path: &Path, deadline: Instant) -> Result<Duration, Failure> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Failure::Fatal(format!("{}: no reply in time", path.display())));
+    }
+    Ok(left)
+}
+
+fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
+    let shown = path.display();
+    let mut stream = UnixStream::connect(path).map_err(|e| {
+        Failure::Fatal(match e.kind() {
+            ErrorKind::NotFound => format!("{shown}: no such socket; is keeplite running? (see -s, -f)"),
+            ErrorKind::ConnectionRefused => format!("{shown}: nothing listens; is keeplite running?"),
+            ErrorKind::PermissionDenied => {
+                format!("{shown}: permission denied (the status socket is root's)")
+            }
+            _ => format!("{shown}: {e}"),
+        })
+    })?;
+    let io_error = |e: std::io::Error| match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => Failure::Fatal(format!("{shown}: no reply in time")),
+        ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => Failure::Closed,
+        _ => Failure::Fatal(format!("{shown}: {e}")),
+    };
+    stream.set_write_timeout(Some(left(path, deadline)?)).map_err(io_error)?;
+    stream.write_all(line).map_err(io_error)?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        stream.set_read_timeout(Some(left(path, deadline)?)).map_err(io_error)?;
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => return Err(Failure::Closed),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_error(e)),
+        };
+        let start = reply.len();
+        reply.extend_from_slice(&chunk[..n]);
+        if let Some(end) = reply[start..].iter().position(|&b| b == b'\n') {
+            reply.truncate(start + end);
+            break;
+        }
+        if reply.len() > MAX_REPLY {
+            return Err(Failure::Fatal(format!("{shown}: reply longer than {MAX_REPLY} bytes")));
+        }
+    }
+    let limits = json::Limits { max_bytes: MAX_REPLY, max_depth: MAX_DEPTH };
+    match json::parse(&reply, limits) {
+        Ok(value @ Json::Object(_)) => Ok(value),
+        Ok(_) => Err(Failure::Fatal(format!("{shown}: the reply is not a JSON object"))),
+        Err(e) => Err(Failure::Fatal(format!("{shown}: the reply is not JSON: {e}"))),
+    }
+}
