@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 /// Where the checker sends the real servers' health.
 pub type Report = Box<dyn FnMut(Vec<RealServerHealth>) + Send>;
 
+/// Who is told of each result (the status endpoint): the probe that ended, or `None` after
+/// a start or reload, when every real server's result may have changed.
+pub type Publish = Box<dyn FnMut(&Config, &Scheduler, Option<usize>) + Send>;
+
 /// What the daemon asks of the checker thread.
 enum Command {
     Reload(Arc<Config>),
@@ -39,11 +43,11 @@ pub struct Checker {
 impl Checker {
     /// Starts the checker thread for `config`; `report` gets the health at once and at
     /// every change.
-    pub fn start(config: Arc<Config>, report: Report) -> Option<Checker> {
+    pub fn start(config: Arc<Config>, report: Report, publish: Publish) -> Option<Checker> {
         let (commands, inbox) = async_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            .spawn(move || run(config, inbox, report))
+            .spawn(move || run(config, inbox, report, publish))
             .map_err(|e| log::error!("checks: cannot start their thread: {e}"))
             .ok()?;
         Some(Checker { commands, thread: Some(thread) })
@@ -164,7 +168,12 @@ enum Event {
     Due,
 }
 
-fn run(mut config: Arc<Config>, inbox: async_channel::Receiver<Command>, mut report: Report) {
+fn run(
+    mut config: Arc<Config>,
+    inbox: async_channel::Receiver<Command>,
+    mut report: Report,
+    mut publish: Publish,
+) {
     let ex = async_executor::LocalExecutor::new();
     let (done, results) = async_channel::unbounded();
     let mut sched = Scheduler::new(&config, plan(&config), Instant::now());
@@ -175,6 +184,7 @@ fn run(mut config: Arc<Config>, inbox: async_channel::Receiver<Command>, mut rep
     let mut generation = 0u64;
     let mut health = sched.health();
     report(health.clone());
+    publish(&config, &sched, None);
     future::block_on(ex.run(async {
         loop {
             let now = Instant::now();
@@ -213,12 +223,14 @@ fn run(mut config: Arc<Config>, inbox: async_channel::Receiver<Command>, mut rep
                         let state = if change.up { "up" } else { "down" };
                         log::info!("check {name} {}: {state} ({text})", spec.target);
                     }
+                    publish(&config, &sched, Some(i));
                 }
                 Event::Command(Command::Reload(new)) => {
                     sched = sched.reloaded(&config, &new, plan(&new), Instant::now());
                     generation += 1;
                     config = new;
                     log::info!("checks: {} probe(s) after reload", sched.probes().len());
+                    publish(&config, &sched, None);
                     #[cfg(not(feature = "tls"))]
                     log_https_without_tls(&config);
                 }

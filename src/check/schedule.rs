@@ -28,6 +28,8 @@ pub struct Probe {
     weight: Option<u32>,
     /// Runs so far.
     pub runs: u64,
+    /// When the last run ended.
+    pub ended: Option<Instant>,
 }
 
 impl Probe {
@@ -49,6 +51,8 @@ pub struct Change {
 pub struct Scheduler {
     probes: Vec<Probe>,
     uses: Vec<Vec<usize>>,
+    /// Per probe: the real servers that use it (the reverse of `uses`).
+    users: Vec<Vec<usize>>,
 }
 
 /// Where in its interval probe `i` first runs: the fractional part of `i` times the
@@ -77,10 +81,17 @@ impl Scheduler {
                     last: None,
                     weight: None,
                     runs: 0,
+                    ended: None,
                 }
             })
             .collect();
-        Scheduler { probes, uses: plan.uses }
+        let mut users = vec![Vec::new(); plan.probes.len()];
+        for (rs, probes) in plan.uses.iter().enumerate() {
+            for &p in probes {
+                users[p].push(rs);
+            }
+        }
+        Scheduler { probes, uses: plan.uses, users }
     }
 
     /// The scheduler for a reloaded configuration: a probe with the same check (by
@@ -139,6 +150,7 @@ impl Scheduler {
         let wait = if !passed && p.state.is_up() { p.retry_delay } else { p.spec.interval };
         p.next = now + wait;
         p.last = Some((outcome, took));
+        p.ended = Some(now);
         changed.then_some(Change { probe: i, up: p.state.is_up() })
     }
 
@@ -156,7 +168,14 @@ impl Scheduler {
 
     /// The real servers (indices) that use probe `i`.
     pub fn users(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.uses.iter().enumerate().filter(move |(_, u)| u.contains(&i)).map(|(rs, _)| rs)
+        self.users.get(i).into_iter().flatten().copied()
+    }
+
+    /// The probe whose last result speaks for real server `rs`: a failing one if any,
+    /// else the one that ran last.
+    pub fn speaking_for(&self, rs: usize) -> Option<&Probe> {
+        let mine = || self.uses.get(rs).into_iter().flatten().map(|&i| &self.probes[i]);
+        mine().find(|p| !p.is_up()).or_else(|| mine().filter(|p| p.last.is_some()).max_by_key(|p| p.ended))
     }
 }
 

@@ -4,18 +4,19 @@
 //! every `lvs_reconcile_interval` to repair what someone else changed, follows the VRRP
 //! state with the connection sync daemon, and runs the quorum scripts.
 
+use super::status::{self, lock, Shared, WeightOverride};
 use crate::config::model::LvsSync;
 use crate::config::Config;
 use crate::ipvs::applied::applied;
 use crate::ipvs::client::{Action, Client, Error};
-use crate::ipvs::desired::{desired, RealServerHealth};
+use crate::ipvs::desired::{desired, DesiredService, RealServerHealth};
 use crate::ipvs::model::{DumpedService, ServiceKey, SyncRole};
 use crate::ipvs::quorum::Quorum;
 use crate::ipvs::reconcile::{reconcile, Op};
 use crate::log;
 use crate::notify::{self, Report};
 use rustix::io::Errno;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -35,6 +36,8 @@ enum Command {
     Reload(Arc<Config>),
     /// The checks' verdict on every real server (indexed like the configuration's).
     Health(Vec<RealServerHealth>),
+    /// Real server `name`'s weight set by an operator (`drain`: 0), or back to its own.
+    Weight(String, Option<u32>),
     /// Stop: remove the declared services unless `lvs_keep_on_stop`, stop the sync daemon.
     Stop,
 }
@@ -47,14 +50,14 @@ pub struct Ipvs {
 
 impl Ipvs {
     /// Starts the thread when the configuration has something for it to do.
-    pub fn start(config: Arc<Config>) -> Option<Ipvs> {
+    pub fn start(config: Arc<Config>, shared: Arc<Shared>) -> Option<Ipvs> {
         if config.virtual_servers.is_empty() && config.global.lvs_sync.is_none() {
             return None;
         }
         let (commands, inbox) = channel();
         let thread = std::thread::Builder::new()
             .name("ipvs".into())
-            .spawn(move || Worker::new(config).run(inbox))
+            .spawn(move || Worker::new(config, shared).run(inbox))
             .map_err(|e| log::error!("ipvs: cannot start its thread: {e}"))
             .ok()?;
         Some(Ipvs { commands, thread: Some(thread) })
@@ -70,6 +73,14 @@ impl Ipvs {
         let commands = self.commands.clone();
         Box::new(move |health| {
             let _ = commands.send(Command::Health(health));
+        })
+    }
+
+    /// Where the status endpoint sends `drain`, `undrain` and `set_weight`.
+    pub fn weight_override(&self) -> WeightOverride {
+        let commands = self.commands.clone();
+        Box::new(move |name, weight| {
+            let _ = commands.send(Command::Weight(name, weight));
         })
     }
 
@@ -100,6 +111,9 @@ struct Worker {
     /// with the writes since. A health change is applied against it, with no read back;
     /// the periodic round reads the table again to see what someone else changed.
     known: Option<Vec<DumpedService>>,
+    /// Weights operators set through the status endpoint, by real server name.
+    overrides: HashMap<String, u32>,
+    shared: Arc<Shared>,
     /// Errors already logged, so a write that keeps failing is logged once.
     failing: HashSet<String>,
     /// The sync daemon role running now.
@@ -108,7 +122,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(config: Arc<Config>) -> Worker {
+    fn new(config: Arc<Config>, shared: Arc<Shared>) -> Worker {
         // The daemon checked at start that script_user exists.
         let run_as = config.global.script_user.as_ref().and_then(|u| crate::passwd::lookup(u).ok());
         Worker {
@@ -118,6 +132,8 @@ impl Worker {
             client: None,
             owned: Vec::new(),
             known: None,
+            overrides: HashMap::new(),
+            shared,
             failing: HashSet::new(),
             sync: None,
             scripts: notify::Runner::new(run_as),
@@ -138,6 +154,13 @@ impl Worker {
             match inbox.recv_timeout(wait) {
                 Ok(Command::SyncMaster(master)) => self.follow_vrrp(master),
                 Ok(Command::Reload(config)) => self.reload(config),
+                Ok(Command::Weight(name, weight)) => {
+                    match weight {
+                        Some(w) => self.overrides.insert(name, w),
+                        None => self.overrides.remove(&name),
+                    };
+                    self.reconcile(false);
+                }
                 Ok(Command::Health(health)) => {
                     // A flapping farm sends many: act on the latest only.
                     let mut latest = health;
@@ -217,9 +240,9 @@ impl Worker {
 
     /// Makes the kernel hold what the configuration and the health ask for.
     fn reconcile(&mut self, read_back: bool) {
-        let Some(client) = self.client.as_mut() else { return };
         let started = Instant::now();
-        let want = desired(&self.config, &self.health, &mut self.quorum);
+        let health = with_overrides(&self.config, &self.health, &self.overrides);
+        let want = desired(&self.config, &health, &mut self.quorum);
         for change in &want.quorum_changes {
             let vs = &self.config.virtual_servers[change.virtual_server];
             let (word, script) = if change.up { ("up", &vs.quorum_up) } else { ("down", &vs.quorum_down) };
@@ -228,6 +251,12 @@ impl Worker {
                 self.scripts.submit(notify::Job { command: command.clone(), args: Vec::new() });
             }
         }
+        let Some(client) = self.client.as_mut() else {
+            // No IPVS: the status still shows what keeplite would program, and the health.
+            self.publish(&want.services, &health);
+            lock(&self.shared.services).ipvs = false;
+            return;
+        };
         let kernel = match self.known.take().filter(|_| !read_back) {
             Some(known) => known,
             None => {
@@ -250,6 +279,7 @@ impl Worker {
                 read.map_or("not needed".into(), millis)
             );
             self.known = Some(kernel);
+            self.publish(&want.services, &health);
             return self.report(Vec::new());
         }
         let errors = client.apply(&ops);
@@ -257,6 +287,7 @@ impl Worker {
         // What the kernel holds now, as long as it took every write; after a refusal the
         // next round reads the table back.
         self.known = if errors.is_empty() { applied(&kernel, &ops).ok() } else { None };
+        self.publish(&want.services, &health);
         // A service whose removal failed is still keeplite's: the next round retries it.
         for e in errors.iter().filter(|e| !gone(e)) {
             if let Action::Write(Op::DelService(key)) = e.action {
@@ -264,6 +295,18 @@ impl Worker {
             }
         }
         self.report(errors);
+    }
+
+    /// Puts the services, as wanted and as the kernel holds them, in the status snapshot.
+    fn publish(&self, want: &[DesiredService], health: &[RealServerHealth]) {
+        let overrides = &self.overrides;
+        let list =
+            status::services(&self.config, want, self.known.as_deref(), health, &self.quorum, |name| {
+                overrides.get(name) == Some(&0)
+            });
+        let mut part = lock(&self.shared.services);
+        part.ipvs = self.client.is_some();
+        part.list = list;
     }
 
     /// Logs errors not logged before; forgets the ones that went away.
@@ -334,6 +377,23 @@ impl Worker {
             }
         }
     }
+}
+
+/// The real servers' health with the operators' weights put in.
+fn with_overrides(
+    config: &Config,
+    health: &[RealServerHealth],
+    overrides: &HashMap<String, u32>,
+) -> Vec<RealServerHealth> {
+    config
+        .real_servers
+        .iter()
+        .zip(health)
+        .map(|(rs, h)| match overrides.get(&rs.name) {
+            Some(&weight) => RealServerHealth { weight: Some(weight), ..*h },
+            None => *h,
+        })
+        .collect()
 }
 
 /// The kernel's IPVS version as `ipvsadm` prints it, and its connection table size.

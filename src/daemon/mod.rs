@@ -11,6 +11,7 @@ mod privileges;
 mod router;
 mod scripts;
 mod signals;
+mod status;
 mod vmac;
 
 use crate::check::runner::Checker;
@@ -57,8 +58,11 @@ pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 
         config.virtual_servers.len()
     );
     router.start(Instant::now());
-    let mut ipvs = Ipvs::start(Arc::new(config.clone()));
-    let mut checker = start_checks(config, ipvs.as_ref());
+    let shared = status::Shared::new(config);
+    *status::lock(&shared.vrrp) = router.status();
+    let mut ipvs = Ipvs::start(Arc::new(config.clone()), shared.clone());
+    let mut checker = start_checks(config, ipvs.as_ref(), &shared);
+    let status_server = status::start(config, shared.clone(), ipvs.as_ref().map(Ipvs::weight_override));
     // What a reload is compared with: the VRRP side stays as started.
     let mut running = config.clone();
     let sync_instance = config.global.lvs_sync.as_ref().map(|s| s.instance);
@@ -69,6 +73,9 @@ pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 
         let now = Instant::now();
         if signals.take_stops() > 0 {
             log::info!("stopping: releasing addresses");
+            if let Some(server) = status_server {
+                server.stop();
+            }
             router.shutdown(now);
             if let Some(checker) = checker {
                 checker.stop();
@@ -79,12 +86,13 @@ pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 
             return 0;
         }
         if signals.take_reloads() > 0 {
-            reload_config(&mut running, &mut ipvs, &mut checker, reload);
+            reload_config(&mut running, &mut ipvs, &mut checker, &shared, reload);
         }
         for source in ready {
             router.on_readable(source, now);
         }
         router.tick(now);
+        *status::lock(&shared.vrrp) = router.status();
         if let (Some(i), Some(ipvs)) = (sync_instance, &ipvs) {
             let master = router.is_master(i);
             if master != sync_master {
@@ -102,6 +110,7 @@ fn reload_config(
     running: &mut Config,
     ipvs: &mut Option<Ipvs>,
     checker: &mut Option<Checker>,
+    shared: &Arc<status::Shared>,
     reload: &dyn Fn() -> Result<Config, String>,
 ) {
     let new = match reload() {
@@ -116,25 +125,25 @@ fn reload_config(
         );
     }
     log::info!("reload: {} virtual server(s)", new.virtual_servers.len());
-    let shared = Arc::new(new.clone());
+    let config = Arc::new(new.clone());
     match ipvs {
-        Some(ipvs) => ipvs.reload(shared.clone()),
-        None => *ipvs = Ipvs::start(shared.clone()),
+        Some(ipvs) => ipvs.reload(config.clone()),
+        None => *ipvs = Ipvs::start(config.clone(), shared.clone()),
     }
     match checker {
-        Some(checker) => checker.reload(shared),
-        None => *checker = start_checks(&new, ipvs.as_ref()),
+        Some(checker) => checker.reload(config),
+        None => *checker = start_checks(&new, ipvs.as_ref(), shared),
     }
     *running = new;
 }
 
 /// Starts the checker when some real server has a check; its verdicts go to the IPVS thread.
-fn start_checks(config: &Config, ipvs: Option<&Ipvs>) -> Option<Checker> {
+fn start_checks(config: &Config, ipvs: Option<&Ipvs>, shared: &Arc<status::Shared>) -> Option<Checker> {
     let ipvs = ipvs?;
     if config.real_servers.iter().all(|rs| rs.checks.is_empty()) {
         return None;
     }
-    Checker::start(Arc::new(config.clone()), ipvs.health_report())
+    Checker::start(Arc::new(config.clone()), ipvs.health_report(), status::check_publisher(shared.clone()))
 }
 
 /// True when `new` differs from `old` only in what a reload can apply.

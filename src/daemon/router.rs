@@ -14,6 +14,7 @@ use crate::net::monitor::Monitor;
 use crate::net::netlink::Socket;
 use crate::net::packet_socket::PacketSocket;
 use crate::notify::{self, Kind, Report};
+use crate::status::snapshot as status;
 use crate::vrrp::announce::{self, MacAddr, NeighbourAdvert};
 use crate::vrrp::counters::Counters;
 use crate::vrrp::group::{self, Command, Member};
@@ -57,6 +58,8 @@ struct Vr {
     group: Option<usize>,
     /// `use_vmac`: the macvlan's interface position and the socket that sends from it.
     vmac: Option<(usize, usize)>,
+    /// State changes since start.
+    transitions: u64,
 }
 
 impl Vr {
@@ -411,6 +414,7 @@ impl Router {
     fn execute(&mut self, i: usize, action: Action, now: Instant) -> Option<(usize, State, Reason)> {
         match action {
             Action::Transition { from, to, reason } => {
+                self.vrs[i].transitions += 1;
                 let vr = &self.vrs[i];
                 let priority = vr.instance.effective_priority();
                 log::info!(
@@ -533,6 +537,37 @@ impl Router {
         }
     }
 
+    /// Every instance as the status endpoint shows it.
+    pub fn status(&self) -> Vec<status::Vrrp> {
+        self.vrs
+            .iter()
+            .map(|vr| {
+                let i = &vr.instance;
+                let params = i.params();
+                let master = match i.state() {
+                    State::Master => advert_source(vr, &self.links),
+                    _ => i.master().map(|(addr, _)| addr),
+                };
+                status::Vrrp {
+                    name: vr.name.clone(),
+                    interface: self.links.ifaces[vr.iface].link.name.to_string(),
+                    vrid: params.vrid,
+                    version: if params.version == Version::V2 { 2 } else { 3 },
+                    state: i.state(),
+                    priority: i.effective_priority(),
+                    base_priority: params.priority,
+                    master,
+                    since: i.since(),
+                    transitions: vr.transitions,
+                    vips: vr.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix)).collect(),
+                    held: false,
+                    yield_until: None,
+                    counters: i.counters().clone(),
+                }
+            })
+            .collect()
+    }
+
     /// True while instance `i` (an index into the configuration's `vrrp` table) is master.
     pub fn is_master(&self, i: usize) -> bool {
         self.vrs.get(i).is_some_and(|vr| vr.instance.state() == State::Master)
@@ -621,6 +656,7 @@ fn vr(
         notify: v.notify.clone(),
         group: None,
         vmac: None,
+        transitions: 0,
     }
 }
 
