@@ -137,3 +137,41 @@ fn a_dynamic_script_sets_the_kernel_weight() {
     std::fs::write(&code, "1").expect("code");
     until_dests(&ns, "198.51.100.10:80", &[], &d);
 }
+
+#[test]
+fn drain_and_set_weight_through_the_status_socket_reach_the_kernel() {
+    if !vm_available() {
+        return;
+    }
+    let ns = Netns::new("drain");
+    let socket = scratch("drain").join("status.sock");
+    let conf = format!(
+        "keeplite.g=global\nkeeplite.g.status_socket='{}'\n\
+         keeplite.web=virtual_server\nkeeplite.web.address='198.51.100.10'\nkeeplite.web.port='80'\n\
+         keeplite.b=real_server\nkeeplite.b.virtual_server='web'\nkeeplite.b.address='203.0.113.11'\n\
+         keeplite.b.weight='3'\n",
+        socket.display()
+    );
+    let d = Daemon::keeplite(&ns, "drain", &conf);
+    until_dests(&ns, "198.51.100.10:80", &["203.0.113.11:80 -m -w 3"], &d);
+    let call = |method: &str, params: &str| {
+        let mut child = std::process::Command::new(common::keeplite_bin())
+            .args(["rpcd", "call", "-s", &socket.display().to_string(), method])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("keeplite rpcd call");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(params.as_bytes()).expect("params");
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{method}: {}", String::from_utf8_lossy(&out.stdout));
+    };
+    // Drained: weight 0, still in the table so its connections finish.
+    call("drain", r#"{"name":"b"}"#);
+    until_dests(&ns, "198.51.100.10:80", &["203.0.113.11:80 -m -w 0"], &d);
+    call("undrain", r#"{"name":"b"}"#);
+    until_dests(&ns, "198.51.100.10:80", &["203.0.113.11:80 -m -w 3"], &d);
+    call("set_weight", r#"{"name":"b","weight":9}"#);
+    until_dests(&ns, "198.51.100.10:80", &["203.0.113.11:80 -m -w 9"], &d);
+    assert!(d.log().contains("drain"), "the write is logged with who asked:\n{}", d.log());
+}
