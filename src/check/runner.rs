@@ -183,9 +183,12 @@ fn run(
     // Bumped at each reload: results of probes started before it are dropped.
     let mut generation = 0u64;
     let mut health = sched.health();
+    let mut stale = false;
     report(health.clone());
     publish(&config, &sched, None);
-    future::block_on(ex.run(async {
+    // async-io's block_on drives the reactor on this thread; futures-lite's would leave it
+    // to async-io's helper thread and pay a cross-thread wake-up for every socket event.
+    async_io::block_on(ex.run(async {
         loop {
             let now = Instant::now();
             while let Some(i) = sched.poll_due(now) {
@@ -217,7 +220,11 @@ fn run(
                 Event::Done(g, _, _, _) if g != generation => {}
                 Event::Done(_, i, outcome, took) => {
                     let text = outcome.to_string();
-                    if let Some(change) = sched.report(Instant::now(), i, outcome, took) {
+                    let weight_before = sched.probes()[i].weight();
+                    let change = sched.report(Instant::now(), i, outcome, took);
+                    // The health of the real servers can only move with a probe's state or weight.
+                    stale |= change.is_some() || sched.probes()[i].weight() != weight_before;
+                    if let Some(change) = change {
                         let spec = sched.probes()[i].spec;
                         let name = &config.checks[spec.check].name;
                         let state = if change.up { "up" } else { "down" };
@@ -231,16 +238,20 @@ fn run(
                     config = new;
                     log::info!("checks: {} probe(s) after reload", sched.probes().len());
                     publish(&config, &sched, None);
+                    stale = true;
                     #[cfg(not(feature = "tls"))]
                     log_https_without_tls(&config);
                 }
                 Event::Command(Command::Stop) => return,
                 Event::Due => {}
             }
-            let now_health = sched.health();
-            if now_health != health {
-                health = now_health;
-                report(health.clone());
+            if stale {
+                stale = false;
+                let now_health = sched.health();
+                if now_health != health {
+                    health = now_health;
+                    report(health.clone());
+                }
             }
         }
     }));

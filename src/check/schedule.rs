@@ -12,6 +12,8 @@ use super::Outcome;
 use crate::config::Config;
 use crate::ipvs::desired::RealServerHealth;
 use crate::rise_fall::RiseFall;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 /// A probe's state.
@@ -37,6 +39,11 @@ impl Probe {
     pub fn is_up(&self) -> bool {
         self.state.is_up()
     }
+
+    /// The weight the last passing `dynamic` script set.
+    pub fn weight(&self) -> Option<u32> {
+        self.weight
+    }
 }
 
 /// A probe that changed state, for the log.
@@ -53,6 +60,9 @@ pub struct Scheduler {
     uses: Vec<Vec<usize>>,
     /// Per probe: the real servers that use it (the reverse of `uses`).
     users: Vec<Vec<usize>>,
+    /// (next run, probe) of every probe not running: the earliest first, so finding the
+    /// due ones costs a heap operation each, not a scan of thousands of probes.
+    due: BinaryHeap<Reverse<(Instant, usize)>>,
 }
 
 /// Where in its interval probe `i` first runs: the fractional part of `i` times the
@@ -91,7 +101,9 @@ impl Scheduler {
                 users[p].push(rs);
             }
         }
-        Scheduler { probes, uses: plan.uses, users }
+        let mut sched = Scheduler { probes, uses: plan.uses, users, due: BinaryHeap::new() };
+        sched.rebuild_due();
+        sched
     }
 
     /// The scheduler for a reloaded configuration: a probe with the same check (by
@@ -115,7 +127,18 @@ impl Scheduler {
                 };
             }
         }
+        next.rebuild_due();
         next
+    }
+
+    fn rebuild_due(&mut self) {
+        self.due = self
+            .probes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.running)
+            .map(|(i, p)| Reverse((p.next, i)))
+            .collect();
     }
 
     /// The probes.
@@ -125,20 +148,25 @@ impl Scheduler {
 
     /// A probe due at `now`, marked running; call until `None`.
     pub fn poll_due(&mut self, now: Instant) -> Option<usize> {
-        let i = self.probes.iter().position(|p| !p.running && p.next <= now)?;
+        let &Reverse((at, i)) = self.due.peek()?;
+        if at > now {
+            return None;
+        }
+        self.due.pop();
         self.probes[i].running = true;
         Some(i)
     }
 
     /// When the next probe is due (none while every probe is running).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.probes.iter().filter(|p| !p.running).map(|p| p.next).min()
+        self.due.peek().map(|&Reverse((at, _))| at)
     }
 
     /// The result of a run of probe `i` that started with [`Scheduler::poll_due`] and
     /// took `took`; the probe's state change, if any.
     pub fn report(&mut self, now: Instant, i: usize, outcome: Outcome, took: Duration) -> Option<Change> {
-        let p = self.probes.get_mut(i)?;
+        // Only a running probe has a result coming; anything else is not its answer.
+        let p = self.probes.get_mut(i).filter(|p| p.running)?;
         p.running = false;
         p.runs += 1;
         let passed = outcome.passed();
@@ -149,6 +177,7 @@ impl Scheduler {
         // A failure that has not yet taken the probe down is retried sooner.
         let wait = if !passed && p.state.is_up() { p.retry_delay } else { p.spec.interval };
         p.next = now + wait;
+        self.due.push(Reverse((p.next, i)));
         p.last = Some((outcome, took));
         p.ended = Some(now);
         changed.then_some(Change { probe: i, up: p.state.is_up() })
