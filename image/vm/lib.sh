@@ -45,3 +45,24 @@ make_cpio() {
     (cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
         cpio --null -o -H newc -R 0:0 --quiet)
 }
+
+# stage_tool STAGE NAME: the host's program NAME (found in PATH) with every shared library
+# ldd names and the ELF interpreter, each at its host path inside the staging tree STAGE.
+# Directories are resolved (/lib/x86_64-linux-gnu is /usr/lib/x86_64-linux-gnu on a
+# merged-/usr host), so an archive appended to the base one holds no /lib or /bin of its
+# own: unpacked over the base's symlinks, such a directory would replace them.
+stage_tool() {
+    local stage=$1 name=$2 bin libs f dir
+    bin=$(command -v "$name") || die "$name not found on this host"
+    libs=$(ldd "$bin") || die "ldd $bin failed (a static binary goes in with --add)"
+    ! grep -q 'not found' <<<"$libs" || die "ldd $bin: $libs"
+    # The program, then each absolute path ldd prints: the libraries and the interpreter.
+    while read -r f; do
+        dir=$(realpath "$(dirname "$f")")
+        mkdir -p "$stage$dir"
+        cp -L --preserve=mode "$f" "$stage$dir/${f##*/}"
+    done < <(
+        echo "$bin"
+        awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$libs"
+    )
+}
