@@ -59,6 +59,10 @@ pub const IPVS_SERVICES: usize = 4096;
 pub const IPVS_DESTINATIONS: usize = 16384;
 /// Distinct probes (check, target address, target port) the checker runs.
 pub const PROBES: usize = 4096;
+/// Probes running at once; due ones wait for a slot. This bounds the descriptors (one
+/// socket or script each, well under the default limit of 1024) and the buffers of the
+/// checker, however many servers hang at once.
+pub const PROBES_RUNNING: usize = 256;
 
 /// Every limit with its name, for `keeplite version` and for error messages.
 pub const ALL: &[(&str, usize)] = &[
@@ -88,6 +92,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("IPVS_SERVICES", IPVS_SERVICES),
     ("IPVS_DESTINATIONS", IPVS_DESTINATIONS),
     ("PROBES", PROBES),
+    ("PROBES_RUNNING", PROBES_RUNNING),
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::config::model::TlsCheck;
 use crate::config::model::{CheckKind, HttpCheck};
 use crate::config::Config;
 use crate::ipvs::desired::RealServerHealth;
+use crate::limits;
 use crate::log;
 use crate::passwd::{self, RunAs};
 use async_io::Timer;
@@ -184,6 +185,8 @@ fn run(
     let mut generation = 0u64;
     let mut health = sched.health();
     let mut stale = false;
+    // Probes started and not yet reported (of any generation).
+    let mut in_flight = 0usize;
     report(health.clone());
     publish(&config, &sched, None);
     // async-io's block_on drives the reactor on this thread; futures-lite's would leave it
@@ -191,7 +194,9 @@ fn run(
     async_io::block_on(ex.run(async {
         loop {
             let now = Instant::now();
-            while let Some(i) = sched.poll_due(now) {
+            while in_flight < limits::PROBES_RUNNING {
+                let Some(i) = sched.poll_due(now) else { break };
+                in_flight += 1;
                 let job = Job::new(&config, &sched, i);
                 let done = done.clone();
                 ex.spawn(async move {
@@ -201,7 +206,8 @@ fn run(
                 })
                 .detach();
             }
-            let due = sched.poll_timeout();
+            // At the cap, only a result can free a slot: no timer, or it would spin.
+            let due = if in_flight < limits::PROBES_RUNNING { sched.poll_timeout() } else { None };
             let event = future::or(
                 async { results.recv().await.map_or(Event::Due, |(g, i, o, t)| Event::Done(g, i, o, t)) },
                 future::or(
@@ -217,8 +223,9 @@ fn run(
             )
             .await;
             match event {
-                Event::Done(g, _, _, _) if g != generation => {}
+                Event::Done(g, _, _, _) if g != generation => in_flight -= 1,
                 Event::Done(_, i, outcome, took) => {
+                    in_flight -= 1;
                     let text = outcome.to_string();
                     let weight_before = sched.probes()[i].weight();
                     let change = sched.report(Instant::now(), i, outcome, took);
