@@ -7,7 +7,7 @@ use crate::check::schedule::Scheduler;
 use crate::config::model::FORWARDS;
 use crate::config::value::keyword_name;
 use crate::config::Config;
-use crate::ipvs::desired::{DesiredService, RealServerHealth};
+use crate::ipvs::desired::{members, DesiredService, RealServerHealth};
 use crate::ipvs::model::{DumpedService, ServiceKey};
 use crate::ipvs::quorum::Quorum;
 use crate::json::Json;
@@ -176,15 +176,17 @@ pub fn services(
 ) -> Vec<VirtualService> {
     let held: HashMap<ServiceKey, &DumpedService> =
         kernel.unwrap_or_default().iter().map(|s| (s.service.key, s)).collect();
+    // Each virtual server's real servers, once: not a scan of every real server per service.
+    let members = members(config);
     want.iter()
         .map(|ds| {
             let vs = &config.virtual_servers[ds.virtual_server];
             let in_kernel = held.get(&ds.service.key);
-            let real_servers = config
-                .real_servers
-                .iter()
-                .enumerate()
-                .filter(|(_, rs)| rs.virtual_servers.contains(&ds.virtual_server))
+            let real_servers = members
+                .get(ds.virtual_server)
+                .into_iter()
+                .flatten()
+                .map(|&i| (i, &config.real_servers[i]))
                 .map(|(i, rs)| {
                     let h = health.get(i).copied().unwrap_or(RealServerHealth::UP);
                     let port = rs.port.unwrap_or(ds.service.key.port());

@@ -164,7 +164,8 @@ fn candidates(
 
 /// Per virtual server, its real servers in configuration order: one pass over the real
 /// servers instead of one per virtual server.
-fn members(config: &Config) -> Vec<Vec<usize>> {
+/// The real servers (indices) of each virtual server (indexed like `config.virtual_servers`).
+pub fn members(config: &Config) -> Vec<Vec<usize>> {
     let mut members = vec![Vec::new(); config.virtual_servers.len()];
     for (j, rs) in config.real_servers.iter().enumerate() {
         for &vi in &rs.virtual_servers {
