@@ -7,57 +7,26 @@ mod common;
 
 use common::daemon::scratch;
 use common::{http_get, output, vm_available, Httpd, Lan, Netns};
+use keeplite::ipvs::wire::{self, Batch};
+use keeplite::net::error::Cause;
+use keeplite::net::netlink::Socket;
 use std::time::{Duration, Instant};
 
-/// The id of generic netlink family `name` (CTRL_CMD_GETFAMILY), or None when the kernel
-/// has no such family.
+/// The id of generic netlink family `name` (CTRL_CMD_GETFAMILY, as keeplite asks it), or
+/// None when the kernel refuses the name (no such family).
 fn genl_family_id(name: &str) -> Option<u16> {
-    use rustix::net::{netlink, AddressFamily, RecvFlags, SendFlags, SocketType};
-    const NLMSG_ERROR: u16 = 2;
-    const NLM_F_REQUEST: u16 = 1;
-    const GENL_ID_CTRL: u16 = 0x10;
-    const CTRL_CMD_GETFAMILY: u8 = 3;
-    const CTRL_ATTR_FAMILY_ID: u16 = 1;
-    const CTRL_ATTR_FAMILY_NAME: u16 = 2;
-
-    let mut value = name.as_bytes().to_vec();
-    value.push(0);
-    let attr_len = 4 + value.len();
-    value.resize(attr_len.next_multiple_of(4) - 4, 0);
-    let total = 16 + 4 + 4 + value.len();
-    let mut msg = Vec::with_capacity(total);
-    msg.extend((total as u32).to_ne_bytes());
-    msg.extend(GENL_ID_CTRL.to_ne_bytes());
-    msg.extend(NLM_F_REQUEST.to_ne_bytes());
-    msg.extend(1u32.to_ne_bytes()); // sequence number
-    msg.extend(0u32.to_ne_bytes()); // port id: the kernel fills in ours
-    msg.extend([CTRL_CMD_GETFAMILY, 1, 0, 0]); // genlmsghdr: cmd, version, reserved
-    msg.extend((attr_len as u16).to_ne_bytes());
-    msg.extend(CTRL_ATTR_FAMILY_NAME.to_ne_bytes());
-    msg.extend(&value);
-
-    let fd = rustix::net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(netlink::GENERIC))
-        .expect("generic netlink socket");
-    rustix::net::send(&fd, &msg, SendFlags::empty()).expect("send CTRL_CMD_GETFAMILY");
-    let mut buf = vec![0u8; 8192];
-    let (n, _) = rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()).expect("recv");
-    let reply = &buf[..n];
-    let u16_at = |i: usize| u16::from_ne_bytes([reply[i], reply[i + 1]]);
-    match u16_at(4) {
-        NLMSG_ERROR => return None,
-        GENL_ID_CTRL => {}
-        other => panic!("unexpected netlink message type {other:#x}: {reply:?}"),
+    let mut sock = Socket::open_generic().expect("generic netlink socket");
+    let mut batch = Batch::default();
+    let seq = sock.next_seq();
+    batch.resolve_family(seq, sock.port(), name);
+    sock.send_raw(batch.bytes()).expect("send CTRL_CMD_GETFAMILY");
+    let mut id = None;
+    match sock.wait(seq, |frame| id = Some(wire::parse_family_id(frame.payload).expect("family id"))) {
+        Ok(()) => Some(id.expect("an answer with the family")),
+        // ENOENT, or EINVAL for a name longer than the kernel's 15 characters.
+        Err(Cause::Kernel(_)) => None,
+        Err(e) => panic!("family {name}: {e}"),
     }
-    // The attributes follow the netlink and genetlink headers, each padded to 4 bytes.
-    let mut i = 20;
-    while i + 4 <= reply.len() {
-        let (len, kind) = (u16_at(i) as usize, u16_at(i + 2));
-        if kind == CTRL_ATTR_FAMILY_ID {
-            return Some(u16_at(i + 4));
-        }
-        i += len.max(4).next_multiple_of(4);
-    }
-    panic!("family {name}: reply without CTRL_ATTR_FAMILY_ID: {reply:?}");
 }
 
 #[test]
