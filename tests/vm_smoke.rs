@@ -1,13 +1,15 @@
 //! The VM tier's smoke test (DESIGN.md "Test tiers"): `image/vm/test` runs it inside the
-//! qemu guest, whose kernel has IPVS. It checks the ground the IPVS tests stand on: the
-//! kernel's IPVS interface, ipvsadm and nft driving it, and real traffic between
-//! namespaces.
+//! qemu guest, whose kernel has IPVS (x86_64, and aarch64 for board/qemu-aarch64). It
+//! checks the ground the IPVS tests stand on: the kernel's IPVS interface, ipvsadm and nft
+//! driving it, and real traffic between namespaces; and, end to end, two keeplite boxes
+//! electing a VRRP master and programming the kernel's table, then failing over.
 
 mod common;
 
-use common::daemon::scratch;
-use common::{http_get, output, vm_available, Httpd, Lan, Netns};
+use common::daemon::{has_vip, logs, scratch, until_vip, vrrp_section, Daemon};
+use common::{http_get, keeplite_bin, output, vm_available, Httpd, Lan, Netns};
 use keeplite::ipvs::wire::{self, Batch};
+use keeplite::json::{self, Json};
 use keeplite::net::error::Cause;
 use keeplite::net::netlink::Socket;
 use std::time::{Duration, Instant};
@@ -129,5 +131,84 @@ fn nft_sets_a_fwmark() {
         listed.contains("ip daddr 198.51.100.10 tcp dport 80 meta mark set 0x00000001"),
         "nft list:\n{listed}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `vrrp[name]`'s `state` in the `keeplite status --json` reply of the daemon at
+/// `socket`, and the reply's `ipvs`; None while the daemon is not answering yet.
+fn vrrp_state(socket: &std::path::Path, name: &str) -> Option<(String, String)> {
+    let out = std::process::Command::new(keeplite_bin())
+        .args(["status", "--json", "-s"])
+        .arg(socket)
+        .output()
+        .expect("run keeplite status");
+    if !out.status.success() {
+        return None;
+    }
+    let reply = json::parse(&out.stdout, json::Limits { max_bytes: 1 << 20, max_depth: 16 })
+        .unwrap_or_else(|e| panic!("keeplite status --json: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let text = |j: &Json, key: &str| j.get(key).and_then(Json::as_str).map(str::to_owned);
+    let instances = reply.get("vrrp").and_then(Json::as_array).expect("vrrp array");
+    let instance = instances.iter().find(|i| text(i, "name").as_deref() == Some(name)).expect("the instance");
+    Some((text(instance, "state").expect("state"), text(&reply, "ipvs").expect("ipvs")))
+}
+
+/// Waits until the daemon at `socket` reports `name` in `state` with IPVS available.
+fn until_state(socket: &std::path::Path, name: &str, state: &str, daemons: &[&Daemon]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = vrrp_state(socket, name);
+        if now.as_ref().is_some_and(|(s, ipvs)| s == state && ipvs == "available") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: wanted {state} with ipvs available, have {now:?}\n{}",
+            logs(daemons)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn keeplite_elects_a_master_programs_ipvs_and_fails_over() {
+    if !vm_available() {
+        return;
+    }
+    let lan = Lan::new("vrrp", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let dir = scratch("vrrp");
+    let conf = |priority: u8, socket: &std::path::Path| {
+        format!("g=global\ng.status_socket={}\n", socket.display())
+            + &vrrp_section("gw", 51, priority, "'198.51.100.100/24'", &[])
+            + "web=virtual_server\nweb.address='198.51.100.100'\nweb.port='80'\nweb.scheduler='wrr'\n\
+               web1=real_server\nweb1.virtual_server='web'\nweb1.address='198.51.100.20'\nweb1.weight='3'\n"
+    };
+    let (sock_a, sock_b) = (dir.join("a.sock"), dir.join("b.sock"));
+    let high = Daemon::keeplite(a, "vrrp-high", &conf(200, &sock_a));
+    let low = Daemon::keeplite(b, "vrrp-low", &conf(100, &sock_b));
+    let all = [&high, &low];
+
+    until_state(&sock_a, "gw", "master", &all);
+    until_state(&sock_b, "gw", "backup", &all);
+    until_vip(a, "198.51.100.100", true, Duration::from_secs(5), &all);
+    assert!(!has_vip(b, "198.51.100.100"), "the backup holds the vip too\n{}", logs(&all));
+    // Each box programs its own namespace's table, as the kernel shows it.
+    for ns in [a, b] {
+        let listed = output(ns.command("ipvsadm").arg("-Ln"));
+        let r = rows(&listed);
+        assert!(r.contains(&vec!["TCP", "198.51.100.100:80", "wrr"]), "{}: ipvsadm -Ln:\n{listed}", ns.name);
+        assert!(
+            r.contains(&vec!["->", "198.51.100.20:80", "Masq", "3", "0", "0"]),
+            "{}: ipvsadm -Ln:\n{listed}\n{}",
+            ns.name,
+            logs(&all)
+        );
+    }
+
+    // The master stops: the backup takes over the vip and says so.
+    assert_eq!(high.stop(), Some(0), "{}", high.log());
+    until_vip(b, "198.51.100.100", true, Duration::from_secs(5), &[&low]);
+    until_state(&sock_b, "gw", "master", &[&low]);
     let _ = std::fs::remove_dir_all(&dir);
 }
