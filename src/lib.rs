@@ -15,5 +15,6 @@ pub mod notify;
 pub mod passwd;
 pub mod process;
 pub mod rise_fall;
+pub mod smtp;
 pub mod status;
 pub mod vrrp;

@@ -52,6 +52,11 @@ pub const STATUS_RANGES: usize = 8;
 pub const NOTIFY_QUEUE: usize = 32;
 /// Notify scripts running at once.
 pub const NOTIFY_RUNNING: usize = 4;
+/// Alert mails waiting for the mail thread (per thread that sends them: the VRRP loop and
+/// the IPVS thread); more are dropped and counted.
+pub const MAIL_QUEUE: usize = 16;
+/// Attempts at one alert mail (a 5xx refusal is not retried).
+pub const MAIL_ATTEMPTS: usize = 3;
 
 /// Kernel IPVS services keeplite programs (one per virtual server port, or per fwmark).
 pub const IPVS_SERVICES: usize = 4096;
@@ -89,6 +94,8 @@ pub const ALL: &[(&str, usize)] = &[
     ("STATUS_RANGES", STATUS_RANGES),
     ("NOTIFY_QUEUE", NOTIFY_QUEUE),
     ("NOTIFY_RUNNING", NOTIFY_RUNNING),
+    ("MAIL_QUEUE", MAIL_QUEUE),
+    ("MAIL_ATTEMPTS", MAIL_ATTEMPTS),
     ("IPVS_SERVICES", IPVS_SERVICES),
     ("IPVS_DESTINATIONS", IPVS_DESTINATIONS),
     ("PROBES", PROBES),

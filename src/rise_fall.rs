@@ -17,6 +17,11 @@ impl RiseFall {
         RiseFall { rise: rise.max(1), fall: fall.max(1), up, streak: 0 }
     }
 
+    /// True when `other` needs the same numbers of results to change.
+    pub fn same_settings(&self, other: &RiseFall) -> bool {
+        (self.rise, self.fall) == (other.rise, other.fall)
+    }
+
     /// Current state.
     pub fn is_up(&self) -> bool {
         self.up

@@ -383,11 +383,22 @@ fn only_root_may_call_write_methods() {
     open(&socket, 0o666).expect("chmod");
     let (code, out) = nobody("status", "{}");
     assert_eq!(code, 0, "{out}");
-    let (code, out) = nobody("drain", r#"{"name":"web1"}"#);
-    assert_eq!(code, 1);
-    assert!(out.contains("drain changes the daemon: only root (uid 0) may call it, not uid 65534"), "{out}");
+    let writes = [
+        ("drain", r#"{"name":"web1"}"#),
+        ("undrain", r#"{"name":"web1"}"#),
+        ("set_weight", r#"{"name":"web1","weight":3}"#),
+        ("yield", r#"{"instance":"gw","seconds":10}"#),
+        ("hold", r#"{"instance":"gw","on":true}"#),
+        ("reload", "{}"),
+    ];
+    for (method, params) in writes {
+        let (code, out) = nobody(method, params);
+        assert_eq!(code, 1, "{method}: {out}");
+        let refusal = format!("{method} changes the daemon: only root (uid 0) may call it, not uid 65534");
+        assert!(out.contains(&refusal), "{out}");
+    }
     let counters = client::call(&socket, "counters", None, client::TIMEOUT).expect("counters");
-    assert_eq!(counter(&counters, "errors"), 1);
+    assert_eq!(counter(&counters, "errors"), writes.len() as i64);
     let owner = std::fs::metadata(&socket).map(|m| m.uid()).unwrap_or(1);
     assert_eq!(owner, 0);
     server.stop();

@@ -6,11 +6,9 @@
 //! 554 or 421 greeting, a 4xx to EHLO): the code is what an operator needs to see. Bytes
 //! that are not an SMTP reply, or break a cap, are [`Outcome::BadReply`].
 
-mod reply;
-
 use super::{Outcome, Target};
+use crate::smtp::reply::{parse_reply, Parsed, MAX_REPLY_BYTES};
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use reply::{parse_reply, Parsed, MAX_REPLY_BYTES};
 use std::time::{Duration, Instant};
 
 /// Longest wait for the 221 after QUIT: only politeness (the server closes first, and holds

@@ -374,6 +374,8 @@ pub struct VirtualServer {
     pub alpha: bool,
     pub ops: bool,
     pub host: Option<String>,
+    /// Mail an alert when one of its real servers goes up or down.
+    pub smtp_alert: bool,
 }
 
 /// One `real_server` section: a backend of one or more virtual servers.

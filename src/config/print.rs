@@ -93,6 +93,19 @@ pub fn effective(c: &Config) -> Document {
     Document { sections }
 }
 
+/// The global options whose values differ between `old` and `new`, by name.
+pub fn changed_global_options(old: &Config, new: &Config) -> Vec<String> {
+    let (a, b) = (global(&old.global, old), global(&new.global, new));
+    let values =
+        |s: &Section, name: &str| s.options.iter().find(|o| o.name == name).map(|o| o.values.clone());
+    let mut names: Vec<String> = a.options.iter().chain(&b.options).map(|o| o.name.clone()).collect();
+    names.dedup();
+    names.sort();
+    names.dedup();
+    names.retain(|n| values(&a, n) != values(&b, n));
+    names
+}
+
 fn global(g: &Global, c: &Config) -> Section {
     let mut o = Out::new("@global[0]", "global");
     o.set("router_id", &g.router_id);
@@ -191,6 +204,7 @@ fn virtual_server(v: &VirtualServer) -> Section {
     o.flag("alpha", v.alpha);
     o.flag("ops", v.ops);
     o.opt("host", v.host.as_ref());
+    o.flag("smtp_alert", v.smtp_alert);
     o.section
 }
 

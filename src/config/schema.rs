@@ -136,6 +136,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             one("alpha"),
             one("ops"),
             one("host"),
+            one("smtp_alert"),
         ],
     },
     SectionSpec {

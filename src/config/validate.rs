@@ -91,7 +91,8 @@ fn smtp_alerts(b: &Built, diags: &mut Diagnostics) {
         .vrrp
         .valid()
         .map(|(_, v, s)| (v.notify.smtp_alert, s))
-        .chain(b.sync_groups.valid().map(|(_, v, s)| (v.notify.smtp_alert, s)));
+        .chain(b.sync_groups.valid().map(|(_, v, s)| (v.notify.smtp_alert, s)))
+        .chain(b.virtual_servers.valid().map(|(_, v, s)| (v.smtp_alert, s)));
     for (_, s) in wants.filter(|(on, _)| *on) {
         diags.error(
             At::option(s.line_of("smtp_alert"), &s.name, "smtp_alert"),

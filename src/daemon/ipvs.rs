@@ -128,7 +128,6 @@ impl Worker {
         Worker {
             health: RealServerHealth::all_up(&config),
             quorum: Quorum::initial(&config),
-            config,
             client: None,
             owned: Vec::new(),
             known: None,
@@ -136,7 +135,8 @@ impl Worker {
             shared,
             failing: HashSet::new(),
             sync: None,
-            scripts: notify::Runner::new(run_as),
+            scripts: notify::Runner::new(run_as).mailing(notify::Settings::from_config(&config.global)),
+            config,
         }
     }
 
@@ -213,6 +213,9 @@ impl Worker {
                 before.and_then(|i| self.health.get(i).copied()).unwrap_or(RealServerHealth::UP)
             })
             .collect();
+        // Queued scripts stay; mails follow the new settings.
+        let mail = notify::Settings::from_config(&config.global);
+        self.scripts = std::mem::take(&mut self.scripts).mailing(mail);
         self.config = config;
         self.reconcile(true);
     }
@@ -229,6 +232,11 @@ impl Worker {
                 log::info!("real server {} ({}): {word}", rs.name, rs.address);
                 if let Some(command) = script {
                     self.scripts.submit(notify::Job { command: command.clone(), args: Vec::new() });
+                }
+                let services =
+                    rs.virtual_servers.iter().filter_map(|&vi| self.config.virtual_servers.get(vi));
+                for vs in services.filter(|vs| vs.smtp_alert) {
+                    self.scripts.submit(notify::Alert::real_server(rs, vs, new.up));
                 }
             } else if old.weight != new.weight {
                 log::info!("real server {} ({}): dynamic weight {:?}", rs.name, rs.address, new.weight);

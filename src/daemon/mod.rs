@@ -5,136 +5,215 @@
 //! announcement or a script asked for.
 
 mod clock;
+mod control;
 mod ipvs;
 mod links;
+mod pid_file;
 mod privileges;
 mod router;
 mod scripts;
+mod service_manager;
 mod signals;
 mod status;
 mod vmac;
 
 use crate::check::runner::Checker;
 use crate::config::Config;
+use crate::json::Json;
 use crate::log;
+use crate::vrrp::instance::Hold;
 use clock::Clock;
+use control::{Control, Order};
 use ipvs::Ipvs;
+use pid_file::PidFile;
 use router::{Router, Source};
+use service_manager::ServiceManager;
 use signals::Signals;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// What the event loop runs besides the VRRP instances.
+struct Daemon<'a> {
+    /// The configuration running now: what a reload is compared with.
+    running: Config,
+    router: Router,
+    ipvs: Option<Ipvs>,
+    checker: Option<Checker>,
+    shared: Arc<status::Shared>,
+    reload: &'a dyn Fn() -> Result<Config, String>,
+    /// The IPVS sync daemon follows this instance's mastership.
+    sync_master: bool,
+}
+
 /// Runs the daemon until a stop signal; returns the exit code. `reload` reads the
-/// configuration file again (SIGHUP).
+/// configuration file again (SIGHUP or the `reload` method).
 pub fn run(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> i32 {
-    if let Some(missing) = privileges::missing() {
-        log::error!("cannot run: {missing}");
-        return 1;
+    match start(config, reload) {
+        Ok(code) => code,
+        Err(e) => {
+            log::error!("{e}");
+            1
+        }
     }
-    let mut signals = match Signals::install() {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("cannot install signal handlers: {e}");
-            return 1;
-        }
-    };
-    let mut router = match Router::new(config, Instant::now()) {
-        Ok(r) => r,
-        Err(e) => {
-            log::error!("cannot start VRRP: {e}");
-            return 1;
-        }
-    };
-    let clock = match Clock::new() {
-        Ok(c) => c,
-        Err(e) => {
-            log::error!("cannot create a timer: {e}");
-            return 1;
-        }
-    };
+}
+
+fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result<i32, String> {
+    if let Some(missing) = privileges::missing() {
+        return Err(format!("cannot run: {missing}"));
+    }
+    let mut service_manager = ServiceManager::from_env(Instant::now()).transpose()?;
+    let _pid_file = config.global.pid_file.as_deref().map(PidFile::create).transpose()?;
+    let mut signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let router = Router::new(config, Instant::now()).map_err(|e| format!("cannot start VRRP: {e}"))?;
+    let clock = Clock::new().map_err(|e| format!("cannot create a timer: {e}"))?;
+    let (mut control, remote) = control::channel().map_err(|e| format!("cannot create a channel: {e}"))?;
     log::info!(
         "started: {} vrrp instance(s), {} virtual server(s)",
         config.vrrp.len(),
         config.virtual_servers.len()
     );
-    router.start(Instant::now());
     let shared = status::Shared::new(config);
-    *status::lock(&shared.vrrp) = router.status();
-    let mut ipvs = Ipvs::start(Arc::new(config.clone()), shared.clone());
-    let mut checker = start_checks(config, ipvs.as_ref(), &shared);
-    let status_server = status::start(config, shared.clone(), ipvs.as_ref().map(Ipvs::weight_override));
-    // What a reload is compared with: the VRRP side stays as started.
-    let mut running = config.clone();
-    let sync_instance = config.global.lvs_sync.as_ref().map(|s| s.instance);
-    let mut sync_master = false;
+    let ipvs = Ipvs::start(Arc::new(config.clone()), shared.clone());
+    let checker = start_checks(config, ipvs.as_ref(), &shared);
+    // VRRP runs on without the status endpoint: failover must not depend on a web UI.
+    let status_server =
+        status::start(config, shared.clone(), ipvs.as_ref().map(Ipvs::weight_override), remote)
+            .map_err(|e| log::error!("status: {e}; running without the status endpoint"))
+            .ok();
+    let mut daemon =
+        Daemon { running: config.clone(), router, ipvs, checker, shared, reload, sync_master: false };
+    daemon.router.start(Instant::now());
+    daemon.publish(Instant::now());
+    if let Some(sm) = &service_manager {
+        sm.send("READY=1\nSTATUS=running");
+    }
     loop {
-        let timeout = router.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
-        let ready = wait(&clock, &signals, &router, timeout);
         let now = Instant::now();
-        if signals.take_stops() > 0 {
-            log::info!("stopping: releasing addresses");
+        let deadline =
+            [daemon.router.next_deadline(), service_manager.as_ref().and_then(ServiceManager::next_deadline)]
+                .into_iter()
+                .flatten()
+                .min();
+        let timeout = deadline.map(|d| d.saturating_duration_since(now));
+        let ready = wait(&clock, &signals, &control, &daemon.router, timeout);
+        let now = Instant::now();
+        let stops = signals.take_stops();
+        if stops > 0 {
+            if let Some(sm) = &service_manager {
+                sm.send("STOPPING=1");
+            }
+            exit_on_second_stop(stops, &signals);
             if let Some(server) = status_server {
                 server.stop();
             }
-            router.shutdown(now);
-            if let Some(checker) = checker {
-                checker.stop();
-            }
-            if let Some(ipvs) = ipvs {
-                ipvs.stop();
-            }
-            return 0;
+            daemon.stop(now);
+            return Ok(0);
         }
         if signals.take_reloads() > 0 {
-            reload_config(&mut running, &mut ipvs, &mut checker, &shared, reload);
+            // SIGHUP: the outcome is in the log.
+            let _ = daemon.reload();
+        }
+        for request in control.take() {
+            let answer = daemon.order(&request.order, Instant::now());
+            request.answer(answer);
         }
         for source in ready {
-            router.on_readable(source, now);
+            daemon.router.on_readable(source, now);
         }
-        router.tick(now);
-        *status::lock(&shared.vrrp) = router.status();
-        if let (Some(i), Some(ipvs)) = (sync_instance, &ipvs) {
-            let master = router.is_master(i);
-            if master != sync_master {
-                sync_master = master;
+        daemon.router.tick(now);
+        if let Some(sm) = &mut service_manager {
+            sm.tick(now);
+        }
+        daemon.publish(now);
+    }
+}
+
+/// A second stop signal (during a slow stop: notify scripts, many IPVS services) ends the
+/// process at once, as operators expect of a second Ctrl-C.
+fn exit_on_second_stop(stops: usize, signals: &Signals) {
+    if stops > 1 {
+        signals::exit_now();
+    }
+    log::info!("stopping: releasing addresses");
+    if let Err(e) = signals.exit_on_next_stop() {
+        log::error!("cannot watch for a second stop signal: {e}");
+    }
+}
+
+impl Daemon<'_> {
+    /// Carries out an order from the status endpoint.
+    fn order(&mut self, order: &Order, now: Instant) -> Result<Json, String> {
+        let (instance, hold) = match order {
+            Order::Reload => return self.reload().map(|done| Json::object([("reload", Json::str(&done))])),
+            Order::Yield { instance, time } => {
+                (instance, (!time.is_zero()).then(|| Hold::Until(now + *time)))
+            }
+            Order::Hold { instance, on } => (instance, on.then_some(Hold::Indefinite)),
+        };
+        self.router.set_hold(instance, hold, now)?;
+        self.publish(now);
+        let vrrp = status::lock(&self.shared.vrrp);
+        let v = vrrp.iter().find(|v| &v.name == instance).ok_or("instance vanished")?;
+        Ok(v.json(now))
+    }
+
+    /// Reads the file again and applies what changed; an invalid file, or a change this
+    /// build cannot apply without a restart, keeps everything running as it was.
+    fn reload(&mut self) -> Result<String, String> {
+        let outcome = self.try_reload();
+        match &outcome {
+            Ok(done) => log::info!("reload: {done}"),
+            Err(e) => log::error!("reload: keeping the running configuration: {e}"),
+        }
+        outcome
+    }
+
+    fn try_reload(&mut self) -> Result<String, String> {
+        let new = (self.reload)()?;
+        if let Some(option) = restart_needed(&self.running, &new) {
+            return Err(format!("global {option} changed; that needs a restart"));
+        }
+        let vrrp = self.router.reload(&self.running, &new, Instant::now())?;
+        let config = Arc::new(new.clone());
+        match &self.ipvs {
+            Some(ipvs) => ipvs.reload(config.clone()),
+            None => self.ipvs = Ipvs::start(config.clone(), self.shared.clone()),
+        }
+        match &self.checker {
+            Some(checker) => checker.reload(config),
+            None => self.checker = start_checks(&new, self.ipvs.as_ref(), &self.shared),
+        }
+        let done = format!("{vrrp}; {} virtual server(s)", new.virtual_servers.len());
+        self.running = new;
+        self.publish(Instant::now());
+        Ok(done)
+    }
+
+    /// The VRRP part of the status snapshot, and the IPVS sync daemon's role.
+    fn publish(&mut self, now: Instant) {
+        *status::lock(&self.shared.vrrp) = self.router.status(now);
+        let sync_instance = self.running.global.lvs_sync.as_ref().map(|s| s.instance);
+        if let (Some(i), Some(ipvs)) = (sync_instance, &self.ipvs) {
+            let master = self.router.is_master(i);
+            if master != self.sync_master {
+                self.sync_master = master;
                 ipvs.set_sync_master(master);
             }
         }
     }
-}
 
-/// SIGHUP: applies a new file whose changes this build can apply without a restart (the
-/// virtual servers, real servers and checks); anything else keeps the running
-/// configuration and says why.
-fn reload_config(
-    running: &mut Config,
-    ipvs: &mut Option<Ipvs>,
-    checker: &mut Option<Checker>,
-    shared: &Arc<status::Shared>,
-    reload: &dyn Fn() -> Result<Config, String>,
-) {
-    let new = match reload() {
-        Ok(new) => new,
-        Err(e) => return log::error!("reload: keeping the running configuration: {e}"),
-    };
-    if !reloadable(running, &new) {
-        return log::error!(
-            "reload: keeping the running configuration: this build reloads virtual_server, \
-             real_server and check sections (and lvs_keep_on_stop, lvs_reconcile_interval); \
-             other changes need a restart"
-        );
+    /// SIGTERM/SIGINT: masters send priority 0 and release their VIPs, checks stop,
+    /// declared IPVS services go (unless `lvs_keep_on_stop`).
+    fn stop(self, now: Instant) {
+        let Daemon { mut router, checker, ipvs, .. } = self;
+        router.shutdown(now);
+        if let Some(checker) = checker {
+            checker.stop();
+        }
+        if let Some(ipvs) = ipvs {
+            ipvs.stop();
+        }
     }
-    log::info!("reload: {} virtual server(s)", new.virtual_servers.len());
-    let config = Arc::new(new.clone());
-    match ipvs {
-        Some(ipvs) => ipvs.reload(config.clone()),
-        None => *ipvs = Ipvs::start(config.clone(), shared.clone()),
-    }
-    match checker {
-        Some(checker) => checker.reload(config),
-        None => *checker = start_checks(&new, ipvs.as_ref(), shared),
-    }
-    *running = new;
 }
 
 /// Starts the checker when some real server has a check; its verdicts go to the IPVS thread.
@@ -146,23 +225,29 @@ fn start_checks(config: &Config, ipvs: Option<&Ipvs>, shared: &Arc<status::Share
     Checker::start(Arc::new(config.clone()), ipvs.health_report(), status::check_publisher(shared.clone()))
 }
 
-/// True when `new` differs from `old` only in what a reload can apply.
-fn reloadable(old: &Config, new: &Config) -> bool {
-    let mut global = new.global.clone();
-    global.lvs_keep_on_stop = old.global.lvs_keep_on_stop;
-    global.lvs_reconcile_interval = old.global.lvs_reconcile_interval;
-    global == old.global
-        && new.vrrp == old.vrrp
-        && new.sync_groups == old.sync_groups
-        && new.scripts == old.scripts
+/// The global options a reload applies; every section can be reloaded, but the other
+/// global options are read once at start.
+const RELOADABLE_GLOBALS: [&str; 2] = ["lvs_keep_on_stop", "lvs_reconcile_interval"];
+
+/// The global option whose change a reload cannot apply, if any.
+fn restart_needed(old: &Config, new: &Config) -> Option<String> {
+    crate::config::print::changed_global_options(old, new)
+        .into_iter()
+        .find(|name| !RELOADABLE_GLOBALS.contains(&name.as_str()))
 }
 
 /// Sleeps until a descriptor is readable or `timeout` passes; returns the readable sources.
-fn wait(clock: &Clock, signals: &Signals, router: &Router, timeout: Option<Duration>) -> Vec<Source> {
+fn wait(
+    clock: &Clock,
+    signals: &Signals,
+    control: &Control,
+    router: &Router,
+    timeout: Option<Duration>,
+) -> Vec<Source> {
     let sources = router.fds();
-    let mut fds = vec![signals.stop_fd(), signals.reload_fd()];
+    let mut fds = vec![signals.stop_fd(), signals.reload_fd(), control.fd()];
     fds.extend(sources.iter().map(|(fd, _)| *fd));
     let ready = clock.wait(&fds, timeout);
-    // The signal descriptors are read by the caller whatever they say.
-    ready[2..].iter().zip(&sources).filter(|(r, _)| **r).map(|(_, (_, source))| *source).collect()
+    // The signal and control descriptors are read by the caller whatever they say.
+    ready[3..].iter().zip(&sources).filter(|(r, _)| **r).map(|(_, (_, source))| *source).collect()
 }

@@ -57,6 +57,24 @@ impl Scripts {
         Ok(Scripts { items })
     }
 
+    /// Takes over from `old` (the scripts before a reload) the state of every script
+    /// whose section did not change, and its run in progress: a reload does not forget
+    /// what a script said or start it again early.
+    pub fn carry_over(&mut self, old: &mut Scripts) {
+        for new in self.items.iter_mut().flatten() {
+            let same = old.items.iter_mut().flatten().find(|o| {
+                (&o.name, &o.command, o.interval, o.timeout, o.run_as)
+                    == (&new.name, &new.command, new.interval, new.timeout, new.run_as)
+                    && o.state.same_settings(&new.state)
+            });
+            if let Some(o) = same {
+                new.state = o.state;
+                new.next_run = o.next_run;
+                new.running = o.running.take();
+            }
+        }
+    }
+
     /// True when script `index` is up.
     pub fn is_up(&self, index: usize) -> bool {
         self.items.get(index).and_then(Option::as_ref).is_none_or(|t| t.state.is_up())

@@ -1,6 +1,7 @@
 //! Signals as readable file descriptors for the event loop: SIGTERM/SIGINT ask to stop,
 //! SIGHUP asks to reload. The handlers only write a byte to a socket (async-signal-safe).
 
+use rustix::event::{poll, PollFd, PollFlags};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -42,10 +43,29 @@ impl Signals {
         drain(&mut self.stop)
     }
 
+    /// After the first stop signal: a second one ends the process at once, from a thread
+    /// of its own while the event loop is busy stopping.
+    pub fn exit_on_next_stop(&self) -> std::io::Result<()> {
+        let mut watch = self.stop.try_clone()?;
+        std::thread::spawn(move || loop {
+            let mut fds = [PollFd::new(&watch, PollFlags::IN)];
+            if poll(&mut fds, None).is_ok() && drain(&mut watch) > 0 {
+                exit_now();
+            }
+        });
+        Ok(())
+    }
+
     /// Reload signals received since the last call.
     pub fn take_reloads(&mut self) -> usize {
         drain(&mut self.reload)
     }
+}
+
+/// What a second stop signal does.
+pub fn exit_now() -> ! {
+    crate::log::error!("second stop signal: exiting now, without cleaning up");
+    std::process::exit(1)
 }
 
 fn drain(s: &mut UnixStream) -> usize {

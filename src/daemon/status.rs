@@ -2,6 +2,7 @@
 //! writes on its own (VRRP: the event loop; services: the IPVS thread; check results:
 //! the checker), and the handler that answers requests from them on the status thread.
 
+use super::control::{Order, Remote};
 use crate::check::runner::Publish;
 use crate::check::schedule::Scheduler;
 use crate::config::model::FORWARDS;
@@ -11,13 +12,11 @@ use crate::ipvs::desired::{members, DesiredService, RealServerHealth};
 use crate::ipvs::model::{DumpedService, ServiceKey};
 use crate::ipvs::quorum::Quorum;
 use crate::json::Json;
-use crate::log;
-use crate::status::server::Answer;
 use crate::status::snapshot::{CheckResult, KernelDest, RealServer, Snapshot, VirtualService, Vrrp};
 use crate::status::{Peer, Reply, Request, Server};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The IPVS thread's part.
 #[derive(Debug, Default)]
@@ -82,6 +81,7 @@ impl Shared {
             probes: checks.probes,
             vrrp: lock(&self.vrrp).clone(),
             virtual_servers,
+            notifications: crate::notify::counters::read(),
         }
     }
 }
@@ -117,51 +117,49 @@ pub fn check_publisher(shared: Arc<Shared>) -> Publish {
 
 /// Starts the status server on the configured socket; a failure is logged and the
 /// daemon runs on without it.
-pub fn start(config: &Config, shared: Arc<Shared>, weights: Option<WeightOverride>) -> Option<Server> {
+pub fn start(
+    config: &Config,
+    shared: Arc<Shared>,
+    weights: Option<WeightOverride>,
+    event_loop: Remote,
+) -> Result<Server, String> {
     let path = &config.global.status_socket;
     let handler = move |request: &Request, _: &Peer| -> Reply {
         let now = Instant::now();
         if let Some(json) = shared.snapshot().answer(request, now) {
             return Reply::Now(Ok(json));
         }
-        Reply::Now(write(request, &shared, weights.as_ref()))
+        write(request, &shared, weights.as_ref(), &event_loop)
     };
-    match Server::start(path, handler) {
-        Ok(server) => Some(server),
-        Err(e) => {
-            log::error!("status: {e}; running without the status endpoint");
-            None
-        }
-    }
+    Server::start(path, handler).map_err(|e| e.to_string())
 }
 
-/// A write method (the server let only root through).
-fn write(request: &Request, shared: &Shared, weights: Option<&WeightOverride>) -> Answer {
+/// A write method (the server let only root through): the event loop's orders go to it,
+/// weights to the IPVS thread.
+fn write(request: &Request, shared: &Shared, weights: Option<&WeightOverride>, event_loop: &Remote) -> Reply {
     let known = |name: &str| {
         lock(&shared.services).list.iter().any(|s| s.real_servers.iter().any(|r| r.name == name))
     };
     let (name, weight) = match request {
-        Request::Reload => {
-            // The event loop reloads on SIGHUP; this is the same request.
-            let me = rustix::process::getpid();
-            return rustix::process::kill_process(me, rustix::process::Signal::HUP)
-                .map(|()| Json::object([("reload", Json::str("requested"))]))
-                .map_err(|e| format!("cannot signal the daemon: {e}"));
+        Request::Reload => return event_loop.ask(Order::Reload),
+        Request::Yield { instance, seconds } => {
+            let time = Duration::from_secs(u64::from(*seconds));
+            return event_loop.ask(Order::Yield { instance: instance.clone(), time });
+        }
+        Request::Hold { instance, on } => {
+            return event_loop.ask(Order::Hold { instance: instance.clone(), on: *on })
         }
         Request::Drain { name } => (name, Some(0)),
         Request::Undrain { name } => (name, None),
         Request::SetWeight { name, weight } => (name, Some(*weight)),
-        Request::Yield { .. } | Request::Hold { .. } => {
-            return Err("yield and hold are not in this build yet".into());
-        }
-        _ => return Err("not a write method".into()),
+        _ => return Reply::Now(Err("not a write method".into())),
     };
-    let Some(weights) = weights else { return Err("IPVS is not running".into()) };
+    let Some(weights) = weights else { return Reply::Now(Err("IPVS is not running".into())) };
     if !known(name) {
-        return Err(format!("no real server {name:?}"));
+        return Reply::Now(Err(format!("no real server {name:?}")));
     }
     weights(name.clone(), weight);
-    Ok(Json::object([("real_server", Json::str(name))]))
+    Reply::Now(Ok(Json::object([("real_server", Json::str(name))])))
 }
 
 /// The IPVS thread's part: the services it wants, with what the kernel holds of them

@@ -8,6 +8,7 @@
 use super::request::Request;
 use crate::ipvs::model::{DestConns, ServiceKey, Stats};
 use crate::json::Json;
+use crate::notify::counters::Counts;
 use crate::vrrp::counters::Counters;
 use crate::vrrp::instance::State;
 use std::net::IpAddr;
@@ -24,6 +25,8 @@ pub struct Snapshot {
     pub probes: usize,
     pub vrrp: Vec<Vrrp>,
     pub virtual_servers: Vec<VirtualService>,
+    /// Notify scripts and alert mails since start.
+    pub notifications: Counts,
 }
 
 /// One VRRP instance.
@@ -144,6 +147,7 @@ impl Snapshot {
             ("vrrp", self.vrrp_json(now)),
         ];
         fields.extend(self.services_fields(now));
+        fields.push(("notifications", self.notifications_json()));
         Json::object(fields)
     }
 
@@ -159,7 +163,12 @@ impl Snapshot {
         ]
     }
 
-    /// The `counters` body: VRRP counters, and the kernel's per real server.
+    fn notifications_json(&self) -> Json {
+        Json::object(self.notifications.fields().iter().map(|(name, value)| (*name, int(*value))))
+    }
+
+    /// The `counters` body: VRRP counters, the kernel's per real server, and the
+    /// notifications'.
     pub fn counters(&self) -> Json {
         let vrrp = self
             .vrrp
@@ -181,6 +190,7 @@ impl Snapshot {
         Json::object([
             ("vrrp", Json::Array(vrrp.collect())),
             ("virtual_servers", Json::Array(services.collect())),
+            ("notifications", self.notifications_json()),
         ])
     }
 }
@@ -203,7 +213,8 @@ fn kernel_json(k: &KernelDest) -> Json {
 }
 
 impl Vrrp {
-    fn json(&self, now: Instant) -> Json {
+    /// The instance as the `vrrp` method shows it (also the answer to `yield` and `hold`).
+    pub fn json(&self, now: Instant) -> Json {
         let yield_left = self.yield_until.map_or(Json::Int(0), |until| secs(until, now));
         Json::object([
             ("name", Json::str(&self.name)),
@@ -337,6 +348,14 @@ pub fn sample(now: Instant) -> Snapshot {
             counters,
         }],
         virtual_servers: vec![web(80), web(443)],
+        notifications: Counts {
+            scripts_run: 4,
+            scripts_failed: 1,
+            scripts_dropped: 0,
+            mails_sent: 3,
+            mails_failed: 1,
+            mails_dropped: 0,
+        },
     }
 }
 
@@ -368,6 +387,7 @@ mod tests {
             r#""latency_ms":3"#,
             r#""active_conns":12"#,
             r#""in_bytes":61000000"#,
+            r#""notifications":{"scripts_run":4,"scripts_failed":1,"scripts_dropped":0,"mails_sent":3,"mails_failed":1,"mails_dropped":0}"#,
         ] {
             assert!(s.contains(field), "{field} missing from {s}");
         }
@@ -383,7 +403,9 @@ mod tests {
         };
         assert_eq!(keys(&Request::Vrrp), ["vrrp"]);
         assert_eq!(keys(&Request::VirtualServers), ["ipvs", "probes", "virtual_servers"]);
-        assert_eq!(keys(&Request::Counters), ["vrrp", "virtual_servers"]);
+        assert_eq!(keys(&Request::Counters), ["vrrp", "virtual_servers", "notifications"]);
+        let counters = snap.answer(&Request::Counters, now).unwrap_or(Json::Null).to_string();
+        assert!(counters.contains(r#""notifications":{"scripts_run":4,"#), "{counters}");
         assert!(snap.answer(&Request::Reload, now).is_none());
     }
 }

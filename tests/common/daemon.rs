@@ -47,6 +47,11 @@ impl Daemon {
         Daemon { child: RefCell::new(child), dir, label: label.to_owned() }
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.borrow().id()
+    }
+
     /// Starts the distribution's keepalived, VRRP only, in the foreground, in `ns`.
     pub fn keepalived(ns: &Netns, label: &str, conf: &str) -> Daemon {
         let dir = scratch(label);

@@ -54,6 +54,7 @@ pub fn virtual_server(r: &mut Reader) -> Option<VirtualServer> {
         alpha: r.or("alpha", false, value::boolean),
         ops,
         host: r.one("host", value::host),
+        smtp_alert: r.or("smtp_alert", false, value::boolean),
         key: key?,
     })
 }

@@ -56,6 +56,18 @@ pub enum Reason {
     /// Another member of the sync group moved, and this one follows.
     SyncGroup,
     Shutdown,
+    /// The operator asked (the status endpoint's `yield` or `hold`).
+    Operator,
+}
+
+/// An operator's hold on an instance: it stays BACKUP (the status endpoint's `hold` and
+/// `yield`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Until released.
+    Indefinite,
+    /// Until then (`yield`).
+    Until(Instant),
 }
 
 /// What the shell must do.
@@ -125,6 +137,7 @@ pub struct Instance {
     /// keepalived's preempt_delay: until then a lower-priority master is tolerated.
     preempt_after: Option<Instant>,
     since: Option<Instant>,
+    hold: Option<Hold>,
     counters: Counters,
     actions: Queue,
 }
@@ -146,6 +159,7 @@ impl Instance {
             announce_timer: None,
             preempt_after: None,
             since: None,
+            hold: None,
             counters: Counters::default(),
             actions: Queue::new(),
         }
@@ -164,6 +178,19 @@ impl Instance {
     /// The master's address and priority as last seen, while backup.
     pub fn master(&self) -> Option<(IpAddr, u8)> {
         self.master
+    }
+
+    /// The operator's hold, if one is in force at `now`.
+    pub fn hold(&self, now: Instant) -> Option<Hold> {
+        self.hold.filter(|h| match h {
+            Hold::Indefinite => true,
+            Hold::Until(t) => now < *t,
+        })
+    }
+
+    /// Tracked objects, interfaces first, then scripts.
+    pub fn tracked(&self) -> &[Tracked] {
+        &self.tracked
     }
 
     /// Counters for the status endpoint.
@@ -342,7 +369,7 @@ impl Instance {
         } else {
             (Reason::Owner, Reason::Startup)
         };
-        if self.params.priority == 255 {
+        if self.params.priority == 255 && self.hold(now).is_none() {
             self.become_master(now, owner);
         } else {
             self.preempt_after = Some(now + self.params.preempt_delay);
@@ -360,7 +387,14 @@ impl Instance {
     /// Timers that are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.master_down_timer.is_some_and(|t| t <= now) && self.state == State::Backup {
-            self.become_master(now, Reason::MasterDown);
+            match self.hold(now) {
+                // Held: keep watching, and look again when a yield ends.
+                Some(Hold::Until(t)) => self.master_down_timer = Some(t),
+                Some(Hold::Indefinite) => {
+                    self.master_down_timer = Some(now + self.timing().master_down_interval())
+                }
+                None => self.become_master(now, Reason::MasterDown),
+            }
         }
         if self.adver_timer.is_some_and(|t| t <= now) && self.state == State::Master {
             self.send(self.effective_priority());
@@ -397,7 +431,7 @@ impl Instance {
 
     /// Sync group: another member became master on its own; a backup follows at once.
     pub fn force_master(&mut self, now: Instant) {
-        if self.state == State::Backup {
+        if self.state == State::Backup && self.hold(now).is_none() {
             self.become_master(now, Reason::SyncGroup);
         }
     }
@@ -407,6 +441,49 @@ impl Instance {
         if self.state == State::Master {
             self.become_backup(now, Reason::SyncGroup);
         }
+    }
+
+    /// The operator's `hold` (or `yield`, with an end): a master steps down at once with a
+    /// priority-0 advert, so a backup takes over after Skew_Time instead of
+    /// Master_Down_Interval; the instance then stays BACKUP, whatever its priority, until
+    /// the hold is lifted (`None`) or ends. Lifting it lets preemption and
+    /// Master_Down_Timer work as usual again.
+    pub fn set_hold(&mut self, now: Instant, hold: Option<Hold>) {
+        self.hold = hold;
+        if self.hold(now).is_some() && self.state == State::Master {
+            self.send(0);
+            self.become_backup(now, Reason::Operator);
+        }
+    }
+
+    /// A reloaded configuration of the same virtual router (same VRID, version and
+    /// interface): the state, the master seen and the counters stay; a master keeps
+    /// advertising on its schedule, a backup keeps its Master_Down_Timer. A shorter
+    /// interval takes effect at once, so peers already running the new configuration do
+    /// not time this router out.
+    pub fn reconfigure(&mut self, now: Instant, params: Params, tracked: &[Tracked]) {
+        let refresh_changed = params.garp_refresh != self.params.garp_refresh;
+        self.params = params;
+        self.tracked =
+            tracked.iter().copied().take(limits::TRACK_INTERFACES + limits::TRACK_SCRIPTS).collect();
+        if self.params.version == Version::V2 || self.state != State::Backup {
+            self.master_adver_int = self.params.advert_int;
+        }
+        let sooner = |timer: Option<Instant>, limit: Instant| timer.map(|t| t.min(limit));
+        match self.state {
+            State::Master => {
+                self.adver_timer = sooner(self.adver_timer, now + self.params.advert_int);
+                if refresh_changed {
+                    self.announce_timer = self.refresh_at(now);
+                }
+            }
+            State::Backup => {
+                let limit = now + self.timing().master_down_interval();
+                self.master_down_timer = sooner(self.master_down_timer, limit);
+            }
+            State::Initialize | State::Fault => {}
+        }
+        self.reassess(now);
     }
 
     /// Enters Fault when something required is down, leaves it when all are up again.
@@ -484,7 +561,7 @@ impl Instance {
             return;
         }
         let local = self.effective_priority();
-        let accept = if !self.params.preempt || advert.priority >= local {
+        let accept = if !self.params.preempt || advert.priority >= local || self.hold(now).is_some() {
             if advert.priority >= local {
                 self.preempt_after = None;
             }

@@ -481,3 +481,93 @@ fn sync_group_orders() {
     b.vr.set_group_fault(b.now, false);
     assert_eq!(b.actions(), vec![transition(State::Fault, State::Backup, Reason::Recovered)]);
 }
+
+#[test]
+fn yield_steps_down_with_priority_zero_and_stays_backup_until_it_ends() {
+    let mut b = Bench::master(params(Version::V3, 200));
+    b.at(5 * SEC);
+    b.vr.set_hold(b.now, Some(Hold::Until(b.t0 + 20 * SEC)));
+    assert_eq!(
+        b.actions(),
+        vec![
+            Action::SendAdvert { priority: 0 },
+            transition(State::Master, State::Backup, Reason::Operator),
+            Action::RemoveVips,
+        ]
+    );
+    // A lower-priority master took over: while yielding, it is not preempted, and with
+    // no master at all this router still waits for the yield to end.
+    b.at(6 * SEC);
+    assert_eq!(b.advert("192.0.2.20", 100, 100), vec![]);
+    assert_eq!(b.run_until(19 * SEC), vec![]);
+    assert_eq!(b.vr.hold(b.now), Some(Hold::Until(b.t0 + 20 * SEC)));
+    // The yield ends: nobody advertised since 6 s, so Master_Down_Timer has run out.
+    assert_eq!(b.run_until(20 * SEC), becoming_master(State::Backup, Reason::MasterDown, 200));
+    assert_eq!(b.vr.hold(b.now), None);
+}
+
+#[test]
+fn after_a_yield_preemption_takes_mastership_back() {
+    let mut b = Bench::master(params(Version::V3, 200));
+    b.vr.set_hold(b.now, Some(Hold::Until(b.now + 10 * SEC)));
+    b.actions();
+    for s in 5..20 {
+        b.at(s * SEC);
+        let acts = b.advert("192.0.2.20", 100, 100);
+        if s < 14 {
+            assert_eq!(acts, vec![], "{s} s: yielding");
+        }
+        b.run_until(s * SEC);
+    }
+    // Lower adverts are discarded from 14 s: master again 3.2 s later.
+    assert_eq!(b.vr.state(), State::Master);
+}
+
+#[test]
+fn hold_keeps_an_owner_and_a_sync_group_member_backup_until_released() {
+    let mut b = Bench::new(params(Version::V3, 255));
+    b.vr.set_hold(b.now, Some(Hold::Indefinite));
+    b.vr.start(b.now);
+    assert_eq!(b.actions(), vec![transition(State::Initialize, State::Backup, Reason::Startup)]);
+    b.vr.force_master(b.now);
+    assert_eq!(b.run_until(60 * SEC), vec![]);
+    assert_eq!(b.vr.state(), State::Backup);
+    b.vr.set_hold(b.now, None);
+    // Master_Down_Timer kept running while held: mastership within one interval of it.
+    assert_eq!(b.run_until(63 * SEC)[..4], becoming_master(State::Backup, Reason::MasterDown, 255));
+}
+
+#[test]
+fn reconfigure_keeps_a_master_advertising_on_time() {
+    let mut b = Bench::master(params(Version::V3, 100));
+    let next = b.vr.poll_timeout().unwrap();
+    let p = Params {
+        priority: 150,
+        addresses: [ip("192.0.2.101")].into_iter().collect(),
+        ..params(Version::V3, 100)
+    };
+    b.vr.reconfigure(b.now, p, &[]);
+    assert_eq!(b.actions(), vec![]);
+    assert_eq!(b.vr.state(), State::Master);
+    assert_eq!(b.vr.poll_timeout(), Some(next));
+    assert_eq!(b.vr.effective_priority(), 150);
+    assert_eq!(b.vr.advert(150).addresses.as_slice(), &[ip("192.0.2.101")]);
+    // A shorter interval applies at once.
+    let fast = Params { advert_int: Duration::from_millis(100), ..params(Version::V3, 100) };
+    b.vr.reconfigure(b.now, fast, &[]);
+    assert_eq!(b.vr.poll_timeout(), Some(b.now + Duration::from_millis(100)));
+}
+
+#[test]
+fn reconfigure_with_a_required_tracked_object_down_is_fault() {
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.vr.reconfigure(b.now, params(Version::V3, 100), &[Tracked { weight: None, up: false }]);
+    assert_eq!(
+        b.actions(),
+        vec![
+            Action::SendAdvert { priority: 0 },
+            Action::RemoveVips,
+            transition(State::Master, State::Fault, Reason::Fault)
+        ]
+    );
+}

@@ -4,10 +4,13 @@
 //! Every decision is the instances' (and the sync-group coordinator's); this file only
 //! turns their actions into I/O and the world's events into their inputs.
 
+mod build;
+mod reload;
+
 use super::links::Links;
 use super::scripts::Scripts;
 use super::vmac;
-use crate::config::model::{Config, Family, Notify, Vip, Vrrp};
+use crate::config::model::{Config, Family, Notify, Vip};
 use crate::log;
 use crate::net::address;
 use crate::net::monitor::Monitor;
@@ -18,9 +21,10 @@ use crate::status::snapshot as status;
 use crate::vrrp::announce::{self, MacAddr, NeighbourAdvert};
 use crate::vrrp::counters::Counters;
 use crate::vrrp::group::{self, Command, Member};
-use crate::vrrp::instance::{Action, Instance, Params, Reason, State, Tracked};
+use crate::vrrp::instance::{Action, Hold, Instance, Reason, State};
 use crate::vrrp::io::{Mode, VrrpSocket, RECV_BUFFER};
-use crate::vrrp::packet::{Version, AUTH_DATA_LEN};
+use crate::vrrp::packet::Version;
+use build::Parts;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
@@ -116,67 +120,19 @@ impl Router {
         // The monitor opens before the first reads, so no change falls in between.
         let monitor = Monitor::open().map_err(text)?;
         let mut nl = Socket::open().map_err(text)?;
-        let names = config.vrrp.iter().flat_map(|v| {
-            std::iter::once(v.interface.as_str()).chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
-        });
-        let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
-        let mut links = Links::load(&mut nl, names, vips)?;
-        let scripts = Scripts::new(config, now)?;
         let notify_as = config.global.script_user.as_ref().map(|u| crate::passwd::lookup(u)).transpose()?;
-        let mut sockets: Vec<VrrpSocket> = Vec::new();
-        let mut vrs = Vec::new();
-        for v in config.vrrp.iter() {
-            let iface =
-                links.position(&v.interface).ok_or_else(|| format!("{}: interface vanished", v.interface))?;
-            let family = if v.is_ipv6() { Family::Ipv6 } else { Family::Ipv4 };
-            let index = links.ifaces[iface].link.index;
-            let socket = match sockets.iter().position(|s| s.ifindex() == index && s.family() == family) {
-                Some(s) => s,
-                None => {
-                    sockets.push(VrrpSocket::open(&v.interface, index, family).map_err(text)?);
-                    sockets.len() - 1
-                }
-            };
-            let mut runtime = vr(config, v, &links, iface, socket, family, &scripts);
-            if v.use_vmac {
-                let ipv6 = family == Family::Ipv6;
-                let pos = vmac::create(&mut nl, &mut links, iface, v.vrid, ipv6)
-                    .map_err(|e| format!("vrrp {}: use_vmac: {e}", v.name))?;
-                let link = &links.ifaces[pos].link;
-                // Adverts leave from the vmac so they carry the virtual MAC; they are
-                // heard on the configured interface's socket.
-                sockets.push(VrrpSocket::open(&link.name, link.index, family).map_err(text)?);
-                runtime.vmac = Some((pos, sockets.len() - 1));
-            }
-            vrs.push(runtime);
-        }
-        let groups = config
-            .sync_groups
-            .iter()
-            .enumerate()
-            .map(|(gi, g)| {
-                for &m in &g.members {
-                    vrs[m].group = Some(gi);
-                }
-                Group {
-                    name: g.name.clone(),
-                    members: g.members.to_vec(),
-                    notify: g.notify.clone(),
-                    state: None,
-                }
-            })
-            .collect();
+        let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         Ok(Router {
             nl,
             monitor,
-            packet: (0..links.ifaces.len()).map(|_| None).collect(),
-            logged_up: links.ifaces.iter().map(|i| i.link.is_up()).collect(),
-            links,
-            sockets,
-            vrs,
-            groups,
-            scripts,
-            notify: notify::Runner::new(notify_as),
+            packet: (0..parts.links.ifaces.len()).map(|_| None).collect(),
+            logged_up: parts.links.ifaces.iter().map(|i| i.link.is_up()).collect(),
+            links: parts.links,
+            sockets: build::sockets(parts.sockets, &mut []),
+            vrs: parts.vrs,
+            groups: parts.groups,
+            scripts: parts.scripts,
+            notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
             buf: Box::new([0; RECV_BUFFER]),
         })
@@ -424,10 +380,9 @@ impl Router {
                     to.name(),
                     reason_text(reason)
                 );
+                // A full queue is logged and counted by the runner.
                 for job in notify::jobs(Kind::Instance, &vr.name, to, priority, &vr.notify) {
-                    if !self.notify.submit(job) {
-                        log::error!("vrrp {}: notify queue full, a script was dropped", vr.name);
-                    }
+                    self.notify.submit(job);
                 }
                 if let Some(g) = vr.group {
                     self.group_settled(g);
@@ -450,9 +405,15 @@ impl Router {
     }
 
     fn change_vips(&mut self, i: usize, add: bool) {
+        let vips = self.vrs[i].vips.clone();
+        self.change_vip_list(i, &vips, add);
+    }
+
+    /// Adds or removes `vips` on instance `i`'s VIP interface.
+    fn change_vip_list(&mut self, i: usize, vips: &[Vip], add: bool) {
         let vr = &self.vrs[i];
         let link = &self.links.ifaces[vr.vip_iface()].link;
-        for vip in &vr.vips {
+        for vip in vips {
             let result = if add {
                 address::add(&mut self.nl, link, vip.addr, vip.prefix)
             } else {
@@ -538,7 +499,7 @@ impl Router {
     }
 
     /// Every instance as the status endpoint shows it.
-    pub fn status(&self) -> Vec<status::Vrrp> {
+    pub fn status(&self, now: Instant) -> Vec<status::Vrrp> {
         self.vrs
             .iter()
             .map(|vr| {
@@ -560,12 +521,33 @@ impl Router {
                     since: i.since(),
                     transitions: vr.transitions,
                     vips: vr.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix)).collect(),
-                    held: false,
-                    yield_until: None,
+                    held: i.hold(now) == Some(Hold::Indefinite),
+                    yield_until: match i.hold(now) {
+                        Some(Hold::Until(t)) => Some(t),
+                        _ => None,
+                    },
                     counters: i.counters().clone(),
                 }
             })
             .collect()
+    }
+
+    /// The operator's `hold` or `yield` (`Some`) or its end (`None`) on instance `name`.
+    pub fn set_hold(&mut self, name: &str, hold: Option<Hold>, now: Instant) -> Result<(), String> {
+        let i = self
+            .vrs
+            .iter()
+            .position(|v| v.name == name)
+            .ok_or_else(|| format!("no vrrp instance {name:?}"))?;
+        let what = match hold {
+            None => "released".to_owned(),
+            Some(Hold::Indefinite) => "held BACKUP".to_owned(),
+            Some(Hold::Until(t)) => format!("yielding for {}s", t.saturating_duration_since(now).as_secs()),
+        };
+        log::info!("vrrp {name}: {what} (operator)");
+        self.vrs[i].instance.set_hold(now, hold);
+        self.flush(now);
+        Ok(())
     }
 
     /// True while instance `i` (an index into the configuration's `vrrp` table) is master.
@@ -594,72 +576,6 @@ impl Router {
     }
 }
 
-/// Builds the run-time instance of vrrp section `v`.
-fn vr(
-    config: &Config,
-    v: &Vrrp,
-    links: &Links,
-    iface: usize,
-    socket: usize,
-    family: Family,
-    scripts: &Scripts,
-) -> Vr {
-    let mut tracked = Vec::new();
-    let mut track_ifaces = Vec::new();
-    for t in &v.track_interfaces {
-        if let Some(pos) = links.position(&t.name) {
-            track_ifaces.push((pos, tracked.len()));
-            tracked.push(Tracked { weight: t.weight, up: links.ifaces[pos].link.is_up() });
-        }
-    }
-    let mut track_scripts = Vec::new();
-    for t in &v.track_scripts {
-        // keepalived: weight 0 (the script's own or the override) means fault when down.
-        let weight = t.weight.unwrap_or(config.scripts[t.script].weight);
-        track_scripts.push((t.script, tracked.len()));
-        tracked.push(Tracked { weight: (weight != 0).then_some(weight), up: scripts.is_up(t.script) });
-    }
-    let auth = v.auth_pass.as_ref().map(|p| {
-        let mut padded = [0u8; AUTH_DATA_LEN];
-        padded[..p.len()].copy_from_slice(p.as_bytes());
-        padded
-    });
-    let params = Params {
-        vrid: v.vrid,
-        version: match v.version {
-            crate::config::model::Version::V2 => Version::V2,
-            crate::config::model::Version::V3 => Version::V3,
-        },
-        priority: v.priority,
-        advert_int: v.advert_int,
-        addresses: v.vips.iter().map(|x| x.addr).filter(|a| Family::of(*a) == family).collect(),
-        preempt: v.preempt,
-        preempt_delay: v.preempt_delay,
-        auth,
-        garp_delay: v.garp_delay,
-        garp_refresh: v.garp_refresh,
-    };
-    Vr {
-        name: v.name.clone(),
-        instance: Instance::new(params, &tracked),
-        iface,
-        socket,
-        family,
-        src_ip: v.src_ip,
-        peers: v.unicast_peers.to_vec(),
-        vips: v.vips.to_vec(),
-        garp_repeat: v.garp_repeat,
-        garp_interval: v.garp_interval,
-        burst: None,
-        track_ifaces,
-        track_scripts,
-        notify: v.notify.clone(),
-        group: None,
-        vmac: None,
-        transitions: 0,
-    }
-}
-
 /// The address instance `vr` sends adverts from: `src_ip`, else the interface's primary
 /// IPv4 address, or for IPv6 the link-local address of the interface adverts leave by
 /// (the vmac's own with `use_vmac`).
@@ -679,6 +595,7 @@ fn reason_text(reason: Reason) -> &'static str {
         Reason::Recovered => "recovered",
         Reason::SyncGroup => "sync group",
         Reason::Shutdown => "shutdown",
+        Reason::Operator => "operator request",
     }
 }
 

@@ -1,63 +1,20 @@
-//! Notify scripts, keepalived's notify family, run from a bounded queue: a slow or hanging
-//! script never holds up VRRP, and a flood of transitions cannot grow memory.
+//! The runner a thread keeps: notify scripts from a bounded queue, a few at a time, each
+//! with [`TIMEOUT`]; mails handed to its [`Mailer`]. Nothing here waits.
 
-use crate::config::model::Notify;
+use super::counters::{self, Count};
+use super::email::{Mailer, Settings};
+use super::{Job, Work};
 use crate::limits;
+use crate::log;
 use crate::passwd::RunAs;
 use crate::process::{self, Outcome, Script};
-use crate::vrrp::instance::State;
 use heapless::{Deque, Vec as Fixed};
 use std::time::{Duration, Instant};
 
 /// How long a notify script may run before its process group is killed.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Whose transition a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Instance,
-    Group,
-}
-
-/// One command to run, with its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub command: String,
-    pub args: Vec<String>,
-}
-
-/// keepalived's state word for notify scripts.
-fn state_word(state: State) -> &'static str {
-    match state {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "STOP",
-    }
-}
-
-/// The scripts keepalived runs for a transition into `state`: the state's own script
-/// (`notify_master`, ...) as written, then `notify` with `INSTANCE|GROUP name STATE priority`.
-pub fn jobs(kind: Kind, name: &str, state: State, priority: u8, notify: &Notify) -> Vec<Job> {
-    let specific = match state {
-        State::Master => &notify.master,
-        State::Backup => &notify.backup,
-        State::Fault => &notify.fault,
-        State::Initialize => &notify.stop,
-    };
-    let mut out = Vec::new();
-    if let Some(c) = specific {
-        out.push(Job { command: c.clone(), args: Vec::new() });
-    }
-    if let Some(c) = &notify.any {
-        let kind = if kind == Kind::Instance { "INSTANCE" } else { "GROUP" };
-        let args = vec![kind.to_owned(), name.to_owned(), state_word(state).to_owned(), priority.to_string()];
-        out.push(Job { command: c.clone(), args });
-    }
-    out
-}
-
-/// What became of a job, for the log.
+/// What became of a script, for the log.
 #[derive(Debug)]
 pub enum Report {
     Finished(Job, Outcome),
@@ -65,15 +22,19 @@ pub enum Report {
     Failed(Job, std::io::Error),
 }
 
-/// Runs jobs in order, a few at a time, each with [`TIMEOUT`].
+/// Runs scripts in order, a few at a time, and queues mails.
 #[derive(Debug, Default)]
 pub struct Runner {
     queue: Deque<Job, { limits::NOTIFY_QUEUE }>,
     running: Fixed<(Job, Script), { limits::NOTIFY_RUNNING }>,
-    /// Jobs refused because the queue was full.
+    /// Scripts refused because the queue was full.
     pub dropped: u64,
+    /// Scripts dropped since the queue last had room (the overflow is logged once per burst).
+    burst: u64,
     /// `script_user`: who the scripts run as.
     run_as: Option<RunAs>,
+    /// Where mails go; none without `smtp_server` and `alert_email`.
+    mail: Option<Mailer>,
 }
 
 impl Runner {
@@ -82,13 +43,42 @@ impl Runner {
         Runner { run_as, ..Runner::default() }
     }
 
-    /// Queues a job; false (and counted) when the queue is full.
-    pub fn submit(&mut self, job: Job) -> bool {
-        if self.queue.push_back(job).is_err() {
-            self.dropped += 1;
-            return false;
+    /// The same runner, sending mails as `settings` say (see [`Settings::from_config`]).
+    pub fn mailing(mut self, settings: Option<Settings>) -> Runner {
+        self.mail = settings.map(Mailer::new);
+        self
+    }
+
+    /// Queues a script or a mail; false (and counted) when a script was refused because
+    /// the queue is full. A mail that does not fit is counted and logged by the mailer.
+    pub fn submit(&mut self, work: impl Into<Work>) -> bool {
+        match work.into() {
+            Work::Script(job) => self.queue_script(job),
+            Work::Mail(alert) => {
+                match &mut self.mail {
+                    Some(mailer) => mailer.send(&alert),
+                    // Configuration validation requires the settings wherever smtp_alert is on.
+                    None => log::debug!("mail: no smtp_server or alert_email for {alert:?}"),
+                }
+                true
+            }
         }
-        true
+    }
+
+    fn queue_script(&mut self, job: Job) -> bool {
+        let Err(job) = self.queue.push_back(job) else { return true };
+        self.dropped += 1;
+        counters::add(Count::ScriptDropped);
+        if self.burst == 0 {
+            log::error!(
+                "notify: queue full ({} waiting, {} running): dropping scripts until it drains, first {:?}",
+                limits::NOTIFY_QUEUE,
+                self.running.len(),
+                job.command
+            );
+        }
+        self.burst += 1;
+        false
     }
 
     /// Reaps finished and overdue scripts and starts queued ones; returns what happened.
@@ -99,6 +89,9 @@ impl Runner {
             match self.running[i].1.poll(now) {
                 Some(outcome) => {
                     let (job, _) = self.running.swap_remove(i);
+                    if outcome != Outcome::Exited(0) {
+                        counters::add(Count::ScriptFailed);
+                    }
                     reports.push(Report::Finished(job, outcome));
                 }
                 None => i += 1,
@@ -109,10 +102,18 @@ impl Runner {
             let args: Vec<&str> = job.args.iter().map(String::as_str).collect();
             match process::spawn(&job.command, &args, self.run_as, now, TIMEOUT) {
                 Ok(script) => {
+                    counters::add(Count::ScriptRun);
                     let _ = self.running.push((job, script));
                 }
-                Err(e) => reports.push(Report::Failed(job, e)),
+                Err(e) => {
+                    counters::add(Count::ScriptFailed);
+                    reports.push(Report::Failed(job, e));
+                }
             }
+        }
+        if self.burst > 0 && !self.queue.is_full() {
+            log::info!("notify: the queue has room again; {} script(s) were dropped", self.burst);
+            self.burst = 0;
         }
         reports
     }
@@ -122,7 +123,7 @@ impl Runner {
         self.running.iter().map(|(_, s)| s.deadline()).min()
     }
 
-    /// True when nothing is queued or running.
+    /// True when no script is queued or running (mails are the mail thread's).
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty() && self.running.is_empty()
     }
@@ -137,42 +138,19 @@ impl Runner {
 mod tests {
     use super::*;
 
-    fn notify() -> Notify {
-        Notify {
-            any: Some("/etc/keeplite/notify.sh".into()),
-            master: Some("/etc/keeplite/master.sh --now".into()),
-            ..Notify::default()
-        }
-    }
-
-    #[test]
-    fn keepalived_arguments() {
-        let j = jobs(Kind::Instance, "gw", State::Master, 200, &notify());
-        assert_eq!(
-            j,
-            vec![
-                Job { command: "/etc/keeplite/master.sh --now".into(), args: vec![] },
-                Job {
-                    command: "/etc/keeplite/notify.sh".into(),
-                    args: vec!["INSTANCE".into(), "gw".into(), "MASTER".into(), "200".into()],
-                },
-            ]
-        );
-        let j = jobs(Kind::Group, "pair", State::Initialize, 100, &notify());
-        assert_eq!(j[0].args, vec!["GROUP", "pair", "STOP", "100"]);
-        assert!(jobs(Kind::Instance, "gw", State::Fault, 1, &Notify::default()).is_empty());
-    }
-
     #[test]
     fn bounded_queue_runs_in_order_and_counts_overflow() {
         let mut r = Runner::default();
         let dir = std::env::temp_dir().join(format!("keeplite-notify-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("log");
+        let before = counters::read();
         for i in 0..limits::NOTIFY_QUEUE + 3 {
-            r.submit(Job { command: format!("echo {i} >> {}", log.display()), args: vec![] });
+            let accepted = r.submit(Job { command: format!("echo {i} >> {}", log.display()), args: vec![] });
+            assert_eq!(accepted, i < limits::NOTIFY_QUEUE);
         }
-        assert_eq!(r.dropped, 3);
+        assert_eq!((r.dropped, r.burst), (3, 3));
+        assert!(counters::read().scripts_dropped >= before.scripts_dropped + 3);
         let mut finished = 0;
         while !r.is_idle() {
             for rep in r.poll(Instant::now()) {
@@ -181,9 +159,13 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+        // The burst ended once the queue had room.
+        assert_eq!(r.burst, 0);
         assert_eq!(finished, limits::NOTIFY_QUEUE);
+        assert!(counters::read().scripts_run >= before.scripts_run + limits::NOTIFY_QUEUE as u64);
         let lines = std::fs::read_to_string(&log).unwrap();
-        assert_eq!(lines.lines().count(), limits::NOTIFY_QUEUE);
+        let order: Vec<usize> = lines.lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(order.len(), limits::NOTIFY_QUEUE);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -201,9 +183,23 @@ mod tests {
             quick = r.poll(Instant::now()).into_iter().next();
         }
         assert!(matches!(quick, Some(Report::Finished(ref j, Outcome::Exited(0))) if j.command == "true"));
-        // At the deadline the hanging one is killed.
+        // At the deadline the hanging one is killed, and counted as failed.
+        let failed = counters::read().scripts_failed;
         let reports = r.poll(start + TIMEOUT);
         assert!(matches!(&reports[..], [Report::Finished(j, Outcome::TimedOut)] if j.command == "sleep 60"));
+        assert!(r.is_idle());
+        assert!(counters::read().scripts_failed > failed);
+    }
+
+    #[test]
+    fn a_mail_without_settings_is_accepted_and_goes_nowhere() {
+        let mut r = Runner::default();
+        let alert = super::super::Alert::Vrrp {
+            kind: super::super::Kind::Instance,
+            name: "gw".into(),
+            state: crate::vrrp::instance::State::Master,
+        };
+        assert!(r.submit(alert));
         assert!(r.is_idle());
     }
 }

@@ -1,0 +1,187 @@
+//! What a configuration's vrrp sections need opened: the interfaces, one VRRP socket per
+//! (interface, family), the vmacs and the track scripts, and each instance built from its
+//! section. Everything that can fail happens here, before a running router changes, so a
+//! reload that cannot be carried out leaves the running one as it was.
+
+use super::{Group, Vr};
+use crate::config::model::{Config, Family, Vrrp};
+use crate::daemon::links::Links;
+use crate::daemon::scripts::Scripts;
+use crate::daemon::vmac;
+use crate::net::netlink::Socket;
+use crate::vrrp::instance::{Instance, Params, Tracked};
+use crate::vrrp::io::VrrpSocket;
+use crate::vrrp::packet::{Version, AUTH_DATA_LEN};
+use std::time::Instant;
+
+/// A socket the new configuration uses: one the running router has open, or a new one.
+pub enum Slot {
+    Running(usize),
+    New(VrrpSocket),
+}
+
+/// A configuration's VRRP side, built and opened but not yet running.
+pub struct Parts {
+    pub links: Links,
+    pub sockets: Vec<Slot>,
+    pub vrs: Vec<Vr>,
+    pub groups: Vec<Group>,
+    pub scripts: Scripts,
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Parts {
+    /// Opens what `config` needs. `running` are the sockets open now (reused when the
+    /// interface and family match); `vmac_exists[i]` says the vmac of section `i` is up
+    /// already and must be kept, not created afresh.
+    pub fn build(
+        nl: &mut Socket,
+        config: &Config,
+        now: Instant,
+        running: &[VrrpSocket],
+        vmac_exists: &[bool],
+    ) -> Result<Parts, String> {
+        let names = config.vrrp.iter().flat_map(|v| {
+            std::iter::once(v.interface.as_str()).chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
+        });
+        let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
+        let mut links = Links::load(nl, names, vips)?;
+        let scripts = Scripts::new(config, now)?;
+        let mut sockets: Vec<Slot> = Vec::new();
+        let mut socket_for = |name: &str, index: u32, family: Family| -> Result<usize, String> {
+            let open = sockets.iter().position(|s| match s {
+                Slot::Running(r) => running[*r].ifindex() == index && running[*r].family() == family,
+                Slot::New(s) => s.ifindex() == index && s.family() == family,
+            });
+            if let Some(at) = open {
+                return Ok(at);
+            }
+            let slot = match running.iter().position(|s| s.ifindex() == index && s.family() == family) {
+                Some(r) => Slot::Running(r),
+                None => Slot::New(VrrpSocket::open(name, index, family).map_err(text)?),
+            };
+            sockets.push(slot);
+            Ok(sockets.len() - 1)
+        };
+        let mut vrs = Vec::new();
+        for (i, v) in config.vrrp.iter().enumerate() {
+            let iface =
+                links.position(&v.interface).ok_or_else(|| format!("{}: interface vanished", v.interface))?;
+            let family = if v.is_ipv6() { Family::Ipv6 } else { Family::Ipv4 };
+            let socket = socket_for(&v.interface, links.ifaces[iface].link.index, family)?;
+            let mut runtime = vr(config, v, &links, iface, socket, family, &scripts);
+            if v.use_vmac {
+                let ipv6 = family == Family::Ipv6;
+                let pos = if vmac_exists.get(i).copied().unwrap_or(false) {
+                    links.add(nl, &vmac::name(v.vrid, ipv6))
+                } else {
+                    vmac::create(nl, &mut links, iface, v.vrid, ipv6)
+                }
+                .map_err(|e| format!("vrrp {}: use_vmac: {e}", v.name))?;
+                let link = &links.ifaces[pos].link;
+                // Adverts leave from the vmac so they carry the virtual MAC; they are
+                // heard on the configured interface's socket.
+                let (name, index) = (link.name.to_string(), link.index);
+                runtime.vmac = Some((pos, socket_for(&name, index, family)?));
+            }
+            vrs.push(runtime);
+        }
+        let groups = config
+            .sync_groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| {
+                for &m in &g.members {
+                    vrs[m].group = Some(gi);
+                }
+                Group {
+                    name: g.name.clone(),
+                    members: g.members.to_vec(),
+                    notify: g.notify.clone(),
+                    state: None,
+                }
+            })
+            .collect();
+        Ok(Parts { links, sockets, vrs, groups, scripts })
+    }
+}
+
+/// The sockets of `slots`, taking the running ones out of `running`.
+pub fn sockets(slots: Vec<Slot>, running: &mut [Option<VrrpSocket>]) -> Vec<VrrpSocket> {
+    slots
+        .into_iter()
+        .filter_map(|s| match s {
+            Slot::Running(r) => running[r].take(),
+            Slot::New(s) => Some(s),
+        })
+        .collect()
+}
+
+/// Builds the run-time instance of vrrp section `v`.
+fn vr(
+    config: &Config,
+    v: &Vrrp,
+    links: &Links,
+    iface: usize,
+    socket: usize,
+    family: Family,
+    scripts: &Scripts,
+) -> Vr {
+    let mut tracked = Vec::new();
+    let mut track_ifaces = Vec::new();
+    for t in &v.track_interfaces {
+        if let Some(pos) = links.position(&t.name) {
+            track_ifaces.push((pos, tracked.len()));
+            tracked.push(Tracked { weight: t.weight, up: links.ifaces[pos].link.is_up() });
+        }
+    }
+    let mut track_scripts = Vec::new();
+    for t in &v.track_scripts {
+        // keepalived: weight 0 (the script's own or the override) means fault when down.
+        let weight = t.weight.unwrap_or(config.scripts[t.script].weight);
+        track_scripts.push((t.script, tracked.len()));
+        tracked.push(Tracked { weight: (weight != 0).then_some(weight), up: scripts.is_up(t.script) });
+    }
+    let auth = v.auth_pass.as_ref().map(|p| {
+        let mut padded = [0u8; AUTH_DATA_LEN];
+        padded[..p.len()].copy_from_slice(p.as_bytes());
+        padded
+    });
+    let params = Params {
+        vrid: v.vrid,
+        version: match v.version {
+            crate::config::model::Version::V2 => Version::V2,
+            crate::config::model::Version::V3 => Version::V3,
+        },
+        priority: v.priority,
+        advert_int: v.advert_int,
+        addresses: v.vips.iter().map(|x| x.addr).filter(|a| Family::of(*a) == family).collect(),
+        preempt: v.preempt,
+        preempt_delay: v.preempt_delay,
+        auth,
+        garp_delay: v.garp_delay,
+        garp_refresh: v.garp_refresh,
+    };
+    Vr {
+        name: v.name.clone(),
+        instance: Instance::new(params, &tracked),
+        iface,
+        socket,
+        family,
+        src_ip: v.src_ip,
+        peers: v.unicast_peers.to_vec(),
+        vips: v.vips.to_vec(),
+        garp_repeat: v.garp_repeat,
+        garp_interval: v.garp_interval,
+        burst: None,
+        track_ifaces,
+        track_scripts,
+        notify: v.notify.clone(),
+        group: None,
+        vmac: None,
+        transitions: 0,
+    }
+}

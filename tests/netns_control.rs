@@ -1,0 +1,346 @@
+//! netns tier: runtime control of a live daemon. A hitless reload (SIGHUP or the `reload`
+//! method) touches only what changed: a reload that changes nothing flaps nothing (adverts
+//! keep their rhythm, no VIP is removed, as an rtnetlink monitor sees it); removing a VIP
+//! removes that one; adding an instance starts it alone; an invalid file changes nothing
+//! and says why. `yield` and `hold` move mastership to the backup at once (priority-0
+//! advert, no Master_Down wait) and give it back.
+
+mod common;
+
+use common::daemon::{has_vip, scratch, until_vip, vrrp_section, Daemon};
+use common::{keeplite_bin, netns_available, sniffer, Lan, Netns};
+use keeplite::json::{self, Json};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(10);
+/// advert_int of every instance here (vrrp_section's).
+const ADVERT: Duration = Duration::from_millis(100);
+
+/// `keeplite rpcd call -s SOCKET METHOD` with `params` on stdin: exit code and output.
+fn call(socket: &Path, method: &str, params: &str) -> (i32, String) {
+    let mut child = Command::new(keeplite_bin())
+        .args(["rpcd", "call", "-s"])
+        .arg(socket)
+        .arg(method)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keeplite");
+    child.stdin.take().expect("stdin").write_all(params.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Instance `name` in the daemon's `vrrp` reply.
+fn instance(socket: &Path, name: &str) -> Json {
+    let (code, out) = call(socket, "vrrp", "{}");
+    assert_eq!(code, 0, "{out}");
+    let reply = json::parse(out.trim().as_bytes(), json::Limits { max_bytes: 1 << 20, max_depth: 16 })
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    let list = reply.get("vrrp").and_then(Json::as_array).expect("vrrp list").to_vec();
+    list.into_iter().find(|v| v.get("name").and_then(Json::as_str) == Some(name)).expect("instance")
+}
+
+fn transitions(socket: &Path, name: &str) -> i64 {
+    instance(socket, name).get("transitions").and_then(Json::as_int).expect("transitions")
+}
+
+/// Records the arrival time of every VRRP advert one host hears from `from`, by VRID.
+struct Adverts {
+    seen: Arc<Mutex<Vec<(Instant, u8)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Adverts {
+    fn listen(ns: &Netns, from: [u8; 4]) -> Adverts {
+        let fd: OwnedFd = sniffer(ns, Duration::from_millis(50));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, halt) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while !halt.load(Ordering::Relaxed) {
+                let Ok(n) = rustix::io::read(&fd, &mut buf) else { continue };
+                let f = &buf[..n];
+                // Ethernet + IPv4 (IHL 5) + VRRP: ethertype, protocol 112, source, VRID.
+                if n >= 36 && f[12..14] == [8, 0] && f[23] == 112 && f[26..30] == from {
+                    s.lock().unwrap().push((Instant::now(), f[35]));
+                }
+            }
+        });
+        Adverts { seen, stop, thread: Some(thread) }
+    }
+
+    /// The longest silence between adverts of `vrid` since `since`, and their count.
+    fn longest_gap(&self, vrid: u8, since: Instant) -> (Duration, usize) {
+        let seen = self.seen.lock().unwrap();
+        let times: Vec<Instant> =
+            seen.iter().filter(|(t, v)| *v == vrid && *t >= since).map(|(t, _)| *t).collect();
+        let gap = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(Duration::MAX);
+        (gap, times.len())
+    }
+}
+
+impl Drop for Adverts {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `ip -o monitor address` in a namespace, its output in a file.
+struct AddressMonitor {
+    child: Child,
+    out: PathBuf,
+}
+
+impl AddressMonitor {
+    fn start(ns: &Netns, dir: &Path) -> AddressMonitor {
+        let out = dir.join("monitor");
+        let file = std::fs::File::create(&out).expect("monitor file");
+        let child =
+            ns.command("ip").args(["-o", "monitor", "address"]).stdout(file).spawn().expect("ip monitor");
+        // Let it subscribe before anything happens.
+        std::thread::sleep(Duration::from_millis(200));
+        AddressMonitor { child, out }
+    }
+
+    /// The lines reporting a removed address, after a moment for late events.
+    fn deletions(&self) -> Vec<String> {
+        std::thread::sleep(Duration::from_millis(200));
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines().filter(|l| l.starts_with("Deleted")).map(str::to_owned).collect()
+    }
+}
+
+impl Drop for AddressMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A two-router LAN: a (priority 200) and b (100) with instances built by `sections`.
+struct Pair {
+    lan: Lan,
+    a: Daemon,
+    b: Daemon,
+    socket: PathBuf,
+    dir: PathBuf,
+}
+
+fn global(socket: &Path) -> String {
+    format!("g=global\ng.status_socket={}\n", socket.display())
+}
+
+impl Pair {
+    fn start(tag: &str, sections: impl Fn(u8) -> String) -> Pair {
+        let lan = Lan::new(tag, 2);
+        let dir = scratch(tag);
+        let socket = dir.join("a.sock");
+        let a = Daemon::keeplite(&lan.hosts[0], "a", &(global(&socket) + &sections(200)));
+        let b = Daemon::keeplite(&lan.hosts[1], "b", &(global(&dir.join("b.sock")) + &sections(100)));
+        Pair { lan, a, b, socket, dir }
+    }
+
+    fn rewrite(&self, sections: impl Fn(u8) -> String) {
+        self.a.rewrite_conf(&(global(&self.socket) + &sections(200)));
+        self.b.rewrite_conf(&(global(&self.dir.join("b.sock")) + &sections(100)));
+    }
+
+    fn host(&self, i: usize) -> &Netns {
+        &self.lan.hosts[i]
+    }
+}
+
+fn two_instances(priority: u8, gw_vips: &[&str]) -> String {
+    let vips: Vec<String> = gw_vips.iter().map(|v| format!("'{v}'")).collect();
+    vrrp_section("gw", 51, priority, &vips.join(" "), &[])
+        + &vrrp_section("lan", 52, priority, "198.51.100.110/24", &[])
+}
+
+#[test]
+fn a_reload_touches_only_what_changed() {
+    if !netns_available() {
+        return;
+    }
+    let both = ["198.51.100.100/24", "198.51.100.101/24"];
+    let p = Pair::start("reload", |prio| two_instances(prio, &both));
+    let (a, b) = (p.host(0), p.host(1));
+    for vip in ["198.51.100.100", "198.51.100.101", "198.51.100.110"] {
+        until_vip(a, vip, true, WAIT, &[&p.a, &p.b]);
+    }
+    let adverts = Adverts::listen(b, [198, 51, 100, 1]);
+    let monitor = AddressMonitor::start(a, &p.dir);
+    let before = (transitions(&p.socket, "gw"), transitions(&p.socket, "lan"));
+
+    // 1. The same file again: nothing flaps.
+    let t = Instant::now();
+    p.a.reload();
+    p.a.wait_log("reload: vrrp: 2 unchanged, 0 changed, 0 added, 0 removed", WAIT);
+    std::thread::sleep(10 * ADVERT);
+    let (gap, count) = adverts.longest_gap(51, t);
+    assert!(count >= 8, "{count} adverts in a second");
+    assert!(gap < 2 * ADVERT, "an advert was missed across the reload: longest gap {gap:?}");
+    assert_eq!(monitor.deletions(), Vec::<String>::new(), "a reload that changes nothing removed an address");
+    assert_eq!((transitions(&p.socket, "gw"), transitions(&p.socket, "lan")), before);
+
+    // 2. One VIP less on both routers: that VIP goes, nothing else moves.
+    let t = Instant::now();
+    p.rewrite(|prio| two_instances(prio, &both[..1]));
+    p.a.reload();
+    p.b.reload();
+    p.a.wait_log("reload: vrrp: 1 unchanged, 1 changed, 0 added, 0 removed", WAIT);
+    until_vip(a, "198.51.100.101", false, WAIT, &[&p.a, &p.b]);
+    std::thread::sleep(10 * ADVERT);
+    assert!(has_vip(a, "198.51.100.100") && has_vip(a, "198.51.100.110"));
+    let deleted = monitor.deletions();
+    assert!(
+        deleted.len() == 1 && deleted[0].contains("198.51.100.101/24"),
+        "only the dropped VIP may go: {deleted:?}"
+    );
+    assert!(adverts.longest_gap(51, t).0 < 2 * ADVERT);
+    assert_eq!((transitions(&p.socket, "gw"), transitions(&p.socket, "lan")), before);
+
+    // 3. An instance more: it starts, the others carry on.
+    let with_third =
+        |prio: u8| two_instances(prio, &both[..1]) + &vrrp_section("dmz", 53, prio, "198.51.100.120/24", &[]);
+    p.rewrite(with_third);
+    p.a.reload();
+    p.b.reload();
+    p.a.wait_log("reload: vrrp: 2 unchanged, 0 changed, 1 added, 0 removed", WAIT);
+    until_vip(a, "198.51.100.120", true, WAIT, &[&p.a, &p.b]);
+    assert_eq!(monitor.deletions().len(), 1, "adding an instance removed an address");
+    assert_eq!((transitions(&p.socket, "gw"), transitions(&p.socket, "lan")), before);
+    assert!(!has_vip(b, "198.51.100.120"));
+
+    // 4. An invalid file: refused with the reason, in the reply and the log; all stays.
+    p.a.rewrite_conf(&(global(&p.socket) + "gw=vrrp\ngw.vrid=300\n"));
+    let (_, out) = call(&p.socket, "reload", "{}");
+    assert!(out.contains(r#""ok":false"#), "{out}");
+    assert!(out.contains("vrid"), "the reply must say what is wrong: {out}");
+    p.a.wait_log("reload: keeping the running configuration", WAIT);
+    std::thread::sleep(5 * ADVERT);
+    for vip in ["198.51.100.100", "198.51.100.110", "198.51.100.120"] {
+        assert!(has_vip(a, vip), "{vip} lost after an invalid reload\n{}", p.a.log());
+    }
+    assert_eq!(monitor.deletions().len(), 1);
+
+    // 5. The same file through the status method: the reply says what was done.
+    p.rewrite(with_third);
+    let (code, out) = call(&p.socket, "reload", "{}");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 unchanged, 0 changed, 0 added, 0 removed"), "{out}");
+    drop(adverts);
+}
+
+#[test]
+fn removing_an_instance_releases_its_vip_at_once() {
+    if !netns_available() {
+        return;
+    }
+    let p = Pair::start("remove", |prio| two_instances(prio, &["198.51.100.100/24"]));
+    let (a, b) = (p.host(0), p.host(1));
+    until_vip(a, "198.51.100.110", true, WAIT, &[&p.a, &p.b]);
+    p.a.rewrite_conf(&(global(&p.socket) + &vrrp_section("gw", 51, 200, "198.51.100.100/24", &[])));
+    p.a.reload();
+    p.a.wait_log("reload: vrrp: 1 unchanged, 0 changed, 0 added, 1 removed", WAIT);
+    assert!(!has_vip(a, "198.51.100.110"));
+    // Its priority-0 advert hands the VIP to b after Skew_Time, not Master_Down_Interval.
+    let took = until_vip(b, "198.51.100.110", true, WAIT, &[&p.a, &p.b]);
+    assert!(took < Duration::from_secs(1), "b took {took:?}");
+    assert!(has_vip(a, "198.51.100.100"));
+}
+
+#[test]
+fn yield_and_hold_hand_mastership_over_and_take_it_back() {
+    if !netns_available() {
+        return;
+    }
+    let p = Pair::start("yield", |prio| vrrp_section("gw", 51, prio, "198.51.100.100/24", &[]));
+    let (a, b) = (p.host(0), p.host(1));
+    let vip = "198.51.100.100";
+    until_vip(a, vip, true, WAIT, &[&p.a, &p.b]);
+    std::thread::sleep(5 * ADVERT);
+
+    // yield: a steps down with a priority-0 advert; b takes over after Skew_Time (61 ms),
+    // well before a Master_Down_Interval (361 ms) would pass.
+    let (code, out) = call(&p.socket, "yield", r#"{"instance":"gw","seconds":3}"#);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(r#""state":"backup""#), "{out}");
+    let took = until_vip(b, vip, true, WAIT, &[&p.a, &p.b]);
+    assert!(!has_vip(a, vip));
+    p.b.wait_log("BACKUP -> MASTER", WAIT);
+    let gw = instance(&p.socket, "gw");
+    assert!(gw.get("yield_left").and_then(Json::as_int).is_some_and(|s| (1..=3).contains(&s)), "{gw}");
+    eprintln!("yield: b took the VIP in {took:?}");
+    // The yield ends: a (priority 200, preempt) takes mastership back.
+    until_vip(a, vip, true, Duration::from_secs(6), &[&p.a, &p.b]);
+    until_vip(b, vip, false, WAIT, &[&p.a, &p.b]);
+
+    // hold: a stays backup until released, however long.
+    let (code, out) = call(&p.socket, "hold", r#"{"instance":"gw","on":true}"#);
+    assert_eq!(code, 0, "{out}");
+    until_vip(b, vip, true, WAIT, &[&p.a, &p.b]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(has_vip(b, vip) && !has_vip(a, vip), "a took the VIP back while held");
+    assert_eq!(instance(&p.socket, "gw").get("held"), Some(&Json::Bool(true)));
+    let (code, out) = call(&p.socket, "hold", r#"{"instance":"gw","on":false}"#);
+    assert_eq!(code, 0, "{out}");
+    until_vip(a, vip, true, WAIT, &[&p.a, &p.b]);
+    assert_eq!(instance(&p.socket, "gw").get("held"), Some(&Json::Bool(false)));
+
+    // An unknown instance is refused by name; the log says who asked.
+    let (_, out) = call(&p.socket, "hold", r#"{"instance":"nope","on":true}"#);
+    assert!(out.contains(r#""ok":false"#), "{out}");
+    assert!(out.contains(r#"no vrrp instance \"nope\""#), "{out}");
+    let log = p.a.log();
+    assert!(log.contains("uid 0"), "writes are logged with who asked:\n{log}");
+    assert!(log.contains("vrrp gw: held BACKUP (operator)"), "{log}");
+}
+
+#[test]
+fn a_flood_of_bad_clients_leaves_adverts_on_time() {
+    if !netns_available() {
+        return;
+    }
+    use std::os::unix::net::UnixStream;
+    let p = Pair::start("flood", |prio| vrrp_section("gw", 51, prio, "198.51.100.100/24", &[]));
+    until_vip(p.host(0), "198.51.100.100", true, WAIT, &[&p.a, &p.b]);
+    let adverts = Adverts::listen(p.host(1), [198, 51, 100, 1]);
+    let before = transitions(&p.socket, "gw");
+    let t = Instant::now();
+    // A thousand at once: garbage, a line over the limit, half lines that never end,
+    // and silent ones.
+    let mut clients = Vec::new();
+    for i in 0..1000 {
+        let Ok(mut c) = UnixStream::connect(&p.socket) else { continue };
+        let _ = c.set_nonblocking(true);
+        let _ = match i % 4 {
+            0 => c.write_all(b"\x00\xffnot json\n"),
+            1 => c.write_all(&vec![b'x'; 8192]),
+            2 => c.write_all(br#"{"method":"sta"#),
+            _ => Ok(()),
+        };
+        clients.push(c);
+    }
+    std::thread::sleep(20 * ADVERT);
+    let (gap, count) = adverts.longest_gap(51, t);
+    assert!(count >= 15, "{count} adverts in two seconds");
+    assert!(gap < 2 * ADVERT, "adverts were held up by the flood: longest gap {gap:?}");
+    drop(clients);
+    // The daemon still answers, in the same state.
+    assert_eq!(transitions(&p.socket, "gw"), before);
+    assert_eq!(instance(&p.socket, "gw").get("state").and_then(Json::as_str), Some("master"));
+}
