@@ -8,12 +8,12 @@
 mod common;
 
 use common::daemon::{has_vip, scratch, until_vip, vrrp_section, Daemon};
-use common::{keeplite_bin, netns_available, sniffer, Lan, Netns};
+use common::{netns_available, rpcd_call, sniffer, Lan, Netns};
 use keeplite::json::{self, Json};
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,26 +22,9 @@ const WAIT: Duration = Duration::from_secs(10);
 /// advert_int of every instance here (vrrp_section's).
 const ADVERT: Duration = Duration::from_millis(100);
 
-/// `keeplite rpcd call -s SOCKET METHOD` with `params` on stdin: exit code and output.
-fn call(socket: &Path, method: &str, params: &str) -> (i32, String) {
-    let mut child = Command::new(keeplite_bin())
-        .args(["rpcd", "call", "-s"])
-        .arg(socket)
-        .arg(method)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run keeplite");
-    child.stdin.take().expect("stdin").write_all(params.as_bytes()).expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
-
 /// Instance `name` in the daemon's `vrrp` reply.
 fn instance(socket: &Path, name: &str) -> Json {
-    let (code, out) = call(socket, "vrrp", "{}");
+    let (code, out) = rpcd_call(socket, "vrrp", "{}");
     assert_eq!(code, 0, "{out}");
     let reply = json::parse(out.trim().as_bytes(), json::Limits { max_bytes: 1 << 20, max_depth: 16 })
         .unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
@@ -227,7 +210,7 @@ fn a_reload_touches_only_what_changed() {
 
     // 4. An invalid file: refused with the reason, in the reply and the log; all stays.
     p.a.rewrite_conf(&(global(&p.socket) + "gw=vrrp\ngw.vrid=300\n"));
-    let (_, out) = call(&p.socket, "reload", "{}");
+    let (_, out) = rpcd_call(&p.socket, "reload", "{}");
     assert!(out.contains(r#""ok":false"#), "{out}");
     assert!(out.contains("vrid"), "the reply must say what is wrong: {out}");
     p.a.wait_log("reload: keeping the running configuration", WAIT);
@@ -239,7 +222,7 @@ fn a_reload_touches_only_what_changed() {
 
     // 5. The same file through the status method: the reply says what was done.
     p.rewrite(with_third);
-    let (code, out) = call(&p.socket, "reload", "{}");
+    let (code, out) = rpcd_call(&p.socket, "reload", "{}");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 unchanged, 0 changed, 0 added, 0 removed"), "{out}");
     drop(adverts);
@@ -276,7 +259,7 @@ fn yield_and_hold_hand_mastership_over_and_take_it_back() {
 
     // yield: a steps down with a priority-0 advert; b takes over after Skew_Time (61 ms),
     // well before a Master_Down_Interval (361 ms) would pass.
-    let (code, out) = call(&p.socket, "yield", r#"{"instance":"gw","seconds":3}"#);
+    let (code, out) = rpcd_call(&p.socket, "yield", r#"{"instance":"gw","seconds":3}"#);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(r#""state":"backup""#), "{out}");
     let took = until_vip(b, vip, true, WAIT, &[&p.a, &p.b]);
@@ -290,19 +273,19 @@ fn yield_and_hold_hand_mastership_over_and_take_it_back() {
     until_vip(b, vip, false, WAIT, &[&p.a, &p.b]);
 
     // hold: a stays backup until released, however long.
-    let (code, out) = call(&p.socket, "hold", r#"{"instance":"gw","on":true}"#);
+    let (code, out) = rpcd_call(&p.socket, "hold", r#"{"instance":"gw","on":true}"#);
     assert_eq!(code, 0, "{out}");
     until_vip(b, vip, true, WAIT, &[&p.a, &p.b]);
     std::thread::sleep(Duration::from_secs(2));
     assert!(has_vip(b, vip) && !has_vip(a, vip), "a took the VIP back while held");
     assert_eq!(instance(&p.socket, "gw").get("held"), Some(&Json::Bool(true)));
-    let (code, out) = call(&p.socket, "hold", r#"{"instance":"gw","on":false}"#);
+    let (code, out) = rpcd_call(&p.socket, "hold", r#"{"instance":"gw","on":false}"#);
     assert_eq!(code, 0, "{out}");
     until_vip(a, vip, true, WAIT, &[&p.a, &p.b]);
     assert_eq!(instance(&p.socket, "gw").get("held"), Some(&Json::Bool(false)));
 
     // An unknown instance is refused by name; the log says who asked.
-    let (_, out) = call(&p.socket, "hold", r#"{"instance":"nope","on":true}"#);
+    let (_, out) = rpcd_call(&p.socket, "hold", r#"{"instance":"nope","on":true}"#);
     assert!(out.contains(r#""ok":false"#), "{out}");
     assert!(out.contains(r#"no vrrp instance \"nope\""#), "{out}");
     let log = p.a.log();

@@ -7,35 +7,18 @@
 mod common;
 
 use common::daemon::{scratch, vrrp_section, Daemon};
-use common::{keeplite_bin, netns_available, Lan};
+use common::{keeplite_with_input, netns_available, Lan};
 use keeplite::json::{self, Json};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Generous: a status document of a small test configuration.
 const LIMITS: json::Limits = json::Limits { max_bytes: 1 << 20, max_depth: 16 };
 
-/// `keeplite ARGS...`, with `stdin`; its exit code and stdout.
-fn keeplite(args: &[&str], stdin: &str) -> (i32, String) {
-    let mut child = Command::new(keeplite_bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run keeplite");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.code().unwrap_or(-1), text)
-}
-
 /// The daemon's `status` reply through `keeplite status --json`, or why there is none.
 fn status(socket: &Path) -> Result<Json, String> {
-    let (code, out) = keeplite(&["status", "--json", "-s", &socket.display().to_string()], "");
+    let (code, out) = keeplite_with_input(&["status", "--json", "-s", &socket.display().to_string()], "");
     if code != 0 {
         return Err(format!("keeplite status --json exited {code}: {out}"));
     }
@@ -133,7 +116,7 @@ fn a_live_daemon_reports_its_state_and_rpcd_speaks_for_it() {
     // drain and undrain: the real server's wanted weight goes to 0 and back (the kernel
     // side is the VM tier's); an unknown name is refused.
     let call = |method: &str, params: &str| {
-        keeplite(&["rpcd", "call", "-s", &sock_a.display().to_string(), method], params)
+        keeplite_with_input(&["rpcd", "call", "-s", &sock_a.display().to_string(), method], params)
     };
     assert_eq!(call("drain", "{\"name\":\"r1\"}").0, 0);
     until(&sock_a, "r1 drained", |s| {
@@ -147,20 +130,20 @@ fn a_live_daemon_reports_its_state_and_rpcd_speaks_for_it() {
     assert!(refused.contains("no real server"), "{refused}");
 
     // The table for a person names the instance, its state and its master.
-    let (code, table) = keeplite(&["status", "-s", &sock_b.display().to_string()], "");
+    let (code, table) = keeplite_with_input(&["status", "-s", &sock_b.display().to_string()], "");
     assert_eq!(code, 0, "{table}");
     for word in ["gw", "backup", "198.51.100.1"] {
         assert!(table.to_lowercase().contains(word), "{word:?} missing from:\n{table}");
     }
 
     // rpcd: list names the methods; call status gives the same document.
-    let (code, list) = keeplite(&["rpcd", "list"], "");
+    let (code, list) = keeplite_with_input(&["rpcd", "list"], "");
     assert_eq!(code, 0);
     let list = json::parse(list.trim().as_bytes(), LIMITS).expect("rpcd list is JSON");
     for method in ["status", "vrrp", "virtual_servers", "counters", "reload", "drain"] {
         assert!(list.get(method).is_some(), "rpcd list lacks {method}: {list}");
     }
-    let (code, called) = keeplite(
+    let (code, called) = keeplite_with_input(
         &["rpcd", "call", "-s", &sock_a.display().to_string(), "vrrp"],
         "{\"ubus_rpc_session\":\"x\"}",
     );

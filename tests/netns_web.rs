@@ -9,9 +9,8 @@ mod common;
 
 use common::daemon::{scratch, vrrp_section, Daemon};
 use common::web::backend;
-use common::{http_get, keeplite_bin, netns_available, Lan, Netns};
+use common::{http_get, keeplite_bin, netns_available, rpcd_call, Lan, Netns};
 use keeplite::json::{self, Json};
-use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -175,17 +174,8 @@ fn real<'a>(s: &'a Json, name: &str) -> Option<&'a Json> {
 
 /// `keeplite rpcd call -s SOCKET METHOD` with `params` on stdin; panics unless it succeeds.
 fn call(socket: &Path, method: &str, params: &str) {
-    let mut child = Command::new(keeplite_bin())
-        .args(["rpcd", "call", "-s"])
-        .arg(socket)
-        .arg(method)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run keeplite");
-    child.stdin.take().expect("stdin").write_all(params.as_bytes()).expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{method} {params}: {}", String::from_utf8_lossy(&out.stdout));
+    let (code, out) = rpcd_call(socket, method, params);
+    assert!(code == 0 && out.contains(r#""ok":true"#), "{method} {params}: {out}");
 }
 
 /// busybox httpd serving `dir` on port 8080 in `ns`, its CGI pointed at `socket`.

@@ -7,7 +7,7 @@
 //! and the overflow logged once per burst.
 
 use super::counters::{self, Count};
-use super::Kind;
+use super::{state_word, Kind};
 use crate::config::model::{Global, RealServer, ServiceKey, VirtualServer};
 use crate::limits;
 use crate::log;
@@ -142,15 +142,6 @@ impl Alert {
                 format!("{line}\n\nreal_server {name} of virtual_server {virtual_server}: {}\n", up_word(*up))
             }
         }
-    }
-}
-
-fn state_word(state: State) -> &'static str {
-    match state {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "STOP",
     }
 }
 

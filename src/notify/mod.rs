@@ -49,7 +49,7 @@ impl From<Alert> for Work {
     }
 }
 
-/// keepalived's state word for notify scripts.
+/// keepalived's state word for notify scripts and mails.
 fn state_word(state: State) -> &'static str {
     match state {
         State::Master => "MASTER",

@@ -61,6 +61,27 @@ pub fn output(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `keeplite ARGS...` with `stdin`: its exit code and stdout.
+pub fn keeplite_with_input(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(keeplite_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keeplite");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `keeplite rpcd call -s SOCKET METHOD` with `params` on stdin: exit code and the reply.
+pub fn rpcd_call(socket: &std::path::Path, method: &str, params: &str) -> (i32, String) {
+    keeplite_with_input(&["rpcd", "call", "-s", &socket.display().to_string(), method], params)
+}
+
 /// busybox httpd serving directory `root` on port 80 of every address of `ns` (the VM
 /// tier's guest has busybox), stopped on drop.
 pub struct Httpd(std::process::Child);
