@@ -2,8 +2,9 @@
 //! method) touches only what changed: a reload that changes nothing flaps nothing (adverts
 //! keep their rhythm, no VIP is removed, as an rtnetlink monitor sees it); removing a VIP
 //! removes that one; adding an instance starts it alone; an invalid file changes nothing
-//! and says why. `yield` and `hold` move mastership to the backup at once (priority-0
-//! advert, no Master_Down wait) and give it back.
+//! and says why; a changed check restarts alone. `yield` and `hold` move mastership to the
+//! backup at once (priority-0 advert, no Master_Down wait) and give it back. A flood of
+//! bad status clients holds no advert up.
 
 mod common;
 
@@ -326,4 +327,62 @@ fn a_flood_of_bad_clients_leaves_adverts_on_time() {
     // The daemon still answers, in the same state.
     assert_eq!(transitions(&p.socket, "gw"), before);
     assert_eq!(instance(&p.socket, "gw").get("state").and_then(Json::as_str), Some("master"));
+}
+
+#[test]
+fn a_changed_check_restarts_alone() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("rechk", 3);
+    let (director, h1, h2) = (&lan.hosts[0], &lan.hosts[1], &lan.hosts[2]);
+    let _listeners: Vec<std::net::TcpListener> = [(h1, "198.51.100.2"), (h2, "198.51.100.3")]
+        .into_iter()
+        .map(|(ns, ip)| ns.run(|| std::net::TcpListener::bind((ip, 8080))).expect("listen"))
+        .collect();
+    let dir = scratch("rechk");
+    let socket = dir.join("status.sock");
+    // alpha: a probe that restarted would start its server down again, for `rise` rounds.
+    let conf = |port2: u16| {
+        global(&socket)
+            + &vrrp_section("gw", 51, 200, "198.51.100.100/24", &[])
+            + "web=virtual_server\nweb.address=198.51.100.100\nweb.port=80\nweb.alpha=1\n\
+               c1=check\nc1.type=tcp\nc1.connect_port=8080\nc1.interval=200ms\nc1.timeout=150ms\nc1.rise=3\n"
+            + &format!("c2=check\nc2.type=tcp\nc2.connect_port={port2}\nc2.interval=200ms\nc2.timeout=150ms\nc2.rise=3\n")
+            + "r1=real_server\nr1.virtual_server=web\nr1.address=198.51.100.2\nr1.check=c1\n\
+               r2=real_server\nr2.virtual_server=web\nr2.address=198.51.100.3\nr2.check=c2\n"
+    };
+    let d = Daemon::keeplite(director, "rechk", &conf(8080));
+    let health = |name: &str| -> Option<String> {
+        let (_, out) = rpcd_call(&socket, "virtual_servers", "{}");
+        let reply =
+            json::parse(out.trim().as_bytes(), json::Limits { max_bytes: 1 << 20, max_depth: 16 }).ok()?;
+        let vs = reply.get("virtual_servers")?.as_array()?.first()?.clone();
+        let rs = vs
+            .get("real_servers")?
+            .as_array()?
+            .iter()
+            .find(|r| r.get("name").and_then(Json::as_str) == Some(name))?
+            .clone();
+        rs.get("health").and_then(Json::as_str).map(str::to_owned)
+    };
+    let deadline = Instant::now() + WAIT;
+    while !(health("r1").as_deref() == Some("up") && health("r2").as_deref() == Some("up")) {
+        assert!(Instant::now() < deadline, "r1 and r2 never came up\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let r1_lines = |log: &str| log.lines().filter(|l| l.contains("real server r1")).count();
+    let before = r1_lines(&d.log());
+
+    // c2 now probes a closed port: r2 goes down; r1's probe is untouched.
+    d.rewrite_conf(&conf(8081));
+    d.reload();
+    d.wait_log("reload: vrrp: 1 unchanged", WAIT);
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(2) {
+        assert_eq!(health("r1").as_deref(), Some("up"), "r1 restarted with c2's change\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(health("r2").as_deref(), Some("down"), "{}", d.log());
+    assert_eq!(r1_lines(&d.log()), before, "r1 moved:\n{}", d.log());
 }
