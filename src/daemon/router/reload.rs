@@ -65,9 +65,16 @@ impl Router {
         let parts = Parts::build(&mut self.nl, config, now, &self.sockets, &vmac_exists)?;
         // Nothing below fails.
         let mut outcome = Outcome::default();
+        // A new instance may have taken over the vmac of a removed one (same VRID and family).
+        let vmacs: Vec<String> = config
+            .vrrp
+            .iter()
+            .filter(|v| v.use_vmac)
+            .map(|v| crate::daemon::vmac::name(v.vrid, v.is_ipv6()))
+            .collect();
         for k in 0..self.vrs.len() {
             if !continues.contains(&Some(k)) {
-                self.stop_instance(k, now);
+                self.stop_instance(k, &vmacs, now);
                 outcome.removed += 1;
             }
         }
@@ -121,17 +128,17 @@ impl Router {
         Ok(outcome)
     }
 
-    /// Stops instance `k` for good: a master sends priority 0 and releases its VIPs, a
-    /// vmac goes.
-    fn stop_instance(&mut self, k: usize, now: Instant) {
+    /// Stops instance `k` for good: a master sends priority 0 and releases its VIPs, its
+    /// vmac goes unless one of `vmacs_in_use` (the new configuration's) is the same.
+    fn stop_instance(&mut self, k: usize, vmacs_in_use: &[String], now: Instant) {
         self.vrs[k].instance.shutdown(now);
         while let Some(action) = self.vrs[k].instance.poll_action() {
             self.execute(k, action, now);
         }
         let vr = &self.vrs[k];
-        if vr.vmac.is_some() {
-            let ipv6 = vr.family == crate::config::model::Family::Ipv6;
-            if let Err(e) = crate::daemon::vmac::remove(&mut self.nl, vr.instance.params().vrid, ipv6) {
+        let (vrid, ipv6) = (vr.instance.params().vrid, vr.family == crate::config::model::Family::Ipv6);
+        if vr.vmac.is_some() && !vmacs_in_use.contains(&crate::daemon::vmac::name(vrid, ipv6)) {
+            if let Err(e) = crate::daemon::vmac::remove(&mut self.nl, vrid, ipv6) {
                 crate::log::error!("vrrp {}: removing its vmac: {e}", vr.name);
             }
         }
