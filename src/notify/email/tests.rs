@@ -225,9 +225,10 @@ fn a_full_queue_drops_and_counts_without_waiting() {
     }
     assert!(start.elapsed() < Duration::from_millis(200), "queueing waited: {:?}", start.elapsed());
     // One mail may be on the thread already, out of the queue.
-    let dropped = counters::read().mails_dropped - before;
+    let dropped = mailer.dropping;
     assert!((4..=5).contains(&dropped), "{dropped} dropped");
-    assert_eq!(mailer.dropping, dropped);
+    // The process-wide counter has them too (other tests may add theirs at the same time).
+    assert!(counters::read().mails_dropped - before >= dropped);
 }
 
 #[test]
