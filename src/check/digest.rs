@@ -49,7 +49,8 @@ pub fn digest(url: &str, bind: Option<IpAddr>, timeout: Duration) -> Result<Stri
         .next()
         .ok_or_else(|| format!("{}: no address", u.host))?;
     let target = Target { addr, bind, timeout };
-    let fetched = futures_lite::future::block_on(http::fetch_digest(&target, &u.path, &u.host));
+    let fetched = super::reactor::block_on(http::fetch_digest(&target, &u.path, &u.host))
+        .map_err(|e| format!("cannot wait for sockets: {e}"))?;
     fetched.map(|d| http::digest_hex(&d)).map_err(|o: Outcome| format!("{url}: {o}"))
 }
 

@@ -23,6 +23,9 @@ use std::net::Ipv6Addr;
 pub const MAX_BODY_BYTES: u64 = 1 << 20;
 /// Most bytes of response heads (status line and headers, interim `1xx` ones included).
 const MAX_HEAD_BYTES: usize = 16 << 10;
+/// The buffer a probe starts with: room for a usual head (a few hundred bytes), so most
+/// probes never allocate and zero the whole `MAX_HEAD_BYTES`; it doubles as needed.
+const FIRST_BUFFER_BYTES: usize = 2 << 10;
 /// Most body bytes on the wire: chunk framing beyond the payload itself is abuse.
 const MAX_BODY_WIRE_BYTES: u64 = 2 * MAX_BODY_BYTES;
 /// Sent as `User-Agent`, so a server's log tells health checks from clients.
@@ -30,12 +33,36 @@ const USER_AGENT: &str = concat!("keeplite/", env!("CARGO_PKG_VERSION"));
 /// The port a plain HTTP `Host` header leaves out.
 const DEFAULT_PORT: u16 = 80;
 
+/// An `http` check made ready to run again and again: its request's bytes, built once
+/// (building them through ureq-proto was half of an HTTP probe's instructions).
+pub struct Prepared {
+    pub check: HttpCheck,
+    /// The request, or why the check's path or host cannot make one.
+    request: Result<Vec<u8>, Outcome>,
+}
+
+impl Prepared {
+    /// `check` against port `port`, with `host` (a name or an address) as `Host`.
+    pub fn new(check: &HttpCheck, host: &str, port: u16) -> Prepared {
+        let request = exchange::request(&check.path, &host_header(host, port, DEFAULT_PORT));
+        Prepared { check: check.clone(), request }
+    }
+}
+
 /// The `http` check against `target`, with `host` (a name or an address) as `Host`.
 pub async fn probe(target: &Target, check: &HttpCheck, host: &str) -> Outcome {
-    let host = host_header(host, target.addr.port(), DEFAULT_PORT);
+    probe_prepared(target, &Prepared::new(check, host, target.addr.port())).await
+}
+
+/// [`probe`] with the request made beforehand.
+pub async fn probe_prepared(target: &Target, prepared: &Prepared) -> Outcome {
+    let request = match &prepared.request {
+        Ok(request) => request,
+        Err(outcome) => return outcome.clone(),
+    };
     super::within(target.timeout, async {
         match super::tcp::connect(target).await {
-            Ok(mut stream) => check_on(&mut stream, check, &host).await,
+            Ok(mut stream) => run_on(&mut stream, &prepared.check, request).await,
             Err(outcome) => outcome,
         }
     })
@@ -47,8 +74,19 @@ pub async fn check_on<S>(stream: &mut S, check: &HttpCheck, host: &str) -> Outco
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    match exchange::request(&check.path, host) {
+        Ok(request) => run_on(stream, check, &request).await,
+        Err(outcome) => outcome,
+    }
+}
+
+/// Sends `request` over `stream` and judges the reply by `check`.
+async fn run_on<S>(stream: &mut S, check: &HttpCheck, request: &[u8]) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut buf = Buffer::new();
-    let (status, head) = match send_and_read_head(stream, &mut buf, &check.path, host).await {
+    let (status, head) = match send_and_read_head(stream, &mut buf, request).await {
         Ok(v) => v,
         Err(outcome) => return outcome,
     };
@@ -71,14 +109,15 @@ pub async fn fetch_digest(target: &Target, path: &str, host: &str) -> Result<[u8
     let fetch = async {
         let mut stream = super::tcp::connect(target).await?;
         let mut buf = Buffer::new();
-        let (status, head) = send_and_read_head(&mut stream, &mut buf, path, &host).await?;
+        let request = exchange::request(path, &host)?;
+        let (status, head) = send_and_read_head(&mut stream, &mut buf, &request).await?;
         if !(200..=299).contains(&status) {
             return Err(Outcome::BadStatus(status));
         }
         read_body(&mut stream, &mut buf, head).await
     };
     futures_lite::future::or(fetch, async {
-        async_io::Timer::after(target.timeout).await;
+        super::reactor::Timer::after(target.timeout).await;
         Err(Outcome::Timeout)
     })
     .await
@@ -110,14 +149,13 @@ fn expected(status: u16, ranges: &[StatusRange]) -> bool {
 async fn send_and_read_head<S>(
     stream: &mut S,
     buf: &mut Buffer,
-    path: &str,
-    host: &str,
+    request: &[u8],
 ) -> Result<(u16, Head), Outcome>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (request, mut head) = exchange::request(path, host)?;
-    stream.write_all(&request).await.map_err(super::tcp::io_outcome)?;
+    let mut head = exchange::head()?;
+    stream.write_all(request).await.map_err(super::tcp::io_outcome)?;
     stream.flush().await.map_err(super::tcp::io_outcome)?;
     loop {
         let (used, status) = head.feed(buf.pending())?;
@@ -142,6 +180,8 @@ where
     S: AsyncRead + Unpin,
 {
     let mut body: Body = head.into_body()?;
+    // Bodies come in larger reads than heads: the whole buffer at once.
+    buf.grow_to(MAX_HEAD_BYTES);
     loop {
         let used = body.feed(buf.pending())?;
         buf.consume(used);
@@ -158,7 +198,17 @@ where
     }
 }
 
-/// Received bytes not yet used, in one fixed-size allocation per probe.
+/// First-size buffers of ended probes, kept for the next ones on this thread: at a
+/// thousand probes a second, allocating each anew made musl's allocator map and unmap
+/// memory for every other probe.
+const SPARE_BUFFERS: usize = 32;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Received bytes not yet used, in one allocation per probe that grows to
+/// `MAX_HEAD_BYTES` at most.
 struct Buffer {
     data: Vec<u8>,
     start: usize,
@@ -169,7 +219,9 @@ struct Buffer {
 
 impl Buffer {
     fn new() -> Buffer {
-        Buffer { data: vec![0; MAX_HEAD_BYTES], start: 0, end: 0, received: 0 }
+        // A spare one holds an earlier probe's bytes: only `start..end` is ever read.
+        let data = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_else(|| vec![0; FIRST_BUFFER_BYTES]);
+        Buffer { data, start: 0, end: 0, received: 0 }
     }
 
     fn pending(&self) -> &[u8] {
@@ -180,8 +232,15 @@ impl Buffer {
         self.start = (self.start + n).min(self.end);
     }
 
+    /// True when the pending bytes reach the cap: no read can add to them.
     fn is_full(&self) -> bool {
-        self.end - self.start == self.data.len()
+        self.end - self.start >= MAX_HEAD_BYTES
+    }
+
+    fn grow_to(&mut self, len: usize) {
+        if self.data.len() < len {
+            self.data.resize(len, 0);
+        }
     }
 
     /// Reads more after what is pending; 0 at end of stream.
@@ -194,10 +253,27 @@ impl Buffer {
         self.data.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
+        if self.end == self.data.len() {
+            self.grow_to((2 * self.data.len()).min(MAX_HEAD_BYTES));
+        }
         let n = stream.read(&mut self.data[self.end..]).await.map_err(super::tcp::io_outcome)?;
         self.end += n;
         self.received += n;
         Ok(n)
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if self.data.len() == FIRST_BUFFER_BYTES {
+            let data = std::mem::take(&mut self.data);
+            SPARE.with(|s| {
+                let mut spare = s.borrow_mut();
+                if spare.len() < SPARE_BUFFERS {
+                    spare.push(data);
+                }
+            });
+        }
     }
 }
 
@@ -266,7 +342,7 @@ mod tests {
     fn run(reply: &[u8], c: &HttpCheck) -> Outcome {
         let (addr, server) = serve(reply.to_vec());
         let outcome =
-            futures_lite::future::block_on(probe(&target(addr, Duration::from_secs(5)), c, "web.test"));
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_secs(5)), c, "web.test"));
         server.join().unwrap();
         outcome
     }
@@ -278,7 +354,7 @@ mod tests {
         let (addr, server) = serve(OK.to_vec());
         let t = target(addr, Duration::from_secs(5));
         assert_eq!(
-            futures_lite::future::block_on(probe(&t, &check(&[(200, 299)], None), "web.test")),
+            crate::check::reactor::block_on_test(probe(&t, &check(&[(200, 299)], None), "web.test")),
             Outcome::Ok
         );
         let request = server.join().unwrap();
@@ -318,6 +394,28 @@ mod tests {
         assert_eq!(run(reply, &check(&[(200, 299)], Some(md5(b"hello")))), Outcome::Ok);
     }
 
+    /// A head of `len` bytes or so: a status line and padding headers.
+    fn long_head(len: usize) -> Vec<u8> {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while head.len() < len {
+            head.extend_from_slice(format!("X-Pad-{}: {}\r\n", head.len(), "p".repeat(500)).as_bytes());
+        }
+        head.extend_from_slice(b"Content-Length: 5\r\n\r\nhello");
+        head
+    }
+
+    #[test]
+    fn heads_beyond_the_first_buffer_are_read_up_to_the_cap() {
+        // The buffer starts small and grows: a head of several of its sizes still passes,
+        // with and without a digest of the body behind it.
+        let head = long_head(3 * FIRST_BUFFER_BYTES);
+        assert_eq!(run(&head, &check(&[(200, 200)], None)), Outcome::Ok);
+        assert_eq!(run(&head, &check(&[(200, 200)], Some(md5(b"hello")))), Outcome::Ok);
+        // Beyond the cap, it is refused, not grown further.
+        let huge = long_head(MAX_HEAD_BYTES + 100);
+        assert_eq!(run(&huge, &check(&[(200, 200)], None)), Outcome::BadReply("response head too large"));
+    }
+
     #[test]
     fn a_body_beyond_the_cap_is_a_bad_reply() {
         let c = check(&[(200, 299)], Some(md5(b"")));
@@ -325,7 +423,10 @@ mod tests {
         assert_eq!(run(big.as_bytes(), &c), Outcome::BadReply("body too large"));
         let addr = serve_endless(b"HTTP/1.1 200 OK\r\n\r\n", &[b'x'; 4096]);
         let t = target(addr, Duration::from_secs(10));
-        assert_eq!(futures_lite::future::block_on(probe(&t, &c, "h")), Outcome::BadReply("body too large"));
+        assert_eq!(
+            crate::check::reactor::block_on_test(probe(&t, &c, "h")),
+            Outcome::BadReply("body too large")
+        );
     }
 
     #[test]
@@ -336,7 +437,8 @@ mod tests {
         let piece: &'static [u8] = piece.leak();
         let addr = serve_endless(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", piece);
         let c = check(&[(200, 299)], Some(md5(b"")));
-        let outcome = futures_lite::future::block_on(probe(&target(addr, Duration::from_secs(10)), &c, "h"));
+        let outcome =
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_secs(10)), &c, "h"));
         assert_eq!(outcome, Outcome::BadReply("body too large"));
     }
 
@@ -352,7 +454,7 @@ mod tests {
         let t = target(addr, Duration::from_millis(300));
         let started = std::time::Instant::now();
         assert_eq!(
-            futures_lite::future::block_on(probe(&t, &check(&[(200, 299)], None), "h")),
+            crate::check::reactor::block_on_test(probe(&t, &check(&[(200, 299)], None), "h")),
             Outcome::Timeout
         );
         assert!(started.elapsed() < Duration::from_millis(700));
@@ -375,7 +477,7 @@ mod tests {
         let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let t = target(addr, Duration::from_secs(2));
         assert_eq!(
-            futures_lite::future::block_on(probe(&t, &check(&[(200, 299)], None), "h")),
+            crate::check::reactor::block_on_test(probe(&t, &check(&[(200, 299)], None), "h")),
             Outcome::Refused
         );
     }
@@ -384,12 +486,15 @@ mod tests {
     fn fetch_digest_hashes_the_body() {
         let (addr, server) = serve(OK.to_vec());
         let t = target(addr, Duration::from_secs(5));
-        let got = futures_lite::future::block_on(fetch_digest(&t, "/", "h")).unwrap();
+        let got = crate::check::reactor::block_on_test(fetch_digest(&t, "/", "h")).unwrap();
         assert_eq!(digest_hex(&got), "5d41402abc4b2a76b9719d911017c592");
         server.join().unwrap();
         let (addr, server) = serve(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
         let t = target(addr, Duration::from_secs(5));
-        assert_eq!(futures_lite::future::block_on(fetch_digest(&t, "/", "h")), Err(Outcome::BadStatus(404)));
+        assert_eq!(
+            crate::check::reactor::block_on_test(fetch_digest(&t, "/", "h")),
+            Err(Outcome::BadStatus(404))
+        );
         server.join().unwrap();
     }
 
@@ -439,7 +544,7 @@ mod tests {
         // The seam the TLS stream will use.
         let mut stream = Canned { reply: futures_lite::io::Cursor::new(OK.to_vec()), sent: Vec::new() };
         let c = check(&[(200, 200)], Some(md5(b"hello")));
-        let outcome = futures_lite::future::block_on(check_on(&mut stream, &c, "[2001:db8::1]:8443"));
+        let outcome = crate::check::reactor::block_on_test(check_on(&mut stream, &c, "[2001:db8::1]:8443"));
         assert_eq!(outcome, Outcome::Ok);
         assert!(String::from_utf8_lossy(&stream.sent).contains("\r\nHost: [2001:db8::1]:8443\r\n"));
     }

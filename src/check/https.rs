@@ -277,7 +277,7 @@ mod tests {
     }
 
     fn run(addr: SocketAddr, check: &HttpCheck, tls: &TlsCheck, host: &str) -> Outcome {
-        futures_lite::future::block_on(probe(&target(addr), check, tls, host))
+        crate::check::reactor::block_on_test(probe(&target(addr), check, tls, host))
     }
 
     #[test]
@@ -378,11 +378,11 @@ mod tests {
     fn a_silent_server_times_out() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let t = Target { timeout: Duration::from_millis(300), ..target(listener.local_addr().unwrap()) };
-        let outcome = futures_lite::future::block_on(probe(&t, &check(None), &tls(None, None), "h"));
+        let outcome = crate::check::reactor::block_on_test(probe(&t, &check(None), &tls(None, None), "h"));
         assert_eq!(outcome, Outcome::Timeout);
         drop(listener);
         assert_eq!(
-            futures_lite::future::block_on(probe(&t, &check(None), &tls(None, None), "h")),
+            crate::check::reactor::block_on_test(probe(&t, &check(None), &tls(None, None), "h")),
             Outcome::Refused
         );
     }

@@ -10,7 +10,9 @@ pub mod digest;
 pub mod http;
 #[cfg(feature = "tls")]
 pub mod https;
+mod mailbox;
 pub mod plan;
+pub mod reactor;
 pub mod runner;
 pub mod schedule;
 pub mod script;
@@ -87,7 +89,7 @@ pub struct Target {
 /// `fut`, or [`Outcome::Timeout`] if it takes longer than `timeout`.
 pub async fn within(timeout: Duration, fut: impl Future<Output = Outcome>) -> Outcome {
     futures_lite::future::or(fut, async {
-        async_io::Timer::after(timeout).await;
+        reactor::Timer::after(timeout).await;
         Outcome::Timeout
     })
     .await

@@ -5,7 +5,9 @@
 
 #[cfg(feature = "tls")]
 use super::https;
+use super::mailbox::Mailbox;
 use super::plan::plan;
+use super::reactor::{self, Timer};
 use super::schedule::Scheduler;
 use super::{http, script, smtp, tcp, Outcome, Target};
 #[cfg(feature = "tls")]
@@ -16,9 +18,12 @@ use crate::ipvs::desired::RealServerHealth;
 use crate::limits;
 use crate::log;
 use crate::passwd::{self, RunAs};
-use async_io::Timer;
-use futures_lite::future;
+use futures_lite::{future, Stream};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -72,7 +77,7 @@ impl Checker {
 /// One probe run, with everything it needs owned, so it can run as a task.
 enum Job {
     Tcp(Target),
-    Http(Target, HttpCheck, String),
+    Http(Target, Rc<http::Prepared>),
     #[cfg(feature = "tls")]
     Https(Target, HttpCheck, TlsCheck, String),
     /// An https check in a build without TLS: it fails and says why.
@@ -87,14 +92,26 @@ enum Job {
     },
 }
 
+/// The HTTP requests of the probes, made at their first run and kept until a reload (by
+/// probe index, as the scheduler numbers them).
+type Prepared = Vec<Option<Rc<http::Prepared>>>;
+
 impl Job {
-    fn new(config: &Config, sched: &Scheduler, i: usize) -> Job {
+    fn new(config: &Config, sched: &Scheduler, i: usize, prepared: &mut Prepared) -> Job {
         let spec = sched.probes()[i].spec;
         let check = &config.checks[spec.check];
         let target = Target { addr: spec.target, bind: check.bind_ip, timeout: check.timeout };
         match &check.kind {
             CheckKind::Tcp => Job::Tcp(target),
-            CheckKind::Http(http) => Job::Http(target, http.clone(), host(config, sched, i, http)),
+            CheckKind::Http(http) => {
+                if prepared.len() <= i {
+                    prepared.resize(i + 1, None);
+                }
+                let p = prepared[i].get_or_insert_with(|| {
+                    Rc::new(http::Prepared::new(http, &host(config, sched, i, http), spec.target.port()))
+                });
+                Job::Http(target, p.clone())
+            }
             #[cfg(feature = "tls")]
             CheckKind::Https(http, tls) => {
                 Job::Https(target, http.clone(), tls.clone(), host(config, sched, i, http))
@@ -115,15 +132,21 @@ impl Job {
         }
     }
 
+    /// The probe. A task holds its future inline, as large as the largest kind's (an https
+    /// probe's is kilobytes); boxing all but the small ones keeps a TCP probe's task a few
+    /// hundred bytes, where kilobyte blocks freed and taken at every probe made musl's
+    /// allocator map and unmap pages.
     async fn run(self) -> Outcome {
         match self {
             Job::Tcp(target) => tcp::probe(&target).await,
-            Job::Http(target, check, host) => http::probe(&target, &check, &host).await,
+            Job::Http(target, prepared) => Box::pin(http::probe_prepared(&target, &prepared)).await,
             #[cfg(feature = "tls")]
-            Job::Https(target, check, tls, host) => https::probe(&target, &check, &tls, &host).await,
+            Job::Https(target, check, tls, host) => {
+                Box::pin(https::probe(&target, &check, &tls, &host)).await
+            }
             #[cfg(not(feature = "tls"))]
             Job::Https => Outcome::Error(NO_TLS.into()),
-            Job::Smtp(target, helo) => smtp::probe(&target, &helo).await,
+            Job::Smtp(target, helo) => Box::pin(smtp::probe(&target, &helo)).await,
             Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
             Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {
                 script::probe(&command, run_as, timeout, dynamic).await
@@ -176,7 +199,8 @@ fn run(
     mut publish: Publish,
 ) {
     let ex = async_executor::LocalExecutor::new();
-    let (done, results) = async_channel::unbounded();
+    // Each ended probe: its scheduler generation, index, outcome and time taken.
+    let results: Rc<Mailbox<(u64, usize, Outcome, Duration)>> = Rc::new(Mailbox::new());
     let mut sched = Scheduler::new(&config, plan(&config), Instant::now());
     log::info!("checks: {} probe(s) for {} real server(s)", sched.probes().len(), config.real_servers.len());
     #[cfg(not(feature = "tls"))]
@@ -187,46 +211,53 @@ fn run(
     let mut stale = false;
     // Probes started and not yet reported (of any generation).
     let mut in_flight = 0usize;
+    let mut prepared = Prepared::new();
     report(health.clone());
     publish(&config, &sched, None);
-    // async-io's block_on drives the reactor on this thread; futures-lite's would leave it
-    // to async-io's helper thread and pay a cross-thread wake-up for every socket event.
-    async_io::block_on(ex.run(async {
+    // The checker's own reactor, driven by this thread alone (see `reactor`).
+    let ran = reactor::block_on(ex.run(async {
+        let mut inbox = std::pin::pin!(inbox);
+        // One timer, moved only when the next due time does (a timer is a map entry).
+        let mut timer: Option<Timer> = None;
         loop {
             let now = Instant::now();
             while in_flight < limits::PROBES_RUNNING {
                 let Some(i) = sched.poll_due(now) else { break };
                 in_flight += 1;
-                let job = Job::new(&config, &sched, i);
-                let done = done.clone();
+                let job = Job::new(&config, &sched, i, &mut prepared);
+                let done = results.clone();
                 ex.spawn(async move {
                     let started = Instant::now();
                     let outcome = job.run().await;
-                    let _ = done.send((generation, i, outcome, started.elapsed())).await;
+                    done.send((generation, i, outcome, started.elapsed()));
                 })
                 .detach();
             }
             // At the cap, only a result can free a slot: no timer, or it would spin.
             let due = if in_flight < limits::PROBES_RUNNING { sched.poll_timeout() } else { None };
-            let event = future::or(
-                async { results.recv().await.map_or(Event::Due, |(g, i, o, t)| Event::Done(g, i, o, t)) },
-                future::or(
-                    async { inbox.recv().await.map_or(Event::Command(Command::Stop), Event::Command) },
-                    async {
-                        match due {
-                            Some(at) => Timer::at(at).await,
-                            None => Timer::never().await,
-                        };
-                        Event::Due
-                    },
-                ),
-            )
+            if timer.as_ref().map(Timer::deadline) != due {
+                timer = due.map(Timer::at);
+            }
+            let event = future::poll_fn(|cx| {
+                if let Poll::Ready((g, i, o, t)) = results.poll_recv(cx) {
+                    return Poll::Ready(Event::Done(g, i, o, t));
+                }
+                if let Poll::Ready(command) = inbox.as_mut().poll_next(cx) {
+                    return Poll::Ready(Event::Command(command.unwrap_or(Command::Stop)));
+                }
+                match timer.as_mut().map(|t| Pin::new(t).poll(cx)) {
+                    Some(Poll::Ready(())) => Poll::Ready(Event::Due),
+                    _ => Poll::Pending,
+                }
+            })
             .await;
             match event {
                 Event::Done(g, _, _, _) if g != generation => in_flight -= 1,
                 Event::Done(_, i, outcome, took) => {
                     in_flight -= 1;
-                    let text = outcome.to_string();
+                    // Put in words only for the log line of a change (a clone of the usual
+                    // outcomes allocates nothing).
+                    let kept = outcome.clone();
                     let weight_before = sched.probes()[i].weight();
                     let change = sched.report(Instant::now(), i, outcome, took);
                     // The health of the real servers can only move with a probe's state or weight.
@@ -235,7 +266,7 @@ fn run(
                         let spec = sched.probes()[i].spec;
                         let name = &config.checks[spec.check].name;
                         let state = if change.up { "up" } else { "down" };
-                        log::info!("check {name} {}: {state} ({text})", spec.target);
+                        log::info!("check {name} {}: {state} ({kept})", spec.target);
                     }
                     publish(&config, &sched, Some(i));
                 }
@@ -243,6 +274,7 @@ fn run(
                     sched = sched.reloaded(&config, &new, plan(&new), Instant::now());
                     generation += 1;
                     config = new;
+                    prepared.clear();
                     log::info!("checks: {} probe(s) after reload", sched.probes().len());
                     publish(&config, &sched, None);
                     stale = true;
@@ -262,4 +294,10 @@ fn run(
             }
         }
     }));
+    if let Err(e) = ran {
+        log::error!("checks: cannot wait for their sockets and timers: {e}; no probe runs");
+    }
 }
+
+#[cfg(test)]
+mod tests;

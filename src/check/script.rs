@@ -35,7 +35,7 @@ pub async fn probe(command: &str, run_as: Option<RunAs>, timeout: Duration, dyna
             running.0 = None;
             return verdict(ended, dynamic);
         }
-        async_io::Timer::after(POLL).await;
+        super::reactor::Timer::after(POLL).await;
     }
 }
 
@@ -53,7 +53,11 @@ fn verdict(ended: process::Outcome, dynamic: bool) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_lite::future::block_on;
+    use crate::check::reactor;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        reactor::block_on(f).unwrap()
+    }
 
     fn run(command: &str, dynamic: bool) -> Outcome {
         block_on(probe(command, None, Duration::from_secs(2), dynamic))

@@ -61,7 +61,7 @@ where
         let _ = session.command("QUIT").await;
     };
     futures_lite::future::or(polite, async {
-        async_io::Timer::after(wait).await;
+        super::reactor::Timer::after(wait).await;
     })
     .await;
 }
@@ -180,7 +180,7 @@ mod tests {
     fn run(banner: &'static [u8], answers: &'static [&'static [u8]]) -> (Outcome, Vec<String>) {
         let (addr, server) = serve(banner, answers);
         let outcome =
-            futures_lite::future::block_on(probe(&target(addr, Duration::from_secs(5)), "lb1.example"));
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_secs(5)), "lb1.example"));
         (outcome, server.join().unwrap())
     }
 
@@ -222,7 +222,8 @@ mod tests {
     fn no_221_does_not_hold_the_result() {
         let (addr, server) = serve(b"220 mx\r\n", &[b"250 mx\r\n"]);
         let started = Instant::now();
-        let outcome = futures_lite::future::block_on(probe(&target(addr, Duration::from_secs(5)), "lb1"));
+        let outcome =
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_secs(5)), "lb1"));
         assert_eq!(outcome, Outcome::Ok);
         // The server never answers QUIT; the probe gave up after QUIT_WAIT.
         assert!(started.elapsed() < QUIT_WAIT * 4, "{:?}", started.elapsed());
@@ -239,7 +240,8 @@ mod tests {
             drop(s);
         });
         let started = Instant::now();
-        let outcome = futures_lite::future::block_on(probe(&target(addr, Duration::from_millis(300)), "lb1"));
+        let outcome =
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_millis(300)), "lb1"));
         assert_eq!(outcome, Outcome::Timeout);
         assert!(started.elapsed() < Duration::from_millis(700));
         server.join().unwrap();
@@ -256,7 +258,8 @@ mod tests {
             let _ = s.write_all(&LONG);
             thread::sleep(Duration::from_millis(200));
         });
-        let outcome = futures_lite::future::block_on(probe(&target(addr, Duration::from_secs(5)), "lb1"));
+        let outcome =
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_secs(5)), "lb1"));
         assert_eq!(outcome, Outcome::BadReply("reply line too long"));
         server.join().unwrap();
     }
@@ -268,7 +271,8 @@ mod tests {
         let (outcome, _) = run(b"", &[]);
         assert_eq!(outcome, Outcome::BadReply("connection closed"));
         let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let outcome = futures_lite::future::block_on(probe(&target(addr, Duration::from_secs(2)), "lb1"));
+        let outcome =
+            crate::check::reactor::block_on_test(probe(&target(addr, Duration::from_secs(2)), "lb1"));
         assert_eq!(outcome, Outcome::Refused);
     }
 
@@ -276,7 +280,7 @@ mod tests {
     fn a_helo_name_cannot_inject_commands() {
         let (addr, server) = serve(b"220 mx\r\n", &[]);
         let t = target(addr, Duration::from_secs(2));
-        let outcome = futures_lite::future::block_on(probe(&t, "lb1\r\nRCPT TO:<x>"));
+        let outcome = crate::check::reactor::block_on_test(probe(&t, "lb1\r\nRCPT TO:<x>"));
         assert!(matches!(outcome, Outcome::Error(_)), "{outcome:?}");
         assert!(server.join().unwrap().is_empty());
     }

@@ -2,14 +2,14 @@
 //! connect from the check's source address, told apart as refused, unreachable or timed
 //! out.
 
+use super::reactor::Socket;
 use super::{Outcome, Target};
-use async_io::Async;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 use std::net::{SocketAddr, TcpStream};
 
 /// Connects to the target (bounded by the caller's timeout, see [`super::within`]).
-pub async fn connect(target: &Target) -> Result<Async<TcpStream>, Outcome> {
+pub async fn connect(target: &Target) -> Result<Socket<TcpStream>, Outcome> {
     let family = if target.addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
     let fd = net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK, None)
         .map_err(errno_outcome)?;
@@ -20,7 +20,7 @@ pub async fn connect(target: &Target) -> Result<Async<TcpStream>, Outcome> {
         Ok(()) | Err(Errno::INPROGRESS) => {}
         Err(e) => return Err(errno_outcome(e)),
     }
-    let stream = Async::new(TcpStream::from(fd)).map_err(|e| Outcome::Error(e.to_string()))?;
+    let stream = Socket::new(TcpStream::from(fd)).map_err(|e| Outcome::Error(e.to_string()))?;
     stream.writable().await.map_err(|e| Outcome::Error(e.to_string()))?;
     // Writable means the handshake ended; SO_ERROR says how.
     match net::sockopt::socket_error(stream.get_ref()) {
@@ -60,6 +60,7 @@ pub async fn probe(target: &Target) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use super::super::reactor::block_on;
     use super::*;
     use std::time::Duration;
 
@@ -71,16 +72,16 @@ mod tests {
     fn open_and_closed_ports() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let open = listener.local_addr().unwrap();
-        assert_eq!(futures_lite::future::block_on(probe(&target(open))), Outcome::Ok);
+        assert_eq!(block_on(probe(&target(open))).unwrap(), Outcome::Ok);
         drop(listener);
-        assert_eq!(futures_lite::future::block_on(probe(&target(open))), Outcome::Refused);
+        assert_eq!(block_on(probe(&target(open))).unwrap(), Outcome::Refused);
     }
 
     #[test]
     fn a_source_address_is_used() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let t = Target { bind: Some("127.0.0.2".parse().unwrap()), ..target(listener.local_addr().unwrap()) };
-        assert_eq!(futures_lite::future::block_on(probe(&t)), Outcome::Ok);
+        assert_eq!(block_on(probe(&t)).unwrap(), Outcome::Ok);
         let (_, peer) = listener.accept().unwrap();
         assert_eq!(peer.ip().to_string(), "127.0.0.2");
     }

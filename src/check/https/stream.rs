@@ -1,11 +1,11 @@
-//! A rustls client connection over an async-io TCP stream, as an `AsyncRead + AsyncWrite`
+//! A rustls client connection over a checker TCP socket, as an `AsyncRead + AsyncWrite`
 //! for the HTTP exchange. rustls does the protocol on buffers; this moves its records over
-//! the non-blocking socket and waits for readiness with async-io. It is all a probe needs
+//! the non-blocking socket and waits for readiness with the checker's reactor. It is all a probe needs
 //! (no split halves, no early data): the release binary measured the same size with
 //! `futures-rustls` in its place, so this saves a dependency, and it ends a stream that
 //! closes without close_notify the way an HTTP reply wants (see `poll_read`).
 
-use async_io::Async;
+use crate::check::reactor::Socket;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use rustls::ClientConnection;
 use std::io::{self, ErrorKind, Read, Write};
@@ -33,13 +33,13 @@ impl From<Failure> for io::Error {
 
 /// A TLS client session on a connected socket.
 pub struct TlsStream {
-    tcp: Async<TcpStream>,
+    tcp: Socket<TcpStream>,
     conn: ClientConnection,
 }
 
 impl TlsStream {
     /// Wraps a connected socket; nothing is sent before [`TlsStream::handshake`].
-    pub fn new(tcp: Async<TcpStream>, conn: ClientConnection) -> TlsStream {
+    pub fn new(tcp: Socket<TcpStream>, conn: ClientConnection) -> TlsStream {
         TlsStream { tcp, conn }
     }
 
@@ -65,26 +65,19 @@ impl TlsStream {
     /// Sends every queued TLS record; pending until the socket has taken them all.
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut self.tcp.get_ref()) {
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => ready!(self.tcp.poll_writable(cx))?,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+            let conn = &mut self.conn;
+            ready!(self.tcp.poll_write_with(cx, |mut tcp| conn.write_tls(&mut tcp)))?;
         }
         Poll::Ready(Ok(()))
     }
 
     /// Reads what the socket has into rustls and processes it; `false` at end of stream.
     fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Failure>> {
-        loop {
-            match self.conn.read_tls(&mut self.tcp.get_ref()) {
-                Ok(0) => return Poll::Ready(Ok(false)),
-                Ok(_) => break,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    ready!(self.tcp.poll_readable(cx)).map_err(Failure::Io)?
-                }
-                Err(e) => return Poll::Ready(Err(Failure::Io(e))),
-            }
+        let conn = &mut self.conn;
+        match ready!(self.tcp.poll_read_with(cx, |mut tcp| conn.read_tls(&mut tcp))) {
+            Ok(0) => return Poll::Ready(Ok(false)),
+            Ok(_) => {}
+            Err(e) => return Poll::Ready(Err(Failure::Io(e))),
         }
         if let Err(e) = self.conn.process_new_packets() {
             // rustls has queued an alert that says why; the server's log is the better for

@@ -223,12 +223,14 @@ fn a_full_queue_drops_and_counts_without_waiting() {
     for _ in 0..limits::MAIL_QUEUE + 5 {
         mailer.send(&vrrp(Kind::Group, State::Fault));
     }
-    assert!(start.elapsed() < Duration::from_millis(200), "queueing waited: {:?}", start.elapsed());
-    // One mail may be on the thread already, out of the queue.
-    let dropped = mailer.dropping;
+    // Far below the 3 s the stuck mail holds the thread: queueing never waits for it.
+    assert!(start.elapsed() < Duration::from_secs(1), "queueing waited: {:?}", start.elapsed());
+    // One mail is on the thread, out of the queue, once the thread has started (it may
+    // start in the middle of the loop: then a send after the first drop finds room again
+    // and the burst count starts over, so only the total tells). No other test drops mails.
+    let dropped = counters::read().mails_dropped - before;
     assert!((4..=5).contains(&dropped), "{dropped} dropped");
-    // The process-wide counter has them too (other tests may add theirs at the same time).
-    assert!(counters::read().mails_dropped - before >= dropped);
+    assert!((1..=dropped).contains(&mailer.dropping), "{} in the last burst", mailer.dropping);
 }
 
 #[test]
