@@ -46,17 +46,6 @@ pub struct Checker {
     thread: Option<JoinHandle<()>>,
 }
 
-/// The checks thread's nice value (and its scripts'): above the VRRP loop's 0.
-const NICE: i32 = 10;
-
-/// On a busy box the kernel runs the VRRP loop before check work (DESIGN "Timing model":
-/// adverts never wait behind checks). Lowering one's own priority is always allowed.
-fn yield_to_vrrp() {
-    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE) {
-        log::error!("checks: cannot lower their priority: {e}");
-    }
-}
-
 impl Checker {
     /// Starts the checker thread for `config`; `report` gets the health at once and at
     /// every change.
@@ -64,10 +53,7 @@ impl Checker {
         let (commands, inbox) = async_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            .spawn(move || {
-                yield_to_vrrp();
-                run(config, inbox, report, publish)
-            })
+            .spawn(move || run(config, inbox, report, publish))
             .map_err(|e| log::error!("checks: cannot start their thread: {e}"))
             .ok()?;
         Some(Checker { commands, thread: Some(thread) })
