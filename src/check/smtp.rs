@@ -7,7 +7,7 @@
 //! that are not an SMTP reply, or break a cap, are [`Outcome::BadReply`].
 
 use super::{Outcome, Target};
-use crate::smtp::reply::{parse_reply, Parsed, MAX_REPLY_BYTES};
+use crate::smtp::reply::Replies;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use std::time::{Duration, Instant};
 
@@ -69,13 +69,12 @@ where
 /// One conversation: the stream and the bytes received but not yet parsed.
 struct Session<'a, S> {
     stream: &'a mut S,
-    buf: Vec<u8>,
-    len: usize,
+    replies: Replies,
 }
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
     fn new(stream: &'a mut S) -> Self {
-        Session { stream, buf: vec![0; MAX_REPLY_BYTES], len: 0 }
+        Session { stream, replies: Replies::default() }
     }
 
     async fn dialog(&mut self, helo_name: &str) -> Result<(), Outcome> {
@@ -101,26 +100,19 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
     /// Reads one whole reply and returns its code.
     async fn reply(&mut self) -> Result<u16, Outcome> {
         loop {
-            match parse_reply(&self.buf[..self.len]) {
-                Parsed::Complete { code, len } => {
-                    self.buf.copy_within(len..self.len, 0);
-                    self.len -= len;
-                    return Ok(code);
-                }
-                Parsed::Malformed(why) => return Err(Outcome::BadReply(why)),
-                Parsed::Incomplete => {}
+            if let Some(code) = self.replies.take().map_err(Outcome::BadReply)? {
+                return Ok(code);
             }
-            // parse_reply calls a full buffer malformed; this guard keeps a read possible.
-            if self.len == self.buf.len() {
-                return Err(Outcome::BadReply("reply too long"));
-            }
-            let n = self.stream.read(&mut self.buf[self.len..]).await.map_err(super::tcp::io_outcome)?;
+            let n = self.stream.read(self.replies.spare()).await.map_err(super::tcp::io_outcome)?;
             if n == 0 {
-                let why =
-                    if self.len == 0 { "connection closed" } else { "connection closed inside a reply" };
+                let why = if self.replies.is_empty() {
+                    "connection closed"
+                } else {
+                    "connection closed inside a reply"
+                };
                 return Err(Outcome::BadReply(why));
             }
-            self.len += n;
+            self.replies.filled(n);
         }
     }
 }

@@ -8,7 +8,7 @@
 //! TLS and no authentication: alerts go to a relay on the management network, as
 //! keepalived's do.
 
-use super::reply::{parse_reply, Parsed, MAX_REPLY_BYTES};
+use super::reply::Replies;
 use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -132,14 +132,13 @@ fn io_cause(e: &std::io::Error, what: &str) -> Cause {
 /// One connection: the stream, the bytes received and not parsed yet, and the deadline.
 struct Session {
     stream: TcpStream,
-    buf: Box<[u8; MAX_REPLY_BYTES]>,
-    len: usize,
+    replies: Replies,
     deadline: Instant,
 }
 
 impl Session {
     fn new(stream: TcpStream, deadline: Instant) -> Session {
-        Session { stream, buf: Box::new([0; MAX_REPLY_BYTES]), len: 0, deadline }
+        Session { stream, replies: Replies::default(), deadline }
     }
 
     fn dialogue(mut self, e: &Envelope<'_>) -> Result<Sent, Failure> {
@@ -204,24 +203,14 @@ impl Session {
     fn reply(&mut self, step: Step) -> Result<u16, Failure> {
         let fail = |cause| Failure { step, cause };
         loop {
-            match parse_reply(&self.buf[..self.len]) {
-                Parsed::Complete { code, len } => {
-                    self.buf.copy_within(len..self.len, 0);
-                    self.len -= len;
-                    return Ok(code);
-                }
-                Parsed::Malformed(why) => return Err(fail(Cause::Malformed(why))),
-                Parsed::Incomplete => {}
-            }
-            // parse_reply calls a full buffer malformed; this keeps the slice below non-empty.
-            if self.len == self.buf.len() {
-                return Err(fail(Cause::Malformed("reply too long")));
+            if let Some(code) = self.replies.take().map_err(|why| fail(Cause::Malformed(why)))? {
+                return Ok(code);
             }
             let left = remaining(self.deadline).ok_or_else(|| fail(Cause::TimedOut))?;
             self.stream.set_read_timeout(Some(left)).map_err(|e| fail(io_cause(&e, "socket")))?;
-            match self.stream.read(&mut self.buf[self.len..]) {
+            match self.stream.read(self.replies.spare()) {
                 Ok(0) => return Err(fail(Cause::Closed)),
-                Ok(n) => self.len += n,
+                Ok(n) => self.replies.filled(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(fail(io_cause(&e, "read"))),
             }

@@ -19,6 +19,53 @@ pub enum Parsed {
     Malformed(&'static str),
 }
 
+/// The bytes a client received and has not parsed yet: what the blocking client of the
+/// alert mails and the async one of the health check both keep around their reads.
+pub struct Replies {
+    buf: Box<[u8]>,
+    len: usize,
+}
+
+impl Default for Replies {
+    fn default() -> Self {
+        Replies { buf: vec![0; MAX_REPLY_BYTES].into_boxed_slice(), len: 0 }
+    }
+}
+
+impl Replies {
+    /// The code of the next whole reply, consumed (bytes after it stay for the one after);
+    /// `None` until one has arrived; an error for bytes that are not an SMTP reply or a
+    /// reply over the caps.
+    pub fn take(&mut self) -> Result<Option<u16>, &'static str> {
+        match parse_reply(&self.buf[..self.len]) {
+            Parsed::Complete { code, len } => {
+                self.buf.copy_within(len..self.len, 0);
+                self.len -= len;
+                Ok(Some(code))
+            }
+            Parsed::Malformed(why) => Err(why),
+            // parse_reply calls a full buffer malformed; this keeps `spare` non-empty.
+            Parsed::Incomplete if self.len == self.buf.len() => Err("reply too long"),
+            Parsed::Incomplete => Ok(None),
+        }
+    }
+
+    /// Where the next read goes; not empty after `take` said `Ok(None)`.
+    pub fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.len..]
+    }
+
+    /// `n` bytes were read into [`spare`](Self::spare).
+    pub fn filled(&mut self, n: usize) {
+        self.len = (self.len + n).min(self.buf.len());
+    }
+
+    /// True when nothing is buffered (a close now falls between replies).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// Looks for one whole reply at the start of `buf`: lines `ddd-text` then a last `ddd text`
 /// (or `ddd`), all with the same code. Lines end in CRLF; a bare LF is accepted too, since a
 /// sloppy line end says nothing about the server's health.
@@ -97,6 +144,28 @@ fn number(d: &[u8]) -> u16 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn feed(r: &mut Replies, bytes: &[u8]) {
+        r.spare()[..bytes.len()].copy_from_slice(bytes);
+        r.filled(bytes.len());
+    }
+
+    #[test]
+    fn replies_come_out_one_at_a_time_and_a_full_buffer_is_an_error() {
+        let mut r = Replies::default();
+        assert_eq!(r.take(), Ok(None));
+        feed(&mut r, b"220 hi\r\n250-a\r\n25");
+        assert_eq!(r.take(), Ok(Some(220)));
+        assert_eq!(r.take(), Ok(None));
+        assert!(!r.is_empty());
+        feed(&mut r, b"0 b\r\n");
+        assert_eq!(r.take(), Ok(Some(250)));
+        assert!(r.is_empty());
+        let mut full = Replies::default();
+        let line = [b'x'; MAX_REPLY_BYTES];
+        feed(&mut full, &line);
+        assert!(full.take().is_err());
+    }
 
     #[test]
     fn single_and_multi_line_replies() {
