@@ -444,13 +444,7 @@ mod tests {
 
     #[test]
     fn a_silent_server_times_out() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = thread::spawn(move || {
-            let (s, _) = listener.accept().unwrap();
-            thread::sleep(Duration::from_millis(800));
-            drop(s);
-        });
+        let (addr, server) = crate::check::test_server::silent(Duration::from_millis(800));
         let t = target(addr, Duration::from_millis(300));
         let started = std::time::Instant::now();
         assert_eq!(

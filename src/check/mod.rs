@@ -18,6 +18,8 @@ pub mod schedule;
 pub mod script;
 pub mod smtp;
 pub mod tcp;
+#[cfg(test)]
+mod test_server;
 
 use std::fmt;
 use std::future::Future;
