@@ -1,7 +1,11 @@
 # shellcheck shell=bash
 # Shared helpers for the ci/ scripts: sourced, never run. Prerequisites install
-# themselves (we run as root on Debian 12); a missing one is a failure, never a skip,
-# except where a script calls skip_or_fail outside CI.
+# themselves (we run as root on Debian 12) from the one list in ci/prerequisites.sh
+# (install_prerequisites); a missing one is a failure, never a skip, except where a script
+# calls skip_or_fail outside CI.
+
+# shellcheck source=ci/prerequisites.sh
+. "$(dirname "${BASH_SOURCE[0]}")/prerequisites.sh"
 
 # Where cargo puts its output; the scripts that source this read binaries from here.
 # shellcheck disable=SC2034
@@ -43,11 +47,16 @@ export KEEPLITE_CI_RUN
 
 # apt_install PKG...: installs only what is missing. apt-get update runs at most once
 # per run: step runs commands in subshells, so the marker is a file, not a variable.
+# Only install_prerequisites calls it (ci/test checks that): the list is ci/prerequisites.sh.
 apt_install() {
-    local missing=() p stamp=$CI_TARGET_DIR/.ci-apt-updated
+    local missing=() p status stamp=$CI_TARGET_DIR/.ci-apt-updated
+    local -A installed=()
+    # One dpkg-query for all: "name status" of each package dpkg knows (errors for the others).
+    while read -r p status; do
+        if [[ $status == "install ok installed" ]]; then installed[$p]=1; fi
+    done < <(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null || true)
     for p in "$@"; do
-        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] ||
-            missing+=("$p")
+        [[ -n ${installed[$p]:-} ]] || missing+=("$p")
     done
     ((${#missing[@]} == 0)) && return 0
     need_root "apt-get install ${missing[*]}"
@@ -58,7 +67,7 @@ apt_install() {
         echo "$KEEPLITE_CI_RUN" >"$stamp"
     fi
     echo "ci: apt-get install ${missing[*]}"
-    retry 3 timeout 600 apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    retry 3 timeout 900 apt-get install -y -q --no-install-recommends "${missing[@]}" ||
         die "apt-get install ${missing[*]} failed"
 }
 
@@ -85,6 +94,20 @@ rustup_target() { rustup_add target "$@"; }
 
 # rustup_component NAME...: rustfmt, clippy, ... for the active toolchain.
 rustup_component() { rustup_add component "$@"; }
+
+# install_prerequisites: installs whatever of ci/prerequisites.sh is missing (Debian
+# packages, rustup targets and components): every entry point calls it first. Once per run
+# (KEEPLITE_CI_RUN): the scripts a run starts find the stamp and return at once; a new run
+# checks again, which takes a fraction of a second when everything is there.
+install_prerequisites() {
+    local stamp=$CI_TARGET_DIR/.ci-prerequisites
+    [[ $(cat "$stamp" 2>/dev/null) == "$KEEPLITE_CI_RUN" ]] && return 0
+    apt_install "${PREREQ_APT[@]}"
+    rustup_target "${PREREQ_RUST_TARGETS[@]}"
+    rustup_component "${PREREQ_RUST_COMPONENTS[@]}"
+    mkdir -p "$CI_TARGET_DIR"
+    echo "$KEEPLITE_CI_RUN" >"$stamp"
+}
 
 # step NAME CMD...: banner, timing, loud failure. CMD runs in a subshell with errexit on
 # (an `if` around a function would silently switch errexit off inside it), so variables it

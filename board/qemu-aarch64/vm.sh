@@ -8,7 +8,6 @@
     VM_RUST_TARGET=aarch64-unknown-linux-musl
     # rustc's aarch64 musl target cannot link static-pie (.cargo/config.toml): plain static.
     VM_ELF=("ARM aarch64")
-    VM_QEMU_PKG=qemu-system-arm
     # virt: the generic board (PL011 serial, PSCI power-off, no firmware needed for
     # -kernel). -cpu max: every feature TCG emulates, among them the crc32 and LSE atomics
     # of real arm64 routers. pauth-impdef: pointer authentication with a cheap hash instead

@@ -16,7 +16,6 @@ cd "$VM_DIR/../.."
 #   VM_DEB_ARCH     Debian architecture of the kernel and the guest's tools
 #   VM_RUST_TARGET  Rust target of keeplite and the test binaries
 #   VM_ELF          file(1)'s name of that architecture, then "pie" if static-pie
-#   VM_QEMU_PKG     Debian package of the emulator
 #   VM_QEMU         the emulator and its machine options (TCG is added by image/vm/run)
 #   VM_CONSOLE      the kernel's console device
 #   VM_CACHE        where the downloads and builds are kept
@@ -26,7 +25,6 @@ if [[ $VM_ARCH == x86_64 ]]; then
     VM_DEB_ARCH=amd64
     VM_RUST_TARGET=x86_64-unknown-linux-musl
     VM_ELF=(x86-64 pie)
-    VM_QEMU_PKG=qemu-system-x86
     VM_QEMU=(qemu-system-x86_64 -vga none)
     VM_CONSOLE=ttyS0
     # Under target/ so that `cargo clean` and .gitignore already cover it.
