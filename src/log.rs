@@ -99,6 +99,10 @@ pub fn enabled(level: LogLevel) -> bool {
 macro_rules! error {
     ($($t:tt)*) => { $crate::log::log($crate::config::model::LogLevel::Error, &format!($($t)*)) };
 }
+/// Logs something an operator should fix.
+macro_rules! warning {
+    ($($t:tt)*) => { $crate::log::log($crate::config::model::LogLevel::Warn, &format!($($t)*)) };
+}
 /// Logs an event.
 macro_rules! info {
     ($($t:tt)*) => { $crate::log::log($crate::config::model::LogLevel::Info, &format!($($t)*)) };
@@ -111,7 +115,7 @@ macro_rules! debug {
         }
     };
 }
-pub(crate) use {debug, error, info};
+pub(crate) use {debug, error, info, warning};
 
 #[cfg(test)]
 mod tests {

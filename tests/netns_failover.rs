@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::daemon::logs;
 use common::daemon::{has_vip, scratch, until_vip, Daemon};
 use common::{keepalived_available, netns_available, Lan, Netns};
 use std::process::Command;
@@ -207,17 +208,44 @@ fn vmac_failover(ipv6: bool) {
     let tag = if ipv6 { "vmac6" } else { "vmac4" };
     let high = Daemon::keeplite(a, &format!("{tag}-high"), &config(200));
     let low = Daemon::keeplite(b, &format!("{tag}-low"), &config(100));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !vmac_holds(a, dev, vip) {
-        assert!(Instant::now() < deadline, "no vip on {dev}:\n{}\n{}", high.log(), low.log());
+    let all = [&high, &low];
+    // Exactly one holder, the higher priority, and it stays so for 10 adverts: two
+    // routers whose vmacs share the virtual MAC must hear each other's adverts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (vmac_holds(a, dev, vip), vmac_holds(b, dev, vip)) != (true, false) {
+        assert!(Instant::now() < deadline, "no single holder on {dev}:\n{}", logs(&all));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let steady = Instant::now();
+    while steady.elapsed() < Duration::from_secs(1) {
+        let held = (vmac_holds(a, dev, vip), vmac_holds(b, dev, vip));
+        assert_eq!(
+            held,
+            (true, false),
+            "holders after {:?} of steady state:\n{}",
+            steady.elapsed(),
+            logs(&all)
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let link = a.ip_output(&["-d", "link", "show", "dev", dev]);
     assert!(link.contains(mac) && link.contains("macvlan mode private"), "{link}");
-    assert!(!vmac_holds(b, dev, vip), "the backup holds the vip too");
+    if ipv6 {
+        // The advert source on the vmac is the router's own link-local address (eth0's),
+        // not one made from the virtual MAC that both routers share.
+        let own = |ns: &Netns, dev: &str| {
+            ns.ip_output(&["-6", "-o", "addr", "show", "dev", dev, "scope", "link"])
+                .split_whitespace()
+                .filter(|w| w.starts_with("fe80:") && *w != "fe80::81/64")
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(own(a, dev), own(a, "eth0"), "{dev}'s link-local addresses");
+        assert_ne!(own(a, dev), own(b, dev), "both routers' vmacs have the same link-local address");
+    }
     high.stop();
     assert!(a.ip_output(&["link", "show", "dev", dev]).is_empty(), "{dev} outlived the daemon");
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while !vmac_holds(b, dev, vip) {
         assert!(Instant::now() < deadline, "backup never took the vip:\n{}", low.log());
         std::thread::sleep(Duration::from_millis(20));

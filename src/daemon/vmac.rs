@@ -3,9 +3,10 @@
 //! sees the same MAC whichever router is master and needs no ARP update on failover.
 
 use super::links::Links;
-use crate::net::link;
 use crate::net::netlink::Socket;
+use crate::net::{address, link};
 use crate::vrrp::announce::MacAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// Name of the virtual-MAC interface of `vrid` (keepalived's default is `vrrp.VRID`;
 /// IPv6 instances get `vrrp6.VRID` so both families of one VRID can coexist).
@@ -31,13 +32,46 @@ pub fn create(
         // The vmac's link-local address is the advert source; with DAD it would be
         // unusable for a second after every start.
         sysctl(&format!("ipv6/conf/{name}/accept_dad"), "0")?;
+        // Not the kernel's link-local: made from the virtual MAC, it would be the same on
+        // every router of the VRID, and adverts with equal priorities and equal sources
+        // never elect one master. The base interface's own is added below instead.
+        sysctl(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
     } else {
         // Answer ARP only for addresses on the vmac itself (the VIPs), as keepalived does.
         sysctl(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
         sysctl(&format!("ipv4/conf/{name}/arp_filter"), "0")?;
+        // Adverts are heard on the vmac, which has no route back to their sources: reverse
+        // path filtering would drop them (keepalived sets the same).
+        sysctl(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
+        sysctl(&format!("ipv4/conf/{name}/accept_local"), "1")?;
+        if std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter").is_ok_and(|v| v.trim() == "1") {
+            // The kernel applies the stricter of `all` and the interface's own setting.
+            crate::log::warning!(
+                "{name}: net.ipv4.conf.all.rp_filter is 1 (strict): adverts heard on the vmac \
+                 are dropped; set it to 0 or 2 (loose)"
+            );
+        }
     }
     link::set_up(nl, &name, true).map_err(|e| e.to_string())?;
+    if ipv6 {
+        let vmac = link::by_name(nl, &name).map_err(|e| e.to_string())?;
+        let base = &links.ifaces[base];
+        // keepalived does the same: the router keeps its own advert source whether or not
+        // it uses a vmac.
+        let own = base
+            .link_local6
+            .or_else(|| base.link.mac.map(eui64_link_local))
+            .ok_or_else(|| format!("{}: no link-local address or MAC to give {name}", base.link.name))?;
+        address::add(nl, &vmac, IpAddr::V6(own), 64).map_err(|e| e.to_string())?;
+    }
     links.add(nl, &name)
+}
+
+/// The modified EUI-64 link-local address of `mac` (RFC 4291 appendix A), the one the
+/// kernel gives an interface with that MAC.
+fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
+    let [a, b, c, d, e, f] = mac;
+    Ipv6Addr::from([0xfe, 0x80, 0, 0, 0, 0, 0, 0, a ^ 0x02, b, c, 0xff, 0xfe, d, e, f])
 }
 
 /// Removes the vmac (at shutdown); a missing one is fine.
@@ -51,4 +85,17 @@ pub fn remove(nl: &mut Socket, vrid: u8, ipv6: bool) -> Result<(), String> {
 fn sysctl(key: &str, value: &str) -> Result<(), String> {
     let path = format!("/proc/sys/net/{key}");
     std::fs::write(&path, value).map_err(|e| format!("{path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eui64_link_local_flips_the_universal_bit_and_inserts_fffe() {
+        let ll = eui64_link_local([0x02, 0, 0, 0, 0, 0x01]);
+        assert_eq!(ll, "fe80::ff:fe00:1".parse::<Ipv6Addr>().unwrap());
+        let ll = eui64_link_local([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(ll, "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap());
+    }
 }

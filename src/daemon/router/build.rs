@@ -71,9 +71,7 @@ impl Parts {
             let iface =
                 links.position(&v.interface).ok_or_else(|| format!("{}: interface vanished", v.interface))?;
             let family = if v.is_ipv6() { Family::Ipv6 } else { Family::Ipv4 };
-            let socket = socket_for(&v.interface, links.ifaces[iface].link.index, family)?;
-            let mut runtime = vr(config, v, &links, iface, socket, family, &scripts);
-            if v.use_vmac {
+            let vmac = if v.use_vmac {
                 let ipv6 = family == Family::Ipv6;
                 let pos = if vmac_exists.get(i).copied().unwrap_or(false) {
                     links.add(nl, &vmac::name(v.vrid, ipv6))
@@ -81,12 +79,13 @@ impl Parts {
                     vmac::create(nl, &mut links, iface, v.vrid, ipv6)
                 }
                 .map_err(|e| format!("vrrp {}: use_vmac: {e}", v.name))?;
-                let link = &links.ifaces[pos].link;
-                // Adverts leave from the vmac so they carry the virtual MAC; they are
-                // heard on the configured interface's socket.
-                let (name, index) = (link.name.to_string(), link.index);
-                runtime.vmac = Some((pos, socket_for(&name, index, family)?));
-            }
+                Some(pos)
+            } else {
+                None
+            };
+            let mut runtime = vr(config, v, &links, iface, vmac, family, &scripts);
+            let link = &links.ifaces[runtime.advert_iface()].link;
+            runtime.socket = socket_for(link.name.as_ref(), link.index, family)?;
             vrs.push(runtime);
         }
         let groups = config
@@ -126,7 +125,7 @@ fn vr(
     v: &Vrrp,
     links: &Links,
     iface: usize,
-    socket: usize,
+    vmac: Option<usize>,
     family: Family,
     scripts: &Scripts,
 ) -> Vr {
@@ -169,7 +168,8 @@ fn vr(
         name: v.name.clone(),
         instance: Instance::new(params, &tracked),
         iface,
-        socket,
+        // Set by the caller once it has the socket of `advert_iface`.
+        socket: usize::MAX,
         family,
         src_ip: v.src_ip,
         peers: v.unicast_peers.to_vec(),
@@ -181,7 +181,7 @@ fn vr(
         track_scripts,
         notify: v.notify.clone(),
         group: None,
-        vmac: None,
+        vmac,
         transitions: 0,
     }
 }

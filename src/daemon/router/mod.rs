@@ -60,8 +60,8 @@ struct Vr {
     track_scripts: Vec<(usize, usize)>,
     notify: Notify,
     group: Option<usize>,
-    /// `use_vmac`: the macvlan's interface position and the socket that sends from it.
-    vmac: Option<(usize, usize)>,
+    /// `use_vmac`: the macvlan's interface position.
+    vmac: Option<usize>,
     /// State changes since start.
     transitions: u64,
 }
@@ -69,7 +69,20 @@ struct Vr {
 impl Vr {
     /// Interface the VIPs live on: the vmac, or the configured interface.
     fn vip_iface(&self) -> usize {
-        self.vmac.map_or(self.iface, |(pos, _)| pos)
+        self.vmac.unwrap_or(self.iface)
+    }
+
+    /// Interface adverts are sent and heard on. With use_vmac it is the vmac: both
+    /// routers' vmacs carry the same virtual MAC, and the kernel hands a multicast frame
+    /// whose source MAC is one of its own private-mode macvlans to that macvlan only, so
+    /// on the configured interface a pair would never hear each other and both would stay
+    /// master. Unicast adverts are addressed to the configured interface's MAC, so with
+    /// unicast peers they stay there (keepalived's `vmac_xmit_base`).
+    fn advert_iface(&self) -> usize {
+        match self.vmac {
+            Some(pos) if self.peers.is_empty() => pos,
+            _ => self.iface,
+        }
     }
 
     fn mode(&self) -> Mode<'_> {
@@ -167,15 +180,7 @@ impl Router {
     /// Descriptors to wait on, with what each belongs to.
     pub fn fds(&self) -> Vec<(BorrowedFd<'_>, Source)> {
         let mut fds = vec![(self.monitor.as_fd(), Source::Monitor)];
-        // vmac sockets only send: what they hear, the configured interface hears too.
-        let listening = |i: &usize| self.vrs.iter().any(|v| v.socket == *i);
-        fds.extend(
-            self.sockets
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| listening(i))
-                .map(|(i, s)| (s.as_fd(), Source::Socket(i))),
-        );
+        fds.extend(self.sockets.iter().enumerate().map(|(i, s)| (s.as_fd(), Source::Socket(i))));
         fds.extend(self.scripts.exit_fds().map(|fd| (fd, Source::Child)));
         fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
         fds
@@ -254,6 +259,9 @@ impl Router {
                     .iter()
                     .position(|v| v.socket == s && v.instance.params().vrid == id && v.mode().admits(src))
             });
+            if target.is_none() && vrid.is_some_and(|id| self.heard_elsewhere(s, id)) {
+                continue;
+            }
             match (parsed, target) {
                 (Ok(repr), Some(i)) => self.vrs[i].instance.handle_advert(now, src, ttl, &repr),
                 (Ok(_), None) => self.unattributed.discard(crate::vrrp::counters::Discard::Vrid),
@@ -261,6 +269,19 @@ impl Router {
                 (Err(rejected), None) => self.unattributed.discard(rejected.reason),
             }
         }
+    }
+
+    /// True when an advert for `vrid` that socket `s` heard belongs to an instance of the
+    /// same interface and family that listens on another socket: a vmac hears every VRRP
+    /// multicast of its parent's LAN, and the parent hears those that come from outside.
+    fn heard_elsewhere(&self, s: usize, vrid: u8) -> bool {
+        let Some(heard_by) = self.vrs.iter().find(|v| v.socket == s) else { return false };
+        self.vrs.iter().any(|v| {
+            v.socket != s
+                && v.iface == heard_by.iface
+                && v.family == heard_by.family
+                && v.instance.params().vrid == vrid
+        })
     }
 
     /// Timers, announcement rounds, scripts and notify children that are due.
@@ -440,9 +461,8 @@ impl Router {
             return;
         };
         let advert = vr.instance.advert(priority);
-        let socket = vr.vmac.map_or(vr.socket, |(_, s)| s);
         for dst in vr.mode().destinations(vr.family) {
-            if let Err(e) = self.sockets[socket].send(&advert, src, dst) {
+            if let Err(e) = self.sockets[vr.socket].send(&advert, src, dst) {
                 log::error!("vrrp {}: {e}", vr.name);
             }
         }
@@ -576,12 +596,12 @@ impl Router {
     }
 }
 
-/// The address instance `vr` sends adverts from: `src_ip`, else the interface's primary
-/// IPv4 address, or for IPv6 the link-local address of the interface adverts leave by
-/// (the vmac's own with `use_vmac`).
+/// The address instance `vr` sends adverts from: `src_ip`, else the configured interface's
+/// primary IPv4 address, or for IPv6 the link-local address of the interface adverts leave
+/// by (the vmac's own with `use_vmac`).
 fn advert_source(vr: &Vr, links: &Links) -> Option<IpAddr> {
     let ipv6 = vr.family == Family::Ipv6;
-    let leaves_by = if ipv6 { vr.vip_iface() } else { vr.iface };
+    let leaves_by = if ipv6 { vr.advert_iface() } else { vr.iface };
     vr.src_ip.or_else(|| links.ifaces[leaves_by].source(ipv6))
 }
 
