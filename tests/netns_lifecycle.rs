@@ -136,18 +136,3 @@ fn a_second_stop_signal_ends_it_at_once() {
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1), "{}", log(&dir));
     assert!(log(&dir).contains("second stop signal: exiting now"), "{}", log(&dir));
 }
-
-#[test]
-fn what_it_cannot_open_makes_it_exit_1_with_the_reason() {
-    if !netns_available() {
-        return;
-    }
-    let lan = Lan::new("noif", 1);
-    let dir = scratch("noif");
-    let conf =
-        vrrp_section("gw", 51, 100, "198.51.100.100/24", &[]).replace("interface=eth0", "interface=eth9");
-    let mut child = start(&lan.hosts[0], &dir, &conf, &[]);
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
-    let text = log(&dir);
-    assert!(text.contains("cannot start VRRP") && text.contains("eth9"), "{text}");
-}

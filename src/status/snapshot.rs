@@ -37,6 +37,9 @@ pub struct Vrrp {
     pub vrid: u8,
     pub version: u8,
     pub state: State,
+    /// Why the instance is in FAULT: "no interface", "interface down", "no address",
+    /// "tracking" or "sync group"; none in other states.
+    pub fault: Option<&'static str>,
     /// Priority after tracked interfaces and scripts.
     pub priority: u8,
     /// Configured priority.
@@ -222,6 +225,7 @@ impl Vrrp {
             ("vrid", int(self.vrid)),
             ("version", int(self.version)),
             ("state", Json::str(state_name(self.state))),
+            ("fault", self.fault.map_or(Json::Null, Json::str)),
             ("priority", int(self.priority)),
             ("base_priority", int(self.base_priority)),
             ("master", self.master.map_or(Json::Null, |a| Json::str(a.to_string()))),
@@ -337,6 +341,7 @@ pub fn sample(now: Instant) -> Snapshot {
             vrid: 51,
             version: 3,
             state: State::Master,
+            fault: None,
             priority: 200,
             base_priority: 200,
             master: Some([10, 0, 0, 11].into()),

@@ -105,6 +105,9 @@ fn vrrp(instances: &[Json]) -> String {
     let mut t = Table::new(&["VRRP", "STATE", "PRIORITY", "BASE", "MASTER", "SINCE", "TRANSITIONS"]);
     for v in instances {
         let mut state = field(v, "state").to_uppercase();
+        if let Some(why) = v.get("fault").and_then(Json::as_str) {
+            state.push_str(&format!(" ({why})"));
+        }
         if v.get("held").and_then(Json::as_bool) == Some(true) {
             state.push_str(" (held)");
         }
@@ -209,6 +212,7 @@ mod tests {
     use super::*;
     use crate::status::reply;
     use crate::status::snapshot::sample;
+    use crate::vrrp::instance::State;
     use std::time::Instant;
 
     #[test]
@@ -232,6 +236,16 @@ web             tcp 10.0.0.7:443  wlc        dr       up
     web2         10.0.0.2:443  down    -       connection refused (0 ms, 2s ago)  -       -         -
 ";
         assert_eq!(render(&status), want.replace("0.1.0", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn a_fault_says_why() {
+        let now = Instant::now();
+        let mut snapshot = sample(now);
+        snapshot.vrrp[0].state = State::Fault;
+        snapshot.vrrp[0].fault = Some("no interface");
+        let out = render(&reply::ok(snapshot.status(now)));
+        assert!(out.contains("gw    FAULT (no interface)  200"), "{out}");
     }
 
     #[test]

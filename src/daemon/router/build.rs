@@ -71,7 +71,10 @@ impl Parts {
             let iface =
                 links.position(&v.interface).ok_or_else(|| format!("{}: interface vanished", v.interface))?;
             let family = if v.is_ipv6() { Family::Ipv6 } else { Family::Ipv4 };
-            let vmac = if v.use_vmac {
+            // Nothing to open on an interface that does not exist (yet): the instance
+            // stays in FAULT, and the router builds again when the interface appears.
+            let present = links.ifaces[iface].present();
+            let vmac = if v.use_vmac && present {
                 let ipv6 = family == Family::Ipv6;
                 let pos = if vmac_exists.get(i).copied().unwrap_or(false) {
                     links.add(nl, &vmac::name(v.vrid, ipv6))
@@ -85,7 +88,9 @@ impl Parts {
             };
             let mut runtime = vr(config, v, &links, iface, vmac, family, &scripts);
             let link = &links.ifaces[runtime.advert_iface()].link;
-            runtime.socket = socket_for(link.name.as_ref(), link.index, family)?;
+            if present {
+                runtime.socket = Some(socket_for(link.name.as_ref(), link.index, family)?);
+            }
             vrs.push(runtime);
         }
         let groups = config
@@ -169,7 +174,7 @@ fn vr(
         instance: Instance::new(params, &tracked),
         iface,
         // Set by the caller once it has the socket of `advert_iface`.
-        socket: usize::MAX,
+        socket: None,
         family,
         src_ip: v.src_ip,
         peers: v.unicast_peers.to_vec(),

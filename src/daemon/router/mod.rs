@@ -44,7 +44,8 @@ struct Vr {
     name: String,
     instance: Instance,
     iface: usize,
-    socket: usize,
+    /// The socket adverts are sent and heard on; none while the interface is missing.
+    socket: Option<usize>,
     family: Family,
     src_ip: Option<IpAddr>,
     peers: Vec<IpAddr>,
@@ -106,6 +107,8 @@ struct Group {
 
 /// All VRRP instances of one configuration.
 pub struct Router {
+    /// The configuration running now (what an interface that appears is opened for).
+    config: Config,
     nl: Socket,
     monitor: Monitor,
     links: Links,
@@ -136,6 +139,7 @@ impl Router {
         let notify_as = config.global.script_user.as_ref().map(|u| crate::passwd::lookup(u)).transpose()?;
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         Ok(Router {
+            config: config.clone(),
             nl,
             monitor,
             packet: (0..parts.links.ifaces.len()).map(|_| None).collect(),
@@ -154,6 +158,14 @@ impl Router {
     /// Starts every instance (RFC 9568 Startup) with the links as they are now.
     pub fn start(&mut self, now: Instant) {
         for i in 0..self.vrs.len() {
+            let iface = &self.links.ifaces[self.vrs[i].iface];
+            if !iface.present() {
+                log::info!(
+                    "vrrp {}: interface {} does not exist (yet): FAULT until it appears",
+                    self.vrs[i].name,
+                    iface.link.name
+                );
+            }
             // A VIP left behind by a master that died (kill -9, power loss) would answer
             // ARP beside the real master: start clean, as keepalived does.
             self.change_vips(i, false);
@@ -205,6 +217,7 @@ impl Router {
     }
 
     fn read_monitor(&mut self, now: Instant) {
+        let mut appeared = false;
         loop {
             let event = match self.monitor.next_event() {
                 Ok(Some(e)) => e,
@@ -214,9 +227,18 @@ impl Router {
                     break;
                 }
             };
+            let indexes: Vec<u32> = self.links.ifaces.iter().map(|i| i.link.index).collect();
             for pos in self.links.apply(&mut self.nl, &event) {
                 let iface = &self.links.ifaces[pos];
-                let up = iface.link.is_up();
+                let (before, index, up) = (indexes[pos], iface.link.index, iface.link.is_up());
+                if index != before {
+                    if index == 0 {
+                        log::info!("interface {}: gone", iface.link.name);
+                    } else {
+                        log::info!("interface {}: appeared (index {index})", iface.link.name);
+                        appeared = true;
+                    }
+                }
                 // The kernel reports a link change several ways (admin, operational,
                 // carrier); say it once.
                 if self.logged_up[pos] != up {
@@ -235,6 +257,22 @@ impl Router {
                     self.refresh_link(i, now);
                 }
             }
+        }
+        if appeared {
+            self.rebuild(now);
+        }
+    }
+
+    /// Opens again what an interface that appeared (created late, or deleted and created
+    /// again under a new index) needs: its sockets, multicast memberships and vmacs. The
+    /// instances continue with their state, as at a reload of the same file.
+    fn rebuild(&mut self, now: Instant) {
+        let config = self.config.clone();
+        match self.reload(&config, &config, now) {
+            Ok(_) => log::info!("vrrp: interfaces changed: sockets and vmacs opened on them"),
+            Err(e) => log::error!(
+                "vrrp: interfaces changed but cannot be used: {e} (trying again at the next change)"
+            ),
         }
     }
 
@@ -255,9 +293,9 @@ impl Router {
                 Err(rejected) => rejected.vrid,
             };
             let target = vrid.and_then(|id| {
-                self.vrs
-                    .iter()
-                    .position(|v| v.socket == s && v.instance.params().vrid == id && v.mode().admits(src))
+                self.vrs.iter().position(|v| {
+                    v.socket == Some(s) && v.instance.params().vrid == id && v.mode().admits(src)
+                })
             });
             if target.is_none() && vrid.is_some_and(|id| self.heard_elsewhere(s, id)) {
                 continue;
@@ -275,9 +313,9 @@ impl Router {
     /// same interface and family that listens on another socket: a vmac hears every VRRP
     /// multicast of its parent's LAN, and the parent hears those that come from outside.
     fn heard_elsewhere(&self, s: usize, vrid: u8) -> bool {
-        let Some(heard_by) = self.vrs.iter().find(|v| v.socket == s) else { return false };
+        let Some(heard_by) = self.vrs.iter().find(|v| v.socket == Some(s)) else { return false };
         self.vrs.iter().any(|v| {
-            v.socket != s
+            v.socket != Some(s)
                 && v.iface == heard_by.iface
                 && v.family == heard_by.family
                 && v.instance.params().vrid == vrid
@@ -433,7 +471,12 @@ impl Router {
     /// Adds or removes `vips` on instance `i`'s VIP interface.
     fn change_vip_list(&mut self, i: usize, vips: &[Vip], add: bool) {
         let vr = &self.vrs[i];
-        let link = &self.links.ifaces[vr.vip_iface()].link;
+        let iface = &self.links.ifaces[vr.vip_iface()];
+        if !iface.present() {
+            // Deleting an interface deletes its addresses; there is nowhere to add them.
+            return;
+        }
+        let link = &iface.link;
         for vip in vips {
             let result = if add {
                 address::add(&mut self.nl, link, vip.addr, vip.prefix)
@@ -461,8 +504,9 @@ impl Router {
             return;
         };
         let advert = vr.instance.advert(priority);
+        let Some(socket) = vr.socket else { return };
         for dst in vr.mode().destinations(vr.family) {
-            if let Err(e) = self.sockets[vr.socket].send(&advert, src, dst) {
+            if let Err(e) = self.sockets[socket].send(&advert, src, dst) {
                 log::error!("vrrp {}: {e}", vr.name);
             }
         }
@@ -535,6 +579,7 @@ impl Router {
                     vrid: params.vrid,
                     version: if params.version == Version::V2 { 2 } else { 3 },
                     state: i.state(),
+                    fault: self.fault(vr),
                     priority: i.effective_priority(),
                     base_priority: params.priority,
                     master,
@@ -550,6 +595,25 @@ impl Router {
                 }
             })
             .collect()
+    }
+
+    /// Why instance `vr` is in FAULT, for the status; none in other states.
+    fn fault(&self, vr: &Vr) -> Option<&'static str> {
+        if vr.instance.state() != State::Fault {
+            return None;
+        }
+        let iface = &self.links.ifaces[vr.iface];
+        Some(if !iface.present() {
+            "no interface"
+        } else if !iface.link.is_up() {
+            "interface down"
+        } else if advert_source(vr, &self.links).is_none() {
+            "no address"
+        } else if vr.instance.own_fault() {
+            "tracking"
+        } else {
+            "sync group"
+        })
     }
 
     /// The operator's `hold` or `yield` (`Some`) or its end (`None`) on instance `name`.

@@ -60,8 +60,11 @@ impl Router {
     /// running has changed.
     pub fn reload(&mut self, old: &Config, config: &Config, now: Instant) -> Result<Outcome, String> {
         let continues = continues(&old.vrrp, &config.vrrp);
-        let vmac_exists: Vec<bool> =
-            continues.iter().map(|c| c.is_some_and(|k| self.vrs[k].vmac.is_some())).collect();
+        // A vmac goes with its base interface when that is deleted.
+        let vmac_exists: Vec<bool> = continues
+            .iter()
+            .map(|c| c.is_some_and(|k| self.vrs[k].vmac.is_some_and(|p| self.links.ifaces[p].present())))
+            .collect();
         let parts = Parts::build(&mut self.nl, config, now, &self.sockets, &vmac_exists)?;
         // Nothing below fails.
         let mut outcome = Outcome::default();
@@ -125,6 +128,7 @@ impl Router {
             self.announce_due(j, now);
         }
         self.flush(now);
+        self.config = config.clone();
         Ok(outcome)
     }
 
