@@ -136,6 +136,13 @@ pub struct Instance {
     announce_timer: Option<Instant>,
     /// keepalived's preempt_delay: until then a lower-priority master is tolerated.
     preempt_after: Option<Instant>,
+    /// A master pushed back to backup by an advert may not be master again before this:
+    /// its own Master_Down_Interval after the step-down, whatever interval the advert
+    /// claimed, so that no traffic on the LAN makes it flap faster than its own timers.
+    settle_until: Option<Instant>,
+    /// When this master last answered another router's advert (a priority-0 advert or a
+    /// lower-priority master) out of its schedule: at most once per advert interval.
+    answered: Option<Instant>,
     since: Option<Instant>,
     hold: Option<Hold>,
     counters: Counters,
@@ -158,6 +165,8 @@ impl Instance {
             master_down_timer: None,
             announce_timer: None,
             preempt_after: None,
+            settle_until: None,
+            answered: None,
             since: None,
             hold: None,
             counters: Counters::default(),
@@ -227,6 +236,11 @@ impl Instance {
             priority: self.effective_priority(),
             master_adver_int: self.master_adver_int,
         }
+    }
+
+    /// Master_Down_Interval with this router's own advert interval, not a learned one.
+    fn own_master_down_interval(&self) -> Duration {
+        Timing { master_adver_int: self.params.advert_int, ..self.timing() }.master_down_interval()
     }
 
     /// True when the link or an unweighted tracked object is down: a fault of this
@@ -322,6 +336,7 @@ impl Instance {
         self.enter(now, State::Backup, reason);
         if was_master {
             self.push(Action::RemoveVips);
+            self.settle_until = Some(now + self.own_master_down_interval());
         }
         self.master_down_timer = Some(now + self.timing().master_down_interval());
     }
@@ -387,8 +402,10 @@ impl Instance {
     /// Timers that are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.master_down_timer.is_some_and(|t| t <= now) && self.state == State::Backup {
-            match self.hold(now) {
-                // Held: keep watching, and look again when a yield ends.
+            let settling = self.settle_until.filter(|&t| now < t);
+            match self.hold(now).or(settling.map(Hold::Until)) {
+                // Held, or settling after a step-down: keep watching, and look again
+                // when the yield or the settling ends.
                 Some(Hold::Until(t)) => self.master_down_timer = Some(t),
                 Some(Hold::Indefinite) => {
                     self.master_down_timer = Some(now + self.timing().master_down_interval())
@@ -529,6 +546,11 @@ impl Instance {
         if advert.vrid != self.params.vrid {
             return Err(Discard::Vrid);
         }
+        if self.params.version == Version::V3 && advert.interval == 0 {
+            // Max Adver Int 0 would make Master_Down_Interval 0 (Skew_Time too): every
+            // such advert a flap. No router sends it (the minimum is 1 centisecond).
+            return Err(Discard::Interval);
+        }
         if advert.addresses.is_empty() {
             // RFC 9568 erratum 8299: a count of zero is discarded.
             return Err(Discard::AddressList);
@@ -586,8 +608,10 @@ impl Instance {
     /// RFC 9568 section 6.4.3 (Master) receiving an advert.
     fn master_advert(&mut self, now: Instant, src: IpAddr, advert: &Repr) {
         if advert.priority == 0 {
-            self.send(self.effective_priority());
-            self.adver_timer = Some(now + self.params.advert_int);
+            if self.may_answer(now) {
+                self.send(self.effective_priority());
+                self.adver_timer = Some(now + self.params.advert_int);
+            }
             return;
         }
         let local = self.effective_priority();
@@ -598,13 +622,25 @@ impl Instance {
             }
             self.become_backup(now, Reason::Preempted);
             self.master = Some((src, advert.priority));
-        } else {
+        } else if self.may_answer(now) {
             // A lower-priority master: a split brain healing. Reassert at once so the
             // other side's backups and the LAN's ARP caches follow this router.
             self.send(local);
             self.adver_timer = Some(now + self.params.advert_int);
             self.push(Action::Announce);
         }
+    }
+
+    /// True (and noted) when an advert out of schedule may answer another router's now:
+    /// at most one per advert interval, so a flood of adverts from the LAN cannot make
+    /// this router send more than twice its own rate, nor restart its announcements at
+    /// every packet.
+    fn may_answer(&mut self, now: Instant) -> bool {
+        if self.answered.is_some_and(|t| now < t + self.params.advert_int) {
+            return false;
+        }
+        self.answered = Some(now);
+        true
     }
 }
 

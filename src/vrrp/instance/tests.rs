@@ -571,3 +571,75 @@ fn reconfigure_with_a_required_tracked_object_down_is_fault() {
         ]
     );
 }
+
+#[test]
+fn max_adver_int_zero_is_discarded_in_every_state() {
+    // Interval 0 would make Master_Down_Interval 0: one such advert, one flap.
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    assert_eq!(b.advert("192.0.2.20", 200, 0), vec![]);
+    assert_eq!(b.vr.counters().discard_interval, 1);
+    assert_eq!(b.vr.master(), None, "a discarded advert names no master");
+    let mut b = Bench::master(params(Version::V3, 100));
+    b.at(Duration::from_millis(4300));
+    assert_eq!(b.advert("192.0.2.20", 200, 0), vec![]);
+    assert_eq!((b.vr.state(), b.vr.counters().discard_interval), (State::Master, 1));
+}
+
+/// Counts what a master sent while `flood` adverts from 192.0.2.20 arrived every 10 ms for
+/// 2 s (with its own timers running in between).
+fn flooded(priority: u8) -> (usize, usize) {
+    let mut b = Bench::master(params(Version::V3, 200));
+    let mut acts = Vec::new();
+    for i in 0..200u64 {
+        acts.extend(b.run_until(Duration::from_millis(4300 + 10 * i)));
+        acts.extend(b.advert("192.0.2.20", priority, 100));
+    }
+    acts.extend(b.run_until(Duration::from_millis(6300)));
+    assert_eq!(b.vr.state(), State::Master);
+    let adverts = acts.iter().filter(|a| matches!(a, Action::SendAdvert { .. })).count();
+    let announces = acts.iter().filter(|a| **a == Action::Announce).count();
+    (adverts, announces)
+}
+
+#[test]
+fn a_flood_of_lower_priority_adverts_is_answered_once_per_interval() {
+    // 2 s at a 1 s interval: 2 or 3 scheduled adverts and at most 3 answers, each with
+    // its announcement (before the limit: 200 of each).
+    let (adverts, announces) = flooded(100);
+    assert!(adverts <= 5 && (1..=3).contains(&announces), "{adverts} adverts, {announces} announcements");
+}
+
+#[test]
+fn a_flood_of_priority_zero_adverts_is_answered_once_per_interval() {
+    let (adverts, announces) = flooded(0);
+    assert!(adverts <= 5 && announces == 0, "{adverts} adverts, {announces} announcements");
+}
+
+#[test]
+fn a_master_pushed_back_by_an_advert_waits_its_own_master_down_interval() {
+    // A higher priority claiming a 10 ms interval, once: the learned interval would make
+    // Master_Down_Interval 30 ms + skew; the router waits its own (3 s + 56/256 s).
+    let mut b = Bench::master(params(Version::V3, 200));
+    b.at(Duration::from_millis(4300));
+    let acts = b.advert("192.0.2.20", 255, 1);
+    assert_eq!(acts, vec![transition(State::Master, State::Backup, Reason::Preempted), Action::RemoveVips]);
+    let own = Duration::from_nanos(3_218_750_000);
+    assert_eq!(b.run_until(Duration::from_millis(4300) + own - Duration::from_millis(1)), vec![]);
+    let acts = b.run_until(Duration::from_millis(4300) + own);
+    assert_eq!(acts, becoming_master(State::Backup, Reason::MasterDown, 200));
+}
+
+#[test]
+fn hostile_adverts_cannot_make_a_router_flap_faster_than_its_own_timers() {
+    // Priority 255 and priority 0 in turn, every 10 ms for 10 s, each claiming 10 ms: at
+    // most one step-down and one takeover per own Master_Down_Interval (3.2 s).
+    let mut b = Bench::master(params(Version::V3, 200));
+    let mut transitions = 0;
+    for i in 0..1000u64 {
+        let at = Duration::from_millis(4300 + 10 * i);
+        let acts = b.run_until(at);
+        let more = b.advert("192.0.2.20", if i % 2 == 0 { 255 } else { 0 }, 1);
+        transitions += acts.iter().chain(&more).filter(|a| matches!(a, Action::Transition { .. })).count();
+    }
+    assert!(transitions <= 2 * 4, "{transitions} transitions in 10 s");
+}
