@@ -90,14 +90,9 @@ impl Daemon {
         let mut child = self.child.borrow_mut();
         let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "{} did not stop:\n{}", self.label, self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let what = format!("{} stopped", self.label);
+        let status = until(&what, Duration::from_secs(10), &[self], || child.try_wait().ok().flatten());
+        status.code()
     }
 
     /// SIGKILL (kill -9) and reap: the daemon gets no chance to clean up. (`ip netns exec`
@@ -110,16 +105,9 @@ impl Daemon {
 
     /// Waits until the log contains `needle`.
     pub fn wait_log(&self, needle: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        while !self.log().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "{}: no {needle:?} within {within:?}:\n{}",
-                self.label,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        until(&format!("{}: {needle:?} in its log", self.label), within, &[self], || {
+            self.log().contains(needle)
+        });
     }
 
     /// The counters keeplite logged for instance `name` when it stopped (`vrrp NAME:
@@ -199,6 +187,87 @@ pub fn logs(daemons: &[&Daemon]) -> String {
     daemons.iter().map(|d| format!("--- {}:\n{}", d.label, d.log())).collect::<Vec<_>>().join("\n")
 }
 
+/// What one look at a condition found: met, with what it yields, or not (yet), with what
+/// was seen instead (for the failure message). [`until`] and [`holds_for`] take any of
+/// these: a `bool`, an `Option`, or a `Result` whose error says what was seen. An `Option`
+/// or a `Result` is met when it holds a value, whatever the value: `Ok(false)` is met.
+pub trait Check {
+    /// What a met condition yields.
+    type Value;
+    /// The value when met, else what was seen.
+    fn check(self) -> Result<Self::Value, String>;
+}
+
+impl Check for bool {
+    type Value = ();
+    fn check(self) -> Result<(), String> {
+        if self {
+            Ok(())
+        } else {
+            Err("false".into())
+        }
+    }
+}
+
+impl<T> Check for Option<T> {
+    type Value = T;
+    fn check(self) -> Result<T, String> {
+        self.ok_or_else(|| "nothing".into())
+    }
+}
+
+impl<T, E: std::fmt::Display> Check for Result<T, E> {
+    type Value = T;
+    fn check(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// How often [`until`] and [`holds_for`] look.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Converges: looks at `probe` every 20 ms until it is met and returns what it yields.
+/// After `within` (give it seconds: a loaded machine is slow, and only a wrong answer should
+/// fail) it panics with `what`, what the last look saw, and the logs of `daemons`.
+pub fn until<C: Check>(
+    what: &str,
+    within: Duration,
+    daemons: &[&Daemon],
+    mut probe: impl FnMut() -> C,
+) -> C::Value {
+    let start = Instant::now();
+    loop {
+        // Looked at once more after the deadline, so a slow look still counts.
+        let seen = match probe().check() {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        if start.elapsed() > within {
+            panic!("{what}: not within {within:?} (last seen: {seen})\n{}", logs(daemons));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Stays: looks at `holds` every 20 ms throughout `window` (at least 5 looks) and panics at
+/// the first look where it does not hold, with `what`, when, what was seen, and the logs of
+/// `daemons`. "Never X" is `holds_for(.., || !x())`.
+pub fn holds_for<C: Check>(what: &str, window: Duration, daemons: &[&Daemon], mut holds: impl FnMut() -> C) {
+    let start = Instant::now();
+    let mut looks = 0;
+    while start.elapsed() < window || looks < 5 {
+        if let Err(seen) = holds().check() {
+            panic!(
+                "{what}: broken after {:?} of {window:?} (look {looks}: {seen})\n{}",
+                start.elapsed(),
+                logs(daemons)
+            );
+        }
+        looks += 1;
+        std::thread::sleep(POLL);
+    }
+}
+
 /// True when `vip` (an address without prefix length) is on `ns`'s eth0.
 pub fn has_vip(ns: &Netns, vip: &str) -> bool {
     ns.ip_output(&["-o", "addr", "show", "dev", "eth0"])
@@ -206,39 +275,40 @@ pub fn has_vip(ns: &Netns, vip: &str) -> bool {
         .any(|w| w.split('/').next() == Some(vip))
 }
 
-/// Waits until `ns` holds (or lacks) `vip`; returns how long that took.
+/// The indices of the `hosts` that hold `vip`.
+pub fn holders(hosts: &[&Netns], vip: &str) -> Vec<usize> {
+    (0..hosts.len()).filter(|&i| has_vip(hosts[i], vip)).collect()
+}
+
+/// Met when `vip` is on host `holder` of `hosts` and on no other; else says where it is.
+fn only_on(hosts: &[&Netns], holder: usize, vip: &str) -> Result<(), String> {
+    let held = holders(hosts, vip);
+    if held == [holder] {
+        Ok(())
+    } else {
+        Err(format!("vip {vip} on hosts {held:?}"))
+    }
+}
+
+/// Waits until `ns` holds (or lacks) `vip`; returns how long that took (as the test saw
+/// it: time what a daemon did on the wire, with `wire::Capture`).
 pub fn until_vip(ns: &Netns, vip: &str, held: bool, within: Duration, daemons: &[&Daemon]) -> Duration {
     let start = Instant::now();
-    while has_vip(ns, vip) != held {
-        if start.elapsed() > within {
-            panic!(
-                "{}: vip {vip} {} after {within:?}\n{}",
-                ns.name,
-                if held { "never came" } else { "stayed" },
-                logs(daemons)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let what = format!("{}: vip {vip} {}", ns.name, if held { "held" } else { "released" });
+    until(&what, within, daemons, || has_vip(ns, vip) == held);
     start.elapsed()
 }
 
-/// Samples `hosts` for `period` and panics unless every sample finds `vip` on exactly one
-/// of them, host `holder`.
+/// Waits until `vip` is on exactly one of `hosts`, host `holder`: the election has
+/// converged. Follow it with [`steady_holder`] to see that it stays so.
+pub fn until_one_holder(hosts: &[&Netns], holder: usize, vip: &str, within: Duration, daemons: &[&Daemon]) {
+    until(&format!("vip {vip} only on host {holder}"), within, daemons, || only_on(hosts, holder, vip));
+}
+
+/// Panics unless every look at `hosts` throughout `period` finds `vip` on exactly one of
+/// them, host `holder`.
 pub fn steady_holder(hosts: &[&Netns], holder: usize, vip: &str, period: Duration, daemons: &[&Daemon]) {
-    let start = Instant::now();
-    let mut samples = 0;
-    while start.elapsed() < period || samples < 5 {
-        let held: Vec<usize> = (0..hosts.len()).filter(|&i| has_vip(hosts[i], vip)).collect();
-        assert!(
-            held == [holder],
-            "vip {vip} on hosts {held:?} after {:?} (sample {samples}), expected only on host {holder}\n{}",
-            start.elapsed(),
-            logs(daemons)
-        );
-        samples += 1;
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    holds_for(&format!("vip {vip} only on host {holder}"), period, daemons, || only_on(hosts, holder, vip));
 }
 
 /// A `vrrp` section `name` on eth0, VRRPv3 with advert_int 100ms; `vips` as written after
