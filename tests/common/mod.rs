@@ -8,6 +8,7 @@
 
 pub mod daemon;
 pub mod web;
+pub mod wire;
 
 use std::fs::File;
 use std::os::fd::AsFd;

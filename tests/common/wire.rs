@@ -1,0 +1,160 @@
+//! What crossed a LAN, as one host saw it, with the kernel's receive timestamps: time
+//! measured on the wire, not by a test thread that a busy machine may schedule late.
+//! Intervals between frames are the daemons' own timing (DESIGN.md, "Benchmarks": time it
+//! on the wire).
+
+use super::Netns;
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::net::{self, RecvFlags};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+/// A frame and when the kernel received it (CLOCK_REALTIME, as `SystemTime::now()`).
+#[derive(Clone)]
+pub struct Frame {
+    pub at: SystemTime,
+    pub bytes: Vec<u8>,
+}
+
+/// A VRRP advert (IPv4 or IPv6) seen on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advert {
+    pub at: SystemTime,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub vrid: u8,
+    pub priority: u8,
+}
+
+impl Frame {
+    /// The VRRP advert this frame carries, if it is one (IPv4 protocol or IPv6 next
+    /// header 112, without extension headers).
+    pub fn advert(&self) -> Option<Advert> {
+        let f = &self.bytes;
+        let (src, dst, vrrp) = match f.get(12..14)? {
+            [0x08, 0x00] if *f.get(23)? == 112 => {
+                let ihl = usize::from(f[14] & 0x0f) * 4;
+                let v4 = |at: usize| -> Option<IpAddr> {
+                    let o: [u8; 4] = f.get(at..at + 4)?.try_into().ok()?;
+                    Some(IpAddr::V4(Ipv4Addr::from(o)))
+                };
+                (v4(26)?, v4(30)?, f.get(14 + ihl..14 + ihl + 3)?)
+            }
+            [0x86, 0xdd] if *f.get(20)? == 112 => {
+                let v6 = |at: usize| -> Option<IpAddr> {
+                    let o: [u8; 16] = f.get(at..at + 16)?.try_into().ok()?;
+                    Some(IpAddr::V6(Ipv6Addr::from(o)))
+                };
+                (v6(22)?, v6(38)?, f.get(54..57)?)
+            }
+            _ => return None,
+        };
+        Some(Advert { at: self.at, src, dst, vrid: vrrp[1], priority: vrrp[2] })
+    }
+}
+
+/// Every frame on a namespace's interfaces (AF_PACKET, ETH_P_ALL: what the host receives
+/// and what it sends), read on a thread until dropped or [`finish`](Capture::finish)ed.
+pub struct Capture {
+    frames: Arc<Mutex<Vec<Frame>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Capture {
+    /// Starts capturing in `ns`.
+    pub fn start(ns: &Netns) -> Capture {
+        let fd: OwnedFd = super::sniffer(ns, Duration::from_millis(20));
+        // The first request turns the socket's timestamps on (and may find none yet).
+        let _ = kernel_stamp(&fd);
+        let frames = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, halt) = (frames.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while !halt.load(Ordering::Relaxed) {
+                match net::recv(&fd, &mut buf, RecvFlags::empty()) {
+                    Ok((n, _)) => {
+                        let at = kernel_stamp(&fd).unwrap_or_else(|e| panic!("capture timestamp: {e}"));
+                        seen.lock().unwrap().push(Frame { at, bytes: buf[..n].to_vec() });
+                    }
+                    Err(Errno::AGAIN) | Err(Errno::INTR) => {}
+                    Err(e) => panic!("capture recv: {e}"),
+                }
+            }
+        });
+        Capture { frames, stop, thread: Some(thread) }
+    }
+
+    /// The frames read so far.
+    pub fn frames(&self) -> Vec<Frame> {
+        self.frames.lock().unwrap().clone()
+    }
+
+    /// The VRRP adverts read so far.
+    pub fn adverts(&self) -> Vec<Advert> {
+        self.frames.lock().unwrap().iter().filter_map(Frame::advert).collect()
+    }
+
+    /// Stops capturing and returns every frame read.
+    pub fn finish(mut self) -> Vec<Frame> {
+        self.halt();
+        std::mem::take(&mut *self.frames.lock().unwrap())
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// A hand-over of virtual router `vrid` as the wire shows it: from the last advert `from`
+/// sent (its priority-0 one when it stepped down, its last before falling silent when it
+/// died) to the first advert `to` sent after it. `None` until both are there.
+pub fn handover(adverts: &[Advert], vrid: u8, from: IpAddr, to: IpAddr) -> Option<(Advert, Advert)> {
+    let last = adverts.iter().rev().find(|a| a.vrid == vrid && a.src == from)?;
+    let first = adverts.iter().find(|a| a.vrid == vrid && a.src == to && a.at > last.at)?;
+    Some((*last, *first))
+}
+
+/// `later - earlier`, zero when `later` is not later.
+pub fn between(earlier: SystemTime, later: SystemTime) -> Duration {
+    later.duration_since(earlier).unwrap_or_default()
+}
+
+/// The longest interval between consecutive `times`, and how many there are.
+pub fn longest_gap(times: &[SystemTime]) -> (Duration, usize) {
+    let gap = times.windows(2).map(|w| between(w[0], w[1])).max().unwrap_or(Duration::MAX);
+    (gap, times.len())
+}
+
+/// When the kernel received the frame `fd` last returned (SIOCGSTAMPNS), as a
+/// `SystemTime`. The first call on a socket turns its timestamps on.
+fn kernel_stamp(fd: &OwnedFd) -> Result<SystemTime, Errno> {
+    use std::os::fd::AsRawFd;
+    // asm-generic/sockios.h: SIOCGSTAMPNS_OLD, which takes the C library's 64-bit
+    // `struct timespec` on the 64-bit targets the netns tier runs on.
+    const SIOCGSTAMPNS: u32 = 0x8907;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: SIOCGSTAMPNS writes one `struct timespec` to the pointer it is given, which
+    // points to a live, writable `libc::timespec`; `fd` is an open socket for the call.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+    if r < 0 {
+        return Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO));
+    }
+    let since_epoch = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+    Ok(SystemTime::UNIX_EPOCH + since_epoch)
+}
