@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::daemon::{scratch, Daemon};
-use common::{netns_available, Httpd, Lan, Netns};
+use common::daemon::{holds_for, scratch, until, Daemon};
+use common::{netns_available, Httpd, Lan, Netns, Smtpd};
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -59,30 +58,6 @@ fn endless_body(mut stream: std::net::TcpStream) {
     while stream.write_all(&chunk).is_ok() {}
 }
 
-/// Debian's `/usr/bin/python3 -m aiosmtpd` in `ns` listening on `listen`, killed on drop
-/// (not `python3`: another Python may come first in PATH, without aiosmtpd).
-struct Smtpd(Child);
-
-impl Smtpd {
-    fn start(ns: &Netns, listen: &str) -> Smtpd {
-        let child = ns
-            .command("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", listen])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (ci/test installs python3-aiosmtpd)");
-        Smtpd(child)
-    }
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One real server named `name` at `addr` checked by a check of the same name, behind a
 /// virtual server of its own (a virtual server takes each address and port once).
 fn real_server(name: &str, addr: &str, port: u16, check: &str) -> String {
@@ -116,7 +91,7 @@ fn checks_tell_failures_apart_against_real_servers() {
     server(servers, "198.51.100.2:8504", never_answers);
     server(servers, "198.51.100.2:8505", slow);
     server(servers, "198.51.100.2:8506", endless_body);
-    let _smtpd = Smtpd::start(servers, "198.51.100.2:2525");
+    let _smtpd = Smtpd::start(servers, "198.51.100.2:2525", None);
     let marker = scratch("checks-marker").join("touched");
     let mut conf = String::new();
     // MD5 of "hello\n".
@@ -169,9 +144,11 @@ fn checks_tell_failures_apart_against_real_servers() {
     for healthy in ["c_www ", "c_digest ", "c_range ", "c_smtp ", "c_dyn "] {
         assert!(!log.contains(&format!("check {healthy}")), "{healthy}went down:\n{log}");
     }
-    // The hanging script's whole process group died at the timeout.
-    std::thread::sleep(Duration::from_millis(2500));
-    assert!(!marker.exists(), "the hanging script's child survived its timeout");
+    // The hanging script's whole process group died at the timeout: its child, which would
+    // touch the marker 2 s after the script started, never does (looked at throughout).
+    holds_for("no marker from the hanging script's child", Duration::from_millis(2500), &[&d], || {
+        !marker.exists()
+    });
 
     // www: down after fall (2) failures: the next run (within an interval, 500 ms), then a
     // retry after retry_delay (200 ms); back after rise (2) passes, an interval apart.
@@ -189,10 +166,13 @@ fn checks_tell_failures_apart_against_real_servers() {
     assert!(took <= Duration::from_millis(2 * 500) + slack, "up after {took:?}");
     d.wait_log("real server www (198.51.100.2): up", WAIT);
     // The notify scripts ran, in order, without holding anything up.
-    let deadline = Instant::now() + WAIT;
-    while std::fs::read_to_string(&notes).unwrap_or_default() != "down\nup\n" {
-        assert!(Instant::now() < deadline, "notify: {:?}", std::fs::read_to_string(&notes));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    until("notify lines down and up", WAIT, &[&d], || {
+        let got = std::fs::read_to_string(&notes).unwrap_or_default();
+        if got == "down\nup\n" {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    });
     assert_eq!(d.stop(), Some(0));
 }

@@ -88,6 +88,8 @@ pub fn rpcd_call(socket: &std::path::Path, method: &str, params: &str) -> (i32, 
 pub struct Httpd(std::process::Child);
 
 impl Httpd {
+    /// Starts it and returns once it accepts connections: a check that ran before would
+    /// see a server that is not there yet.
     pub fn start(ns: &Netns, root: &std::path::Path) -> Httpd {
         let child = ns
             .command("busybox")
@@ -96,7 +98,9 @@ impl Httpd {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start busybox httpd");
-        Httpd(child)
+        let mut server = Httpd(child);
+        until_listening(ns, "127.0.0.1:80", &mut server.0, "busybox httpd");
+        server
     }
 }
 
@@ -105,6 +109,49 @@ impl Drop for Httpd {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Debian's `/usr/bin/python3 -m aiosmtpd` in `ns` listening on `listen`, keeping every
+/// message in the maildir `maildir` when given; killed on drop. (Not `python3`: another
+/// Python may come first in PATH, without aiosmtpd.)
+pub struct Smtpd(std::process::Child);
+
+impl Smtpd {
+    /// Starts it and returns once it accepts connections (Python takes a while to start,
+    /// longer on a busy machine).
+    pub fn start(ns: &Netns, listen: &str, maildir: Option<&std::path::Path>) -> Smtpd {
+        let mut cmd = ns.command("/usr/bin/python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l", listen]);
+        if let Some(dir) = maildir {
+            cmd.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(dir);
+        }
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (ci/test installs python3-aiosmtpd)");
+        let mut server = Smtpd(child);
+        until_listening(ns, listen, &mut server.0, "aiosmtpd (is python3-aiosmtpd installed?)");
+        server
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `addr` accepts TCP connections in `ns`; panics when `server` exits first or
+/// nothing listens within 20 s.
+fn until_listening(ns: &Netns, addr: &str, server: &mut std::process::Child, what: &str) {
+    daemon::until(&format!("{what} listening on {addr}"), std::time::Duration::from_secs(20), &[], || {
+        if let Ok(Some(status)) = server.try_wait() {
+            panic!("{what} exited ({status}) before it listened on {addr}");
+        }
+        ns.run(|| std::net::TcpStream::connect(addr)).map(drop)
+    });
 }
 
 /// One HTTP GET of `url` from `ns` with busybox wget, given at most 5 s: the body, or what
