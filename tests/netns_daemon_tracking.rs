@@ -6,12 +6,16 @@
 
 mod common;
 
-use common::daemon::{logs, steady_holder, until_vip, vrrp_section, Daemon};
+use common::daemon::{logs, steady_holder, until, until_one_holder, vrrp_section, Daemon};
+use common::wire::{between, handover, Capture};
 use common::{netns_available, Lan, Netns};
 use std::time::Duration;
 
 const VIP: &str = "198.51.100.100";
 const VIPS: &str = "'198.51.100.100/24'";
+/// How long an election may take to settle, with room for a loaded machine: what fails a
+/// test is a wrong outcome, not a slow one.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// Gives `ns` a second interface, eth1: one end of a veth pair whose other end (eth1p)
 /// stays in the same namespace, both up.
@@ -33,23 +37,30 @@ fn tracked_interface_without_weight_down_is_fault_and_the_peer_takes_over() {
         Daemon::keeplite(a, "trkif-high", &vrrp_section("gw", 21, 200, VIPS, &["track_interface=eth1"]));
     let low = Daemon::keeplite(b, "trkif-low", &vrrp_section("gw", 21, 100, VIPS, &[]));
     let all = [&high, &low];
-    until_vip(a, VIP, true, Duration::from_secs(3), &all);
+    until_one_holder(&[a, b], 0, VIP, SETTLE, &all);
     steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
 
     // eth1 goes down (administratively): FAULT, the master hands over with priority 0, so
     // the peer takes over after its Skew_Time (61 ms), not Master_Down_Interval (361 ms).
+    // Timed on the wire (b's receive timestamps): a's priority-0 advert to b's first.
+    let wire = Capture::start(b);
     a.ip(&["link", "set", "eth1", "down"]);
-    let took = until_vip(b, VIP, true, Duration::from_secs(1), &all);
-    assert!(took < Duration::from_millis(300), "hand-over took {took:?}\n{}", logs(&all));
-    until_vip(a, VIP, false, Duration::from_millis(200), &all);
-    high.wait_log("vrrp gw: MASTER -> FAULT (priority 200, fault)", Duration::from_secs(1));
+    until_one_holder(&[a, b], 1, VIP, SETTLE, &all);
+    let (h0, h1) = ("198.51.100.1".parse().unwrap(), "198.51.100.2".parse().unwrap());
+    let (last, first) =
+        until("b's first advert after a's last", SETTLE, &all, || handover(&wire.adverts(), 21, h0, h1));
+    drop(wire);
+    assert_eq!(last.priority, 0, "a's last advert: {last:?}\n{}", logs(&all));
+    let took = between(last.at, first.at);
+    assert!(took < Duration::from_millis(300), "hand-over took {took:?} on the wire\n{}", logs(&all));
+    eprintln!("priority-0 hand-over on FAULT, on the wire: {took:?}");
+    high.wait_log("vrrp gw: MASTER -> FAULT (priority 200, fault)", SETTLE);
     // While in FAULT it stays out, though its priority is the higher.
     steady_holder(&[a, b], 1, VIP, Duration::from_millis(600), &all);
 
     // eth1 back: it recovers as backup and preempts the 100.
     a.ip(&["link", "set", "eth1", "up"]);
-    until_vip(a, VIP, true, Duration::from_secs(2), &all);
-    until_vip(b, VIP, false, Duration::from_secs(1), &all);
+    until_one_holder(&[a, b], 0, VIP, SETTLE, &all);
     steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
     assert!(high.log().contains("vrrp gw: FAULT -> BACKUP (priority 200, recovered)"), "{}", high.log());
 }
@@ -66,14 +77,13 @@ fn tracked_interface_with_weight_lowers_priority_and_the_peer_preempts() {
         Daemon::keeplite(a, "trkw-high", &vrrp_section("gw", 22, 200, VIPS, &["track_interface=eth1:-150"]));
     let low = Daemon::keeplite(b, "trkw-low", &vrrp_section("gw", 22, 100, VIPS, &[]));
     let all = [&high, &low];
-    until_vip(a, VIP, true, Duration::from_secs(3), &all);
+    until_one_holder(&[a, b], 0, VIP, SETTLE, &all);
     steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
 
     // eth1 loses its carrier (the far end goes down): 200 - 150 = 50 < 100. The master
     // advertises 50, the 100 ignores it and preempts after Master_Down_Interval.
     a.ip(&["link", "set", "eth1p", "down"]);
-    until_vip(b, VIP, true, Duration::from_secs(2), &all);
-    until_vip(a, VIP, false, Duration::from_millis(500), &all);
+    until_one_holder(&[a, b], 1, VIP, SETTLE, &all);
     steady_holder(&[a, b], 1, VIP, Duration::from_millis(500), &all);
     let yielded = "vrrp gw: MASTER -> BACKUP (priority 50, higher priority master)";
     assert!(high.log().contains(yielded), "{}", logs(&all));
@@ -81,8 +91,7 @@ fn tracked_interface_with_weight_lowers_priority_and_the_peer_preempts() {
 
     // Carrier back: 200 again, and it takes mastership back.
     a.ip(&["link", "set", "eth1p", "up"]);
-    until_vip(a, VIP, true, Duration::from_secs(2), &all);
-    until_vip(b, VIP, false, Duration::from_secs(1), &all);
+    until_one_holder(&[a, b], 0, VIP, SETTLE, &all);
     steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
     assert_eq!(high.transitions("gw", "BACKUP -> MASTER (priority 200"), 2, "{}", high.log());
 }
@@ -110,28 +119,26 @@ fn sync_group_a_failed_script_on_one_member_moves_both_vips() {
     let low = Daemon::keeplite(b, "sync-low", &router(100, &[]));
     let all = [&high, &low];
     for vip in [vip71, vip72] {
-        until_vip(a, vip, true, Duration::from_secs(3), &all);
+        until_one_holder(&[a, b], 0, vip, SETTLE, &all);
         steady_holder(&[a, b], 0, vip, Duration::from_millis(200), &all);
     }
 
     std::fs::remove_file(&flag).unwrap();
     for vip in [vip71, vip72] {
-        until_vip(b, vip, true, Duration::from_secs(2), &all);
-        until_vip(a, vip, false, Duration::from_millis(500), &all);
+        until_one_holder(&[a, b], 1, vip, SETTLE, &all);
     }
     for vip in [vip71, vip72] {
         steady_holder(&[a, b], 1, vip, Duration::from_millis(400), &all);
     }
-    high.wait_log("vrrp v71: MASTER -> FAULT", Duration::from_secs(1));
-    high.wait_log("vrrp v72: MASTER -> FAULT", Duration::from_secs(1));
-    high.wait_log("sync group sg: FAULT", Duration::from_secs(1));
-    low.wait_log("sync group sg: MASTER", Duration::from_secs(1));
+    high.wait_log("vrrp v71: MASTER -> FAULT", SETTLE);
+    high.wait_log("vrrp v72: MASTER -> FAULT", SETTLE);
+    high.wait_log("sync group sg: FAULT", SETTLE);
+    low.wait_log("sync group sg: MASTER", SETTLE);
 
     // The script passes again: both come back together.
     std::fs::write(&flag, "").unwrap();
     for vip in [vip71, vip72] {
-        until_vip(a, vip, true, Duration::from_secs(3), &all);
-        until_vip(b, vip, false, Duration::from_secs(1), &all);
+        until_one_holder(&[a, b], 0, vip, SETTLE, &all);
     }
     for vip in [vip71, vip72] {
         steady_holder(&[a, b], 0, vip, Duration::from_millis(300), &all);
