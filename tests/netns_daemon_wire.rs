@@ -6,62 +6,21 @@
 
 mod common;
 
-use common::daemon::{logs, steady_holder, until_vip, vrrp_section, Daemon};
-use common::{netns_available, Lan, Netns};
-use rustix::fd::OwnedFd;
-use rustix::io::Errno;
-use rustix::net::{self, RecvFlags};
-use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use common::daemon::{logs, steady_holder, until, until_one_holder, until_vip, vrrp_section, Daemon};
+use common::wire::{between, handover, Capture, Frame};
+use common::{netns_available, Lan};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, SystemTime};
 
 const VIP4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 100);
 const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x100);
+/// How long an election may take to settle, with room for a loaded machine: what fails a
+/// test is a wrong outcome, not a slow one.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// The harness's MAC of host `i` (0-based).
 fn mac(i: u8) -> [u8; 6] {
     [0x02, 0, 0, 0, 0, i + 1]
-}
-
-/// A frame and when the capture thread read it.
-struct Frame {
-    at: Instant,
-    bytes: Vec<u8>,
-}
-
-/// Every frame on a host's interfaces (AF_PACKET, ETH_P_ALL), read on a thread until
-/// [`finish`](Capture::finish).
-struct Capture {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<Vec<Frame>>,
-}
-
-impl Capture {
-    fn start(ns: &Netns) -> Capture {
-        let fd: OwnedFd = common::sniffer(ns, Duration::from_millis(20));
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut frames = Vec::new();
-            let mut buf = [0u8; 2048];
-            while !stopped.load(Ordering::Relaxed) {
-                match net::recv(&fd, &mut buf, RecvFlags::empty()) {
-                    Ok((n, _)) => frames.push(Frame { at: Instant::now(), bytes: buf[..n].to_vec() }),
-                    Err(Errno::AGAIN) | Err(Errno::INTR) => {}
-                    Err(e) => panic!("capture recv: {e}"),
-                }
-            }
-            frames
-        });
-        Capture { stop, thread }
-    }
-
-    fn finish(self) -> Vec<Frame> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("capture thread")
-    }
 }
 
 /// A gratuitous ARP request for `vip` from `mac`: broadcast, sender and target protocol
@@ -95,27 +54,23 @@ fn is_unsolicited_na(f: &[u8], vip: Ipv6Addr, mac: [u8; 6]) -> bool {
         && f[80..86] == mac
 }
 
-/// An IPv4 VRRP packet (protocol 112): (source, destination, VRID, priority).
-fn vrrp4(f: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, u8, u8)> {
-    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[23] != 112 {
-        return None;
-    }
-    let ihl = usize::from(f[14] & 0x0f) * 4;
-    let vrrp = f.get(14 + ihl..14 + ihl + 3)?;
-    let addr = |at: usize| Ipv4Addr::new(f[at], f[at + 1], f[at + 2], f[at + 3]);
-    Some((addr(26), addr(30), vrrp[1], vrrp[2]))
-}
-
 /// Splits arrival times into bursts: a gap longer than `gap` starts a new one.
-fn bursts(times: &[Instant], gap: Duration) -> Vec<Vec<Instant>> {
-    let mut out: Vec<Vec<Instant>> = Vec::new();
+fn bursts(times: &[SystemTime], gap: Duration) -> Vec<Vec<SystemTime>> {
+    let mut out: Vec<Vec<SystemTime>> = Vec::new();
     for &t in times {
         match out.last_mut() {
-            Some(b) if t.duration_since(*b.last().unwrap()) <= gap => b.push(t),
+            Some(b) if between(*b.last().unwrap(), t) <= gap => b.push(t),
             _ => out.push(vec![t]),
         }
     }
     out
+}
+
+/// When host 1 sent each gratuitous ARP and each unsolicited NA for the VIPs.
+fn announcements(frames: &[Frame]) -> (Vec<SystemTime>, Vec<SystemTime>) {
+    let garps = frames.iter().filter(|f| is_garp(&f.bytes, VIP4, mac(1))).map(|f| f.at).collect();
+    let nas = frames.iter().filter(|f| is_unsolicited_na(&f.bytes, VIP6, mac(1))).map(|f| f.at).collect();
+    (garps, nas)
 }
 
 #[test]
@@ -130,21 +85,32 @@ fn a_new_master_sends_garp_and_unsolicited_na_bursts() {
     let first = Daemon::keeplite(a, "garp-first", &vrrp_section("gw", 23, 200, vips, &opts));
     let second = Daemon::keeplite(b, "garp-second", &vrrp_section("gw", 23, 100, vips, &opts));
     let all = [&first, &second];
-    until_vip(a, "198.51.100.100", true, Duration::from_secs(3), &all);
-    until_vip(a, "2001:db8:1::100", true, Duration::from_secs(3), &all);
+    for vip in ["198.51.100.100", "2001:db8:1::100"] {
+        until_one_holder(&[a, b], 0, vip, SETTLE, &all);
+    }
 
-    // Host 2 listens while the master stops and host 1 takes over.
+    // Host 2 listens while the master stops and host 1 takes over; everything is timed on
+    // the wire (host 2's receive timestamps), from the master's priority-0 advert.
+    let (h0, h1): (IpAddr, IpAddr) = ("198.51.100.1".parse().unwrap(), "198.51.100.2".parse().unwrap());
     let capture = Capture::start(c);
-    let stopped = Instant::now();
+    until("host 0's adverts on host 2", SETTLE, &all, || capture.adverts().iter().any(|x| x.src == h0));
     first.stop();
-    until_vip(b, "198.51.100.100", true, Duration::from_secs(1), &all);
-    std::thread::sleep(Duration::from_millis(1800).saturating_sub(stopped.elapsed()));
+    until_vip(b, "198.51.100.100", true, SETTLE, &all);
+    let (stopped, _) = until("host 1's first advert after host 0's last", SETTLE, &all, || {
+        handover(&capture.adverts(), 23, h0, h1)
+    });
+    assert_eq!(stopped.priority, 0, "host 0's last advert: {stopped:?}");
+    // Both bursts, then half a second of the wire past the last: time for a third burst
+    // that must not come.
+    let last = until("two bursts of 3 GARPs and of 3 NAs", SETTLE, &all, || {
+        let (garps, nas) = announcements(&capture.frames());
+        (garps.len() >= 6 && nas.len() >= 6).then(|| garps[5].max(nas[5]))
+    });
+    until("half a second of the wire after the second bursts", SETTLE, &all, || {
+        capture.adverts().iter().any(|x| x.src == h1 && between(last, x.at) >= Duration::from_millis(500))
+    });
     let frames = capture.finish();
-
-    let garps: Vec<Instant> =
-        frames.iter().filter(|f| is_garp(&f.bytes, VIP4, mac(1))).map(|f| f.at).collect();
-    let nas: Vec<Instant> =
-        frames.iter().filter(|f| is_unsolicited_na(&f.bytes, VIP6, mac(1))).map(|f| f.at).collect();
+    let (garps, nas) = announcements(&frames);
     let from_b = frames.iter().filter(|f| f.bytes.get(6..12) == Some(&mac(1)[..])).count();
     for (what, times) in [("gratuitous ARP", &garps), ("unsolicited NA", &nas)] {
         let bursts = bursts(times, Duration::from_millis(300));
@@ -152,15 +118,18 @@ fn a_new_master_sends_garp_and_unsolicited_na_bursts() {
         let context = format!("{what}: bursts of {sizes:?} ({from_b} frames from host 1)\n{}", logs(&all));
         // garp_repeat 3, at once, and again garp_delay later.
         assert_eq!(sizes, [3, 3], "{context}");
-        let start = bursts[0][0].duration_since(stopped);
+        let start = between(stopped.at, bursts[0][0]);
         assert!(start < Duration::from_millis(400), "first burst {start:?} after the stop; {context}");
         for burst in &bursts {
             for pair in burst.windows(2) {
-                let gap = pair[1].duration_since(pair[0]);
+                let gap = between(pair[0], pair[1]);
                 assert!(gap >= Duration::from_millis(15), "garp_interval 20ms, gap {gap:?}; {context}");
             }
         }
-        let delay = bursts[1][0].duration_since(bursts[0][0]);
+        let delay = between(bursts[0][0], bursts[1][0]);
+        eprintln!(
+            "{what}: bursts of {sizes:?}, the first {start:?} after the stop, the second {delay:?} later"
+        );
         assert!(
             delay >= Duration::from_millis(900) && delay <= Duration::from_millis(1300),
             "second burst {delay:?} after the first, garp_delay 1s; {context}"
@@ -178,38 +147,32 @@ fn unicast_peers_send_no_multicast_and_ignore_a_stranger() {
     let vips = "'198.51.100.100/24'";
     let vip = "198.51.100.100";
     let capture = Capture::start(c);
-    let started = Instant::now();
     let low =
         Daemon::keeplite(a, "ucast-low", &vrrp_section("gw", 24, 100, vips, &["unicast_peer=198.51.100.2"]));
     let high =
         Daemon::keeplite(b, "ucast-high", &vrrp_section("gw", 24, 200, vips, &["unicast_peer=198.51.100.1"]));
-    until_vip(b, vip, true, Duration::from_secs(3), &[&low, &high]);
+    until_one_holder(&[a, b], 1, vip, SETTLE, &[&low, &high]);
     steady_holder(&[a, b], 1, vip, Duration::from_secs(1), &[&low, &high]);
     let quiet = capture.finish();
-    let multicast: Vec<_> = quiet
-        .iter()
-        .filter(|f| f.at >= started)
-        .filter_map(|f| vrrp4(&f.bytes))
-        .filter(|(_, dst, _, _)| dst.is_multicast())
-        .collect();
+    let multicast: Vec<_> = quiet.iter().filter_map(Frame::advert).filter(|x| x.dst.is_multicast()).collect();
     assert!(multicast.is_empty(), "VRRP multicast on the LAN: {multicast:?}\n{}", logs(&[&low, &high]));
 
     // A stranger: same VRID and VIP, multicast, priority 250. The capture proves its adverts
     // are on the LAN (so it would have seen the pair's, had there been any).
     let capture = Capture::start(c);
     let stranger = Daemon::keeplite(d, "ucast-stranger", &vrrp_section("gw", 24, 250, vips, &[]));
-    stranger.wait_log("vrrp gw: BACKUP -> MASTER", Duration::from_secs(3));
+    stranger.wait_log("vrrp gw: BACKUP -> MASTER", SETTLE);
     let all = [&low, &high, &stranger];
     steady_holder(&[a, b], 1, vip, Duration::from_millis(1500), &all);
     let loud = capture.finish();
     let heard = loud
         .iter()
-        .filter_map(|f| vrrp4(&f.bytes))
-        .filter(|&(src, dst, vrid, prio)| {
-            src == Ipv4Addr::new(198, 51, 100, 4)
-                && dst == Ipv4Addr::new(224, 0, 0, 18)
-                && vrid == 24
-                && prio == 250
+        .filter_map(Frame::advert)
+        .filter(|x| {
+            x.src == Ipv4Addr::new(198, 51, 100, 4)
+                && x.dst == Ipv4Addr::new(224, 0, 0, 18)
+                && x.vrid == 24
+                && x.priority == 250
         })
         .count();
     assert!(heard >= 10, "{heard} stranger adverts captured\n{}", logs(&all));
