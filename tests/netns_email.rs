@@ -8,54 +8,18 @@
 
 mod common;
 
-use common::daemon::{scratch, vrrp_section, Daemon};
-use common::{keeplite_bin, netns_available, sniffer, Lan, Netns};
+use common::daemon::{scratch, until, vrrp_section, Daemon};
+use common::wire::{longest_gap, Capture};
+use common::{keeplite_bin, netns_available, Lan, Netns, Smtpd};
 use keeplite::json::{self, Json};
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
 
 const WAIT: Duration = Duration::from_secs(20);
 const RECIPIENTS: &str = "noc@example.org, ops@example.org";
-
-/// Debian's `/usr/bin/python3 -m aiosmtpd` in `ns` on `listen`, keeping every message in
-/// the maildir `dir`; killed on drop. (Not `python3`: another Python may come first in
-/// PATH, without aiosmtpd.)
-struct Smtpd(Child);
-
-impl Smtpd {
-    fn start(ns: &Netns, listen: &str, dir: &Path) -> Smtpd {
-        let child = ns
-            .command("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (ci/test installs python3-aiosmtpd)");
-        let server = Smtpd(child);
-        let deadline = Instant::now() + WAIT;
-        while ns.run(|| TcpStream::connect(listen)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd does not listen on {listen} (is python3-aiosmtpd installed?)"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One stored mail: its headers (the last of each name) and its body.
 #[derive(Debug)]
@@ -134,14 +98,6 @@ fn config(smtp: &str, timeout: &str, socket: &Path) -> String {
            port=check\nport.type='tcp'\nport.interval='500ms'\nport.timeout='400ms'\n"
 }
 
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < deadline, "no {what} within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn transitions_and_real_servers_are_mailed_to_a_real_smtp_server() {
     if !netns_available() {
@@ -151,7 +107,7 @@ fn transitions_and_real_servers_are_mailed_to_a_real_smtp_server() {
     let (director, other) = (&lan.hosts[0], &lan.hosts[1]);
     let dir = scratch("email");
     let mails_dir = dir.join("maildir");
-    let _smtpd = Smtpd::start(other, "198.51.100.2:2525", &mails_dir);
+    let _smtpd = Smtpd::start(other, "198.51.100.2:2525", Some(&mails_dir));
     let socket = dir.join("status.sock");
     let d = Daemon::keeplite(director, "mailer", &config("198.51.100.2:2525", "5s", &socket));
     // Nothing listens on 8080 yet: the real server goes down; then it comes up.
@@ -167,7 +123,7 @@ fn transitions_and_real_servers_are_mailed_to_a_real_smtp_server() {
         "[edge-t] Realserver [198.51.100.2]:8080 of virtual server [198.51.100.200]:80 - DOWN",
         "[edge-t] Realserver [198.51.100.2]:8080 of virtual server [198.51.100.200]:80 - UP",
     ];
-    wait_for("every expected mail", WAIT, || {
+    until("every expected mail", WAIT, &[&d], || {
         let got = maildir(&mails_dir);
         expected.iter().all(|s| got.iter().any(|m| m.header("Subject") == *s))
     });
@@ -202,27 +158,6 @@ fn transitions_and_real_servers_are_mailed_to_a_real_smtp_server() {
     eprintln!("{} mails received by aiosmtpd: {expected:?}", mails.len());
 }
 
-/// Captures in `ns` until `stop`, and returns when each VRRP advert from `src` was seen.
-fn advert_times(ns: &Netns, src: [u8; 4], stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Instant>> {
-    let fd = sniffer(ns, Duration::from_millis(50));
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 2048];
-        while !stop.load(Ordering::SeqCst) {
-            let Ok((n, _)) = rustix::net::recv(&fd, &mut buf, rustix::net::RecvFlags::empty()) else {
-                continue;
-            };
-            let f = &buf[..n];
-            // IPv4, protocol 112 (VRRP), from `src`: the outgoing copy on the observer is not
-            // there (the observer only listens), so each advert is seen once.
-            if n >= 34 && f[12..14] == [0x08, 0x00] && f[23] == 112 && f[26..30] == src {
-                seen.push(Instant::now());
-            }
-        }
-        seen
-    })
-}
-
 #[test]
 fn a_dead_smtp_server_delays_nothing_else() {
     if !netns_available() {
@@ -232,8 +167,9 @@ fn a_dead_smtp_server_delays_nothing_else() {
     let (director, other) = (&lan.hosts[0], &lan.hosts[1]);
     // Accepts and never answers: each attempt at a mail costs its whole smtp_timeout.
     silent_listener(other, "198.51.100.2:2526");
-    let stop = Arc::new(AtomicBool::new(false));
-    let capture = advert_times(other, [198, 51, 100, 1], stop.clone());
+    // Adverts timed on the wire (the other host's receive timestamps): what is measured is
+    // the daemon's rhythm, not how soon a busy machine runs the test's capture thread.
+    let wire = Capture::start(other);
     let dir = scratch("deadmail");
     let socket = dir.join("status.sock");
     let started = Instant::now();
@@ -249,8 +185,10 @@ fn a_dead_smtp_server_delays_nothing_else() {
     let failed = "mail: \"[edge-t] VRRP Instance gw - Entering BACKUP state\" not sent after 3 attempts via 198.51.100.2: greeting: timed out";
     d.wait_log(failed, Duration::from_secs(30));
     let gave_up = started.elapsed();
-    stop.store(true, Ordering::SeqCst);
-    let adverts = capture.join().expect("capture");
+    let director_ip: IpAddr = "198.51.100.1".parse().unwrap();
+    let adverts: Vec<SystemTime> =
+        wire.adverts().iter().filter(|x| x.src == director_ip && x.vrid == 51).map(|x| x.at).collect();
+    drop(wire);
     let log = d.log();
     let retried = "attempt 1 of 3 via 198.51.100.2 failed: greeting: timed out; retrying in 3s";
     assert!(log.contains(retried), "{log}");
@@ -260,8 +198,7 @@ fn a_dead_smtp_server_delays_nothing_else() {
     );
 
     // Adverts every 100 ms throughout, from becoming master to the mail's failure.
-    let gaps: Vec<Duration> = adverts.windows(2).map(|w| w[1] - w[0]).collect();
-    let worst = gaps.iter().max().copied().unwrap_or_default();
+    let (worst, _) = longest_gap(&adverts);
     assert!(
         adverts.len() as f64 >= gave_up.as_secs_f64() * 10.0 * 0.7,
         "{} adverts in {gave_up:?}",
