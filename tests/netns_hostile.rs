@@ -33,11 +33,13 @@
 
 mod common;
 
-use common::daemon::{has_vip, until_vip, Daemon};
-use common::{keepalived_available, netns_available, Lan, Netns};
+use common::daemon::{has_vip, scratch, until, until_vip, Daemon};
+use common::{keepalived_available, netns_available, rpcd_call, Lan, Netns};
+use keeplite::json::{self, Json};
 use keeplite::net::packet_socket::PacketSocket;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -320,7 +322,8 @@ impl Target {
         }
     }
 
-    fn config_keeplite(&self) -> String {
+    /// keeplite's configuration, with its status endpoint on `socket`.
+    fn config_keeplite(&self, socket: &Path) -> String {
         let prefix = if self.v6() { 64 } else { 24 };
         let interval = if self.version == 2 {
             format!("{}s", self.interval)
@@ -328,9 +331,14 @@ impl Target {
             format!("{}ms", u32::from(self.interval) * 10)
         };
         let mut c = format!(
-            "keeplite.gw=vrrp\nkeeplite.gw.interface=eth0\nkeeplite.gw.vrid={}\nkeeplite.gw.priority={}\n\
+            "keeplite.g=global\nkeeplite.g.status_socket='{}'\n\
+             keeplite.gw=vrrp\nkeeplite.gw.interface=eth0\nkeeplite.gw.vrid={}\nkeeplite.gw.priority={}\n\
              keeplite.gw.version={}\nkeeplite.gw.advert_int={interval}\nkeeplite.gw.vip='{}/{prefix}'\n",
-            self.vrid, self.priority, self.version, self.vip
+            socket.display(),
+            self.vrid,
+            self.priority,
+            self.version,
+            self.vip
         );
         if let Some(p) = self.auth {
             let p: String = p.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect();
@@ -714,8 +722,19 @@ fn fields(line: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Starts `daemon` on host 0 of a fresh two-host LAN and waits until it holds the VIP.
-fn master(tag: &str, t: &Target, keepalived: bool) -> (Lan, Daemon) {
+/// `adverts_rx` of the instance as keeplite's status endpoint on `socket` shows it now.
+fn adverts_rx(socket: &Path) -> Result<u64, String> {
+    let (code, out) = rpcd_call(socket, "vrrp", "{}");
+    let limits = json::Limits { max_bytes: 1 << 20, max_depth: 16 };
+    let reply = json::parse(out.trim().as_bytes(), limits).map_err(|e| format!("exit {code}, {e}: {out}"))?;
+    let gw = reply.get("vrrp").and_then(Json::as_array).and_then(|l| l.first().cloned());
+    let rx = gw.as_ref().and_then(|g| g.get("counters")).and_then(|c| c.get("adverts_rx"));
+    rx.and_then(Json::as_int).map(|n| n as u64).ok_or(out)
+}
+
+/// Starts `daemon` on host 0 of a fresh two-host LAN and waits until it holds the VIP;
+/// returns the LAN, the daemon and keeplite's status socket.
+fn master(tag: &str, t: &Target, keepalived: bool) -> (Lan, Daemon, PathBuf) {
     let lan = Lan::new(tag, 2);
     // Jumbo frames, so one case can exceed keeplite's receive buffer.
     for (i, host) in lan.hosts.iter().enumerate() {
@@ -723,20 +742,21 @@ fn master(tag: &str, t: &Target, keepalived: bool) -> (Lan, Daemon) {
         host.ip(&["link", "set", "eth0", "mtu", "9000"]);
     }
     lan.switch.ip(&["link", "set", "br0", "mtu", "9000"]);
+    let socket = scratch(tag).join("status.sock");
     let daemon = if keepalived {
         Daemon::keepalived(&lan.hosts[0], &format!("{tag}-ka"), &t.config_keepalived())
     } else {
-        Daemon::keeplite(&lan.hosts[0], &format!("{tag}-kl"), &t.config_keeplite())
+        Daemon::keeplite(&lan.hosts[0], &format!("{tag}-kl"), &t.config_keeplite(&socket))
     };
     until_vip(&lan.hosts[0], &t.vip.to_string(), true, Duration::from_secs(10), &[&daemon]);
-    (lan, daemon)
+    (lan, daemon, socket)
 }
 
 /// Runs keeplite for `t` on host 0, sends every case `rounds` times and `random` garbage
 /// packets from host 1, and checks the VIP never left and the counters match exactly.
 fn attack_keeplite(tag: &str, t: &Target, rounds: usize, random: usize, seed: u64) {
     let started = Instant::now();
-    let (lan, daemon) = master(tag, t, false);
+    let (lan, daemon, socket) = master(tag, t, false);
     let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
     let sock = sender(h1);
     let list = cases(t);
@@ -767,8 +787,20 @@ fn attack_keeplite(tag: &str, t: &Target, rounds: usize, random: usize, seed: u6
             sent += 1;
             std::thread::sleep(Duration::from_millis(2));
         }
-        // Everything sent has been read once a few adverts have gone by.
-        std::thread::sleep(Duration::from_millis(500));
+        // Last, a valid advert: the daemon reads its socket in order, so once the status
+        // counts it, every packet before it has been read and counted too.
+        send(&sock, &case("last, valid", &t.wire(), &t.advert(LOW), vec![]).frame);
+        let rx = expected.entry((Scope::Instance, "adverts_rx")).or_default();
+        *rx += 1;
+        let want = *rx;
+        until("keeplite reading every packet sent", Duration::from_secs(20), &[&daemon], || {
+            let got = adverts_rx(&socket)?;
+            if got >= want {
+                Ok(())
+            } else {
+                Err(format!("adverts_rx {got}, {want} sent"))
+            }
+        });
         stop.store(true, Ordering::Relaxed);
         sampler.join().expect("sampler")
     });
@@ -812,38 +844,63 @@ fn attack_keeplite(tag: &str, t: &Target, rounds: usize, random: usize, seed: u6
     );
 }
 
-/// Sends every case of `t` once to keepalived running as master on host 0, a moment apart,
+/// Sends every case of `t` once to keepalived running as master on host 0, one at a time,
 /// checks it kept the VIP throughout, prints what it logged for each and returns that.
+///
+/// After each case goes a marker keepalived always logs in one line, an advert with TTL
+/// [`MARK_TTL`]: it reads its socket in order, so once the marker's line is in the log, so
+/// is whatever it had to say about the case, and the lines between two markers are the
+/// case's, however slowly a busy machine runs either side.
 fn attack_keepalived(tag: &str, t: &Target) -> Vec<(&'static str, String)> {
-    let (lan, daemon) = master(tag, t, true);
+    let (lan, daemon, _) = master(tag, t, true);
     let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
-    // Let the start-up chatter pass.
-    std::thread::sleep(Duration::from_millis(1000));
     let sock = sender(h1);
-    let mut table = Vec::new();
+    let mark_wire = Wire { ttl: MARK_TTL, ..t.wire() };
+    let mark = frame(&mark_wire, HOST1_MAC, &t.hostile().bytes(mark_wire.src, mark_wire.dst));
+    let marked = format!("invalid TTL/HL. Received {MARK_TTL} and expect 255");
+    let send_marked = |frame: Option<&[u8]>, marks: usize| {
+        if let Some(f) = frame {
+            send(&sock, f);
+        }
+        send(&sock, &mark);
+        until("keepalived logging the marker", Duration::from_secs(10), &[&daemon], || {
+            daemon.log().matches(&marked).count() >= marks
+        });
+    };
+    let list = cases(t);
     let stop = AtomicBool::new(false);
     let (taken, missing) = std::thread::scope(|s| {
         let sampler = s.spawn(|| sample_vip(h0, t.vip, &stop));
-        for c in cases(t) {
-            let before = daemon.log().len();
-            send(&sock, &c.frame);
-            std::thread::sleep(Duration::from_millis(150));
-            let log = daemon.log();
-            let said = log.get(before..).unwrap_or("").lines().filter(|l| !l.contains("Sending "));
-            // Drop the timestamp keepalived puts in front of each line.
-            let said: Vec<&str> = said.map(|l| l.split_once(": ").map_or(l, |(_, m)| m)).collect();
-            table.push((c.name, said.join(" | ")));
+        // The first marker closes what keepalived logged on its way up.
+        send_marked(None, 1);
+        for (i, c) in list.iter().enumerate() {
+            send_marked(Some(&c.frame), i + 2);
         }
         stop.store(true, Ordering::Relaxed);
         sampler.join().expect("sampler")
     });
     assert_eq!(missing, 0, "keepalived lost the VIP in {missing} of {taken} samples:\n{}", daemon.log());
     assert_eq!(daemon.stop(), Some(0), "keepalived did not survive:\n{}", daemon.log());
+    let log = daemon.log();
+    let mut lines = log.lines();
+    // Up to and with the first marker: start-up.
+    lines.by_ref().find(|l| l.contains(&marked));
+    let mut table = Vec::new();
+    for c in &list {
+        // take_while also takes the marker that ends the case's lines.
+        let said = lines.by_ref().take_while(|l| !l.contains(&marked)).filter(|l| !l.contains("Sending "));
+        // Drop the timestamp keepalived puts in front of each line.
+        let said: Vec<&str> = said.map(|l| l.split_once(": ").map_or(l, |(_, m)| m)).collect();
+        table.push((c.name, said.join(" | ")));
+    }
     for (name, said) in &table {
         eprintln!("{tag}: {name:<70} {}", if said.is_empty() { "(nothing)" } else { said });
     }
     table
 }
+
+/// The TTL of the marker [`attack_keepalived`] sends after each case (no case has it).
+const MARK_TTL: u8 = 77;
 
 /// What keepalived logged for case `name`.
 fn said<'a>(table: &'a [(&'static str, String)], name: &str) -> &'a str {
@@ -953,21 +1010,30 @@ fn keepalived_v3_ipv6_master_survives_the_same_adverts() {
 /// section 7.1 lists no such check on receipt, and keepalived 2.2.7 makes none: a
 /// higher-priority advert from a global address takes mastership from it. keeplite does
 /// the same (a router that checked would split the brain with a peer that misbehaves).
-fn global_source_takes_over(tag: &str, keepalived: bool) -> Daemon {
+/// Returns the daemon and (for keeplite) its status socket.
+fn global_source_takes_over(tag: &str, keepalived: bool) -> (Daemon, PathBuf) {
     let t = v3_ipv6();
-    let (lan, daemon) = master(tag, &t, keepalived);
+    let (lan, daemon, socket) = master(tag, &t, keepalived);
     let sock = sender(&lan.hosts[1]);
     let wire = Wire { src: "2001:db8:1::2".parse().unwrap(), ..t.wire() };
     let advert = frame(&wire, HOST1_MAC, &t.hostile().bytes(wire.src, wire.dst));
-    let vip = t.vip.to_string();
-    let mut gone = false;
-    for _ in 0..GLOBAL_ADVERTS {
-        send(&sock, &advert);
-        std::thread::sleep(Duration::from_millis(100));
-        gone |= !has_vip(&lan.hosts[0], &vip);
-    }
-    assert!(gone, "{tag}: a higher priority from a global source did not take over:\n{}", daemon.log());
-    daemon
+    // The VIP is looked at on a thread of its own, so that the adverts keep their pace.
+    let stop = AtomicBool::new(false);
+    let (_, missing) = std::thread::scope(|s| {
+        let sampler = s.spawn(|| sample_vip(&lan.hosts[0], t.vip, &stop));
+        for _ in 0..GLOBAL_ADVERTS {
+            send(&sock, &advert);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        stop.store(true, Ordering::Relaxed);
+        sampler.join().expect("sampler")
+    });
+    assert!(
+        missing > 0,
+        "{tag}: a higher priority from a global source did not take over:\n{}",
+        daemon.log()
+    );
+    (daemon, socket)
 }
 
 const GLOBAL_ADVERTS: u64 = 10;
@@ -977,7 +1043,16 @@ fn v3_ipv6_higher_priority_from_a_global_source_takes_over() {
     if !netns_available() {
         return;
     }
-    let d = global_source_takes_over("gkl", false);
+    let (d, socket) = global_source_takes_over("gkl", false);
+    // Stopped once it has read them all.
+    until("keeplite reading every advert sent", Duration::from_secs(10), &[&d], || {
+        let got = adverts_rx(&socket)?;
+        if got >= GLOBAL_ADVERTS {
+            Ok(())
+        } else {
+            Err(format!("adverts_rx {got}"))
+        }
+    });
     assert_eq!(d.stop(), Some(0));
     assert!(
         d.transitions("gw", "MASTER -> BACKUP (priority 100, higher priority master)") == 1,
@@ -994,7 +1069,7 @@ fn keepalived_v3_ipv6_higher_priority_from_a_global_source_takes_over() {
     if !(netns_available() && keepalived_available()) {
         return;
     }
-    let d = global_source_takes_over("gka", true);
+    let (d, _) = global_source_takes_over("gka", true);
     d.stop();
     assert!(
         d.log().contains("Master received advert from 2001:db8:1::2 with higher priority 254"),
