@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::daemon::{holds_for, until};
 use common::{netns_available, Lan, Netns};
 use keeplite::net::packet_socket::{ErrorKind, PacketSocket};
 use keeplite::vrrp::announce::{gratuitous_arp, neighbour_advert, MacAddr, NeighbourAdvert};
@@ -59,18 +60,28 @@ fn neighbour(ns: &Netns, addr: &str) -> String {
 
 /// Polls until host's entry for `addr` contains `want`, or fails with what it holds.
 fn await_neighbour(ns: &Netns, addr: &str, want: &str, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
+    let what = format!("{what}: neighbour entry for {addr} with {want:?}");
+    until(&what, Duration::from_secs(5), &[], || {
         let entry = neighbour(ns, addr);
         if entry.contains(want) {
-            return entry;
+            Ok(entry)
+        } else {
+            Err(format!("{entry:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: neighbour entry for {addr} is {entry:?}, wanted {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    })
+}
+
+/// Looks at host's entry for `addr` throughout 200 ms after a frame that must not make
+/// one arrived, and fails at the first look that finds one.
+fn stays_without_neighbour(ns: &Netns, addr: &str, what: &str) {
+    holds_for(what, Duration::from_millis(200), &[], || {
+        let entry = neighbour(ns, addr);
+        if entry.is_empty() {
+            Ok(())
+        } else {
+            Err(entry)
+        }
+    });
 }
 
 /// Writes a sysctl of the namespace (`/proc/sys/net` is per network namespace); false when
@@ -94,11 +105,6 @@ fn send_from(ns: &Netns, frame: &[u8]) {
     });
 }
 
-/// After sending, give the receiver's stack a moment before asserting that nothing changed.
-fn settle() {
-    std::thread::sleep(Duration::from_millis(200));
-}
-
 #[test]
 fn gratuitous_arp_arrives_as_built_and_updates_neighbours() {
     if !netns_available() {
@@ -114,8 +120,7 @@ fn gratuitous_arp_arrives_as_built_and_updates_neighbours() {
     // ignored, so hosts that never talked to the VIP learn nothing.
     send_from(h0, &frame);
     sniffer.expect(&frame, "GARP");
-    settle();
-    assert_eq!(neighbour(h1, &vip), "", "arp_accept=0 created an entry");
+    stays_without_neighbour(h1, &vip, "no entry from a GARP with arp_accept=0");
 
     // The failover case: a host that did talk to the VIP holds the old master's MAC, and
     // the GARP overrides it, whatever arp_accept says.
@@ -148,8 +153,7 @@ fn neighbour_advert_arrives_as_built_and_updates_neighbours() {
     // Untracked (no entry) unsolicited NAs are ignored by default (RFC 4861 section 7.2.5).
     send_from(h0, &frame);
     sniffer.expect(&frame, "NA");
-    settle();
-    assert_eq!(neighbour(h1, &vip), "", "an untracked NA created an entry");
+    stays_without_neighbour(h1, &vip, "no entry from an untracked NA");
 
     // An existing entry is overridden (O flag) and goes STALE (S flag clear). The kernel
     // accepting it also proves hop limit and ICMPv6 checksum right.
@@ -169,8 +173,7 @@ fn neighbour_advert_arrives_as_built_and_updates_neighbours() {
     }
     send_from(h0, &frame);
     sniffer.expect(&frame, "NA");
-    settle();
-    assert_eq!(neighbour(h1, &vip), "", "accept_untracked_na without forwarding created an entry");
+    stays_without_neighbour(h1, &vip, "no entry from an NA with accept_untracked_na and no forwarding");
     assert!(sysctl(h1, "net.ipv6.conf.eth0.forwarding", "1"));
     send_from(h0, &frame);
     sniffer.expect(&frame, "NA");

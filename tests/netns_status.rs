@@ -10,7 +10,7 @@ use common::daemon::{scratch, vrrp_section, Daemon};
 use common::{keeplite_with_input, netns_available, Lan};
 use keeplite::json::{self, Json};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Generous: a status document of a small test configuration.
@@ -41,15 +41,11 @@ fn int(j: &Json, key: &str) -> i64 {
 
 /// Polls `status` of `socket` (the daemon may still be starting) until `ok` holds for it.
 fn until(socket: &Path, what: &str, ok: impl Fn(&Json) -> bool) -> Json {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let s = status(socket);
-        match &s {
-            Ok(s) if ok(s) => return s.clone(),
-            _ => assert!(Instant::now() < deadline, "{what}: {s:?}"),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::daemon::until(what, WAIT, &[], || match status(socket) {
+        Ok(s) if ok(&s) => Ok(s),
+        Ok(s) => Err(s.to_string()),
+        Err(e) => Err(e),
+    })
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::daemon::{scratch, vrrp_section, Daemon};
+use common::daemon::{scratch, until, vrrp_section, Daemon};
 use common::web::backend;
 use common::{http_get, keeplite_bin, netns_available, rpcd_call, Lan, Netns};
 use keeplite::json::{self, Json};
@@ -146,16 +146,15 @@ fn row(rest: &str) -> &str {
 /// A's status as the CGI serves it over HTTP, polled from `client` until `ok` holds.
 fn until_cgi(client: &Netns, what: &str, ok: impl Fn(&Json) -> bool) -> Json {
     let limits = json::Limits { max_bytes: 1 << 20, max_depth: 16 };
-    let deadline = Instant::now() + WAIT;
-    loop {
+    until(what, WAIT, &[], || {
         let got = http_get(client, &format!("{PAGE}cgi-bin/status"))
             .and_then(|body| json::parse(body.trim().as_bytes(), limits).map_err(|e| format!("{e}: {body}")));
-        match &got {
-            Ok(s) if ok(s) => return s.clone(),
-            _ => assert!(Instant::now() < deadline, "{what}: last answer {got:?}"),
+        match got {
+            Ok(s) if ok(&s) => Ok(s),
+            Ok(s) => Err(s.to_string()),
+            Err(e) => Err(e),
         }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    })
 }
 
 fn gw(s: &Json) -> Option<&Json> {
