@@ -138,6 +138,7 @@ fn backup_instance(repr: &Repr) -> Instance {
         auth: None,
         garp_delay: Duration::ZERO,
         garp_refresh: Duration::ZERO,
+        strict: false,
     };
     let mut i = Instance::new(params, &[]);
     i.start(Instant::now());

@@ -139,6 +139,9 @@ pub struct Vrrp {
     pub track_scripts: Fixed<TrackScript, { limits::TRACK_SCRIPTS }>,
     pub auth_pass: Option<String>,
     pub accept: bool,
+    /// Discard adverts whose address list differs from `vips` (RFC 9568 section 7.1's
+    /// optional check); off, they count for the election.
+    pub strict_mode: bool,
     pub garp_repeat: u32,
     pub garp_interval: Duration,
     pub garp_delay: Duration,

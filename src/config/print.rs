@@ -148,6 +148,7 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     );
     o.opt("auth_pass", v.auth_pass.as_ref());
     o.flag("accept", v.accept);
+    o.flag("strict_mode", v.strict_mode);
     o.set("garp_repeat", v.garp_repeat);
     o.dur("garp_interval", v.garp_interval);
     o.dur("garp_delay", v.garp_delay);

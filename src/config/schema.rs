@@ -82,6 +82,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             list("track_script"),
             one("auth_pass"),
             one("accept"),
+            one("strict_mode"),
             one("garp_repeat"),
             one("garp_interval"),
             one("garp_delay"),

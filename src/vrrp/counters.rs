@@ -54,6 +54,9 @@ pub struct Counters {
     pub became_master: u64,
     pub priority_zero_rx: u64,
     pub priority_zero_tx: u64,
+    /// Adverts taken although their address list differs from the configured one (a
+    /// peer running another configuration; without `strict_mode`).
+    pub address_list_mismatch: u64,
     pub discard_ttl: u64,
     pub discard_version: u64,
     pub discard_checksum: u64,
@@ -67,13 +70,14 @@ pub struct Counters {
 
 impl Counters {
     /// Every counter with its name, in a stable order (logs and the status endpoint).
-    pub fn fields(&self) -> [(&'static str, u64); 14] {
+    pub fn fields(&self) -> [(&'static str, u64); 15] {
         [
             ("adverts_rx", self.adverts_rx),
             ("adverts_tx", self.adverts_tx),
             ("became_master", self.became_master),
             ("priority_zero_rx", self.priority_zero_rx),
             ("priority_zero_tx", self.priority_zero_tx),
+            ("address_list_mismatch", self.address_list_mismatch),
             ("discard_ttl", self.discard_ttl),
             ("discard_version", self.discard_version),
             ("discard_checksum", self.discard_checksum),

@@ -113,6 +113,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         track_scripts,
         auth_pass,
         accept: r.or("accept", true, value::boolean),
+        strict_mode: r.or("strict_mode", false, value::boolean),
         garp_repeat: r.or("garp_repeat", GARP_REPEAT, |v| value::uint(v, 1, 255)),
         garp_interval: r.or("garp_interval", Duration::ZERO, |v| {
             value::duration_in(v, Duration::ZERO, Duration::from_secs(1))

@@ -168,6 +168,7 @@ fn vr(
         auth,
         garp_delay: v.garp_delay,
         garp_refresh: v.garp_refresh,
+        strict: v.strict_mode,
     };
     Vr {
         name: v.name.clone(),

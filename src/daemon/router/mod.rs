@@ -454,6 +454,16 @@ impl Router {
                 self.change_vips(i, false);
             }
             Action::SendAdvert { priority } => self.send_advert(i, priority),
+            Action::AddressListDiffers { src, theirs, strict } => {
+                let vr = &self.vrs[i];
+                let ours = vr.instance.params().addresses.len();
+                let what =
+                    if strict { "discarded (strict_mode)" } else { "taken all the same (strict_mode off)" };
+                log::info!(
+                    "vrrp {}: adverts from {src} carry another address list ({theirs} addresses, ours {ours}): {what}",
+                    vr.name
+                );
+            }
             Action::Announce => {
                 let vr = &mut self.vrs[i];
                 vr.burst = Some((vr.garp_repeat, now));

@@ -83,6 +83,10 @@ pub enum Action {
     SendAdvert { priority: u8 },
     /// Send one burst of gratuitous ARP / unsolicited NA for the virtual addresses.
     Announce,
+    /// Adverts from `src` list other addresses (`theirs` of them) than this router's:
+    /// taken all the same (a pair reconfigured one router at a time), unless `strict`.
+    /// Reported once per different list, for the log.
+    AddressListDiffers { src: IpAddr, theirs: usize, strict: bool },
 }
 
 /// One tracked object: an interface or a script, with its weight.
@@ -111,6 +115,10 @@ pub struct Params {
     pub garp_delay: Duration,
     /// Periodic gratuitous ARP while master (0: none).
     pub garp_refresh: Duration,
+    /// RFC 9568's strict receive rule: an advert whose address list differs from the
+    /// configured one is discarded (keepalived's `strict_mode`). Off: it still counts
+    /// for the election, as keepalived does by default.
+    pub strict: bool,
 }
 
 /// Actions waiting for the shell; a handful per input at most.
@@ -140,6 +148,9 @@ pub struct Instance {
     /// its own Master_Down_Interval after the step-down, whatever interval the advert
     /// claimed, so that no traffic on the LAN makes it flap faster than its own timers.
     settle_until: Option<Instant>,
+    /// The last address list that differed from ours (a digest) and when it was reported:
+    /// once per different list, and at most once a second whatever the LAN sends.
+    differing: Option<(u64, Instant)>,
     /// When this master last answered another router's advert (a priority-0 advert or a
     /// lower-priority master) out of its schedule: at most once per advert interval.
     answered: Option<Instant>,
@@ -166,6 +177,7 @@ impl Instance {
             announce_timer: None,
             preempt_after: None,
             settle_until: None,
+            differing: None,
             answered: None,
             since: None,
             hold: None,
@@ -524,6 +536,9 @@ impl Instance {
             self.counters.discard(reason);
             return;
         }
+        if !self.same_addresses(now, src, advert) {
+            return;
+        }
         self.counters.adverts_rx += 1;
         if advert.priority == 0 {
             self.counters.priority_zero_rx += 1;
@@ -567,12 +582,43 @@ impl Instance {
                 return Err(Discard::Interval);
             }
         }
-        let same_set = advert.addresses.len() == self.params.addresses.len()
-            && advert.addresses.iter().all(|a| self.params.addresses.contains(a));
-        if !same_set && advert.priority != 255 {
-            return Err(Discard::AddressList);
-        }
         Ok(())
+    }
+
+    /// RFC 9568 section 7.1's address check, which the RFC makes optional (MAY): an
+    /// advert whose address list differs from the configured one (not the owner's) is
+    /// counted and reported once per different list; with `strict` it is discarded
+    /// (false), else it counts for the election, so that a pair can be reconfigured one
+    /// router at a time without the other taking over (keepalived's default too).
+    fn same_addresses(&mut self, now: Instant, src: IpAddr, advert: &Repr) -> bool {
+        let ours = &self.params.addresses;
+        let same = advert.addresses.len() == ours.len() && advert.addresses.iter().all(|a| ours.contains(a));
+        if same || advert.priority == 255 {
+            self.differing = None;
+            return true;
+        }
+        let strict = self.params.strict;
+        if strict {
+            self.counters.discard(Discard::AddressList);
+        } else {
+            self.counters.address_list_mismatch += 1;
+        }
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            advert.addresses.hash(&mut h);
+            h.finish()
+        };
+        let report = match self.differing {
+            Some((last, _)) if last == digest => false,
+            Some((_, at)) => now >= at + Duration::from_secs(1),
+            None => true,
+        };
+        if report {
+            self.differing = Some((digest, now));
+            self.push(Action::AddressListDiffers { src, theirs: advert.addresses.len(), strict });
+        }
+        !strict
     }
 
     /// RFC 9568 section 6.4.2 (Backup) receiving an advert.

@@ -22,6 +22,7 @@ fn params(version: Version, priority: u8) -> Params {
         auth: None,
         garp_delay: Duration::ZERO,
         garp_refresh: Duration::ZERO,
+        strict: false,
     }
 }
 
@@ -214,7 +215,8 @@ fn preempt_delay_tolerates_a_lower_master_for_a_while() {
 
 #[test]
 fn receive_checks_count_discards() {
-    let mut b = Bench::new(Params { auth: Some(*b"secret\0\0"), ..params(Version::V2, 100) }).started();
+    let strict = Params { auth: Some(*b"secret\0\0"), strict: true, ..params(Version::V2, 100) };
+    let mut b = Bench::new(strict).started();
     b.at(SEC);
     let good = b.vr.advert(200);
     let cases: Vec<(Repr, u8, Discard)> = vec![
@@ -234,6 +236,8 @@ fn receive_checks_count_discards() {
     for (advert, ttl, _) in &cases {
         b.vr.handle_advert(b.now, ip("192.0.2.20"), *ttl, advert);
     }
+    let report = Action::AddressListDiffers { src: ip("192.0.2.20"), theirs: 1, strict: true };
+    assert_eq!(b.actions(), vec![report]);
     let c = b.vr.counters();
     let expected = Counters {
         discard_ttl: 1,
@@ -642,4 +646,52 @@ fn hostile_adverts_cannot_make_a_router_flap_faster_than_its_own_timers() {
         transitions += acts.iter().chain(&more).filter(|a| matches!(a, Action::Transition { .. })).count();
     }
     assert!(transitions <= 2 * 4, "{transitions} transitions in 10 s");
+}
+
+#[test]
+fn another_address_list_counts_for_the_election_unless_strict() {
+    // A peer already reloaded with one more VIP: its adverts are taken (the backup stays
+    // backup), counted, and reported once per different list.
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    let mut theirs = b.vr.advert(200);
+    theirs.addresses.push(ip("192.0.2.101")).unwrap();
+    let report = Action::AddressListDiffers { src: ip("192.0.2.20"), theirs: 2, strict: false };
+    for i in 0..40u64 {
+        b.run_until(Duration::from_millis(100 * i));
+        b.vr.handle_advert(b.now, ip("192.0.2.20"), TTL, &theirs);
+        let acts = b.actions();
+        assert_eq!(acts, if i == 0 { vec![report] } else { vec![] }, "advert {i}");
+    }
+    assert_eq!(b.vr.state(), State::Backup, "the other router was never timed out");
+    let c = b.vr.counters();
+    assert_eq!((c.address_list_mismatch, c.adverts_rx, c.discard_address_list), (40, 40, 0));
+    // The same list as ours again, then another different one: reported again.
+    let ours = b.vr.advert(200);
+    b.vr.handle_advert(b.now, ip("192.0.2.20"), TTL, &ours);
+    b.vr.handle_advert(b.now, ip("192.0.2.20"), TTL, &theirs);
+    assert_eq!(b.actions(), vec![report]);
+
+    // strict_mode: discarded, and the other router times out.
+    let mut b = Bench::new(Params { strict: true, ..params(Version::V3, 100) }).started();
+    b.vr.handle_advert(b.now, ip("192.0.2.20"), TTL, &theirs);
+    assert_eq!(
+        b.actions(),
+        vec![Action::AddressListDiffers { src: ip("192.0.2.20"), theirs: 2, strict: true }]
+    );
+    assert_eq!(b.vr.counters().discard_address_list, 1);
+    assert_eq!(b.run_until(4 * SEC), becoming_master(State::Backup, Reason::MasterDown, 100));
+}
+
+#[test]
+fn different_address_lists_from_the_lan_are_reported_at_most_once_a_second() {
+    let mut b = Bench::new(params(Version::V3, 100)).started();
+    let mut reports = 0;
+    for i in 0..200u64 {
+        b.at(Duration::from_millis(10 * i));
+        let mut a = b.vr.advert(200);
+        a.addresses.push(IpAddr::from([192, 0, 2, (i % 250) as u8 + 1])).unwrap();
+        b.vr.handle_advert(b.now, ip("192.0.2.20"), TTL, &a);
+        reports += b.actions().iter().filter(|a| matches!(a, Action::AddressListDiffers { .. })).count();
+    }
+    assert_eq!(reports, 2, "200 different lists in 2 s");
 }
