@@ -13,10 +13,8 @@
 mod common;
 
 use common::daemon::{logs, Daemon};
+use common::holders::Holders;
 use common::{keepalived_available, netns_available, Lan, Netns};
-use keeplite::net::monitor::{Event, Monitor};
-use rustix::event::{PollFd, PollFlags, Timespec};
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 const ADVERT: Duration = Duration::from_millis(100);
@@ -109,54 +107,6 @@ fn spawn(case: &Case, keepalived: bool, ns: &Netns, label: &str, priority: u8) -
     }
 }
 
-/// True when `vip` is on any interface of `ns` (eth0, or the vmac).
-fn holds(ns: &Netns, vip: &str) -> bool {
-    ns.ip_output(&["-o", "addr", "show"]).split_whitespace().any(|w| w.split('/').next() == Some(vip))
-}
-
-/// Which of two hosts hold the VIP, kept from the kernel's address notifications in their
-/// namespaces: a sample costs no process, so the times hold on a loaded machine, and no
-/// change between two samples goes unseen.
-struct Holders {
-    watch: [Monitor; 2],
-    held: [bool; 2],
-    vip: IpAddr,
-}
-
-impl Holders {
-    /// Subscribes in both hosts, then reads where the VIP is now.
-    fn new(lan: &Lan, vip: &str) -> Holders {
-        let open = |ns: &Netns| ns.run(|| Monitor::open().expect("rtnetlink monitor"));
-        let watch = [open(&lan.hosts[0]), open(&lan.hosts[1])];
-        Holders {
-            watch,
-            held: [holds(&lan.hosts[0], vip), holds(&lan.hosts[1], vip)],
-            vip: vip.parse().expect("vip"),
-        }
-    }
-
-    /// Waits up to `max` for a notification, applies every waiting one and returns who
-    /// of `hosts` (the LAN's) holds the VIP now.
-    fn poll(&mut self, hosts: &[Netns], max: Duration) -> (bool, bool) {
-        let mut fds: Vec<PollFd<'_>> = self.watch.iter().map(|m| PollFd::new(m, PollFlags::IN)).collect();
-        let timeout = Timespec { tv_sec: 0, tv_nsec: max.subsec_nanos().into() };
-        let _ = rustix::event::poll(&mut fds, Some(&timeout));
-        drop(fds);
-        for ((watch, held), host) in self.watch.iter_mut().zip(&mut self.held).zip(hosts) {
-            while let Some(event) = watch.next_event().expect("rtnetlink monitor") {
-                match event {
-                    Event::AddressAdded(a) if a.addr == self.vip => *held = true,
-                    Event::AddressRemoved(a) if a.addr == self.vip => *held = false,
-                    // Notifications were dropped: read the state again.
-                    Event::Lost => *held = holds(host, &self.vip.to_string()),
-                    _ => {}
-                }
-            }
-        }
-        (self.held[0], self.held[1])
-    }
-}
-
 /// What one run showed.
 struct Outcome {
     /// From the reference moment (both daemons up, or the LAN joined) to the moment after
@@ -180,7 +130,7 @@ impl Pair {
     /// Spawns both back to back: with keepalived, which of the two it is alternates
     /// every two runs; the spawn order every run.
     fn start(case: &Case, n: usize, lan: Lan) -> Pair {
-        let holders = Holders::new(&lan, case.vip());
+        let holders = Holders::new(&lan.hosts, case.vip());
         let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
         let keepalived_high = case.peer == Peer::Keepalived && n % 4 >= 2;
         let keepalived_low = case.peer == Peer::Keepalived && !keepalived_high;
@@ -201,7 +151,8 @@ impl Pair {
 
     /// Who holds the VIP, after waiting up to 10 ms for a change.
     fn holders(&mut self) -> (bool, bool) {
-        self.holders.poll(&self.lan.hosts, Duration::from_millis(10))
+        let held = self.holders.poll(&self.lan.hosts, Duration::from_millis(10));
+        (held[0], held[1])
     }
 
     /// Follows the holders until exactly the right one has held the VIP for `STEADY`,

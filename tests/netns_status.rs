@@ -7,29 +7,13 @@
 mod common;
 
 use common::daemon::{scratch, vrrp_section, Daemon};
+use common::status::{instance, status, LIMITS};
 use common::{keeplite_with_input, netns_available, Lan};
 use keeplite::json::{self, Json};
 use std::path::Path;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-/// Generous: a status document of a small test configuration.
-const LIMITS: json::Limits = json::Limits { max_bytes: 1 << 20, max_depth: 16 };
-
-/// The daemon's `status` reply through `keeplite status --json`, or why there is none.
-fn status(socket: &Path) -> Result<Json, String> {
-    let (code, out) = keeplite_with_input(&["status", "--json", "-s", &socket.display().to_string()], "");
-    if code != 0 {
-        return Err(format!("keeplite status --json exited {code}: {out}"));
-    }
-    json::parse(out.trim().as_bytes(), LIMITS).map_err(|e| format!("not JSON ({e}): {out}"))
-}
-
-/// The instance `name` in a status reply.
-fn instance<'a>(status: &'a Json, name: &str) -> &'a Json {
-    let list = status.get("vrrp").and_then(Json::as_array).expect("vrrp array");
-    list.iter().find(|v| v.get("name").and_then(Json::as_str) == Some(name)).expect("the instance")
-}
 
 fn text<'a>(j: &'a Json, key: &str) -> &'a str {
     j.get(key).and_then(Json::as_str).unwrap_or_else(|| panic!("{key} in {j}"))

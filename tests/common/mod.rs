@@ -7,6 +7,8 @@
 #![allow(dead_code)] // each test file uses part of the harness
 
 pub mod daemon;
+pub mod holders;
+pub mod status;
 pub mod web;
 pub mod wire;
 
