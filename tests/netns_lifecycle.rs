@@ -100,15 +100,23 @@ fn a_running_daemons_pid_file_stops_a_second_one() {
         return;
     }
     let lan = Lan::new("pid2", 1);
-    let dir = scratch("pid2");
-    let pid_file = dir.join("keeplite.pid");
-    // Our own pid is a live process that is not the new daemon.
-    std::fs::write(&pid_file, format!("{}\n", std::process::id())).expect("pid file");
+    let (first, second) = (scratch("pid2-first"), scratch("pid2-second"));
+    let pid_file = first.join("keeplite.pid");
     let conf = format!("g=global\ng.pid_file={}\n", pid_file.display())
         + &vrrp_section("gw", 51, 100, "198.51.100.100/24", &[]);
-    let mut child = start(&lan.hosts[0], &dir, &conf, &[]);
+    let mut running = start(&lan.hosts[0], &first, &conf, &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&pid_file).map_or(true, |p| p.trim() != running.id().to_string()) {
+        assert!(Instant::now() < deadline, "no pid file:\n{}", log(&first));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The first one holds the file locked: the second one must not start.
+    let mut child = start(&lan.hosts[0], &second, &conf, &[]);
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
-    assert!(log(&dir).contains("is keeplite running already?"), "{}", log(&dir));
+    assert!(log(&second).contains("is keeplite running already?"), "{}", log(&second));
+    assert_eq!(std::fs::read_to_string(&pid_file).ok(), Some(format!("{}\n", running.id())));
+    let _ = running.kill();
+    let _ = running.wait();
 }
 
 #[test]
