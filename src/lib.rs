@@ -17,4 +17,5 @@ pub mod process;
 pub mod rise_fall;
 pub mod smtp;
 pub mod status;
+pub mod trust;
 pub mod vrrp;

@@ -403,3 +403,185 @@ fn only_root_may_call_write_methods() {
     assert_eq!(owner, 0);
     server.stop();
 }
+
+#[test]
+fn blank_lines_do_not_keep_a_connection_open() {
+    // 64 clients sending "\n" every 3 s used to hold every slot for ever.
+    let dir = TempDir::new("blank");
+    let server = start(&dir, Limits { idle: Duration::from_millis(400), ..Limits::default() });
+    let mut conn = Conn::open(&dir.socket());
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1500) && conn.writer.write_all(b"\n").is_ok() {
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(sent < 15, "the connection took blank lines for {:?}", started.elapsed());
+    assert_eq!(error(&conn.reply()), "closed: no complete request line within 400 ms");
+    server.stop();
+}
+
+#[test]
+fn a_connection_lives_at_most_its_lifetime_however_busy() {
+    let dir = TempDir::new("lifetime");
+    let limits = Limits {
+        idle: Duration::from_millis(300),
+        lifetime: Duration::from_millis(800),
+        ..Limits::default()
+    };
+    let server = start(&dir, limits);
+    let mut conn = Conn::open(&dir.socket());
+    let started = Instant::now();
+    // Requests every 100 ms, each answered, until the server ends the connection.
+    let closing = loop {
+        if conn.writer.write_all(b"{\"method\":\"vrrp\"}\n").is_err() {
+            // Closed meanwhile: its last line is still there to read.
+            break conn.reply();
+        }
+        let reply = conn.reply();
+        if !reply::is_ok(&reply) {
+            break reply;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "still open after {:?}", started.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(error(&closing), "closed: a connection lives at most 800 ms");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(800), "closed after {took:?}");
+    assert!(conn.closed());
+    server.stop();
+}
+
+/// Runs `python3` as `uid` with a connection per entry of `count` to `socket`, printing
+/// for each what the server said within 300 ms (`busy`, or `open` for nothing: admitted);
+/// the connections stay open until the returned child is killed.
+fn connect_as(uid: u32, socket: &Path, count: usize) -> (std::process::Child, Vec<String>) {
+    let script = r#"
+import socket, sys, time
+conns = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    conns.append(s)
+time.sleep(0.3)
+for s in conns:
+    s.setblocking(False)
+    try:
+        said = s.recv(4096).decode()
+        print("busy" if '"busy":true' in said else "other:" + said.strip(), flush=True)
+    except BlockingIOError:
+        print("open", flush=True)
+print("done", flush=True)
+sys.stdin.read()
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .arg(socket)
+        .arg(count.to_string())
+        .uid(uid)
+        .gid(uid)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut said = Vec::new();
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap_or(0) == 0 || line.trim() == "done" {
+            break;
+        }
+        said.push(line.trim().to_owned());
+    }
+    (child, said)
+}
+
+fn root_only(what: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{what} needs root (CI=true)");
+    eprintln!("SKIPPED: {what} needs root");
+    false
+}
+
+#[test]
+fn other_users_cannot_take_every_connection_from_root() {
+    if !root_only("switching users") {
+        return;
+    }
+    let dir = TempDir::new("slots");
+    // Idle connections are kept for the whole test.
+    let server = start(&dir, Limits { idle: Duration::from_secs(60), ..Limits::default() });
+    let socket = dir.socket();
+    // Opened to other users, as for a monitoring user.
+    let open = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    open(&dir.0, 0o755).expect("chmod");
+    open(socket.parent().unwrap_or(&socket), 0o755).expect("chmod");
+    open(&socket, 0o666).expect("chmod");
+    // One user: 8 connections, not more.
+    let (first, said) = connect_as(60000, &socket, 10);
+    assert_eq!(said, [vec!["open"; 8], vec!["busy"; 2]].concat(), "one user's connections");
+    // Seven users: 56 of the 64; the eighth user finds the rest kept for root.
+    let mut holders = vec![first];
+    for uid in 60001..60007 {
+        let (child, said) = connect_as(uid, &socket, 8);
+        assert_eq!(said, vec!["open"; 8], "uid {uid}");
+        holders.push(child);
+    }
+    let (child, said) = connect_as(60007, &socket, 1);
+    assert_eq!(said, vec!["busy"], "the eighth user");
+    holders.push(child);
+    // Root still gets in.
+    let reply = client::call(&socket, "status", None, Duration::from_secs(1)).expect("root's status");
+    assert!(reply::is_ok(&reply), "{reply}");
+    for mut h in holders {
+        let _ = h.kill();
+        let _ = h.wait();
+    }
+    server.stop();
+}
+
+#[test]
+fn the_client_refuses_a_server_of_another_user() {
+    if !root_only("switching users") {
+        return;
+    }
+    // Another user's process listening where root's keeplite status will look.
+    let dir = TempDir::new("impostor");
+    let socket = dir.0.join("status.sock");
+    std::os::unix::fs::chown(&dir.0, Some(60010), Some(60010)).expect("chown");
+    let script = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b'{"ok":true,"schema":1,"vrrp":[]}\n')
+"#;
+    let mut impostor = Command::new("python3")
+        .args(["-c", script])
+        .arg(&socket)
+        .uid(60010)
+        .gid(60010)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut ready = String::new();
+    let _ = BufReader::new(impostor.stdout.take().expect("stdout")).read_line(&mut ready);
+    assert_eq!(ready.trim(), "ready");
+    let e = client::call(&socket, "status", None, Duration::from_secs(1)).unwrap_err();
+    assert!(e.contains("answered by a process of uid 60010") && e.contains("refused"), "{e}");
+    let _ = impostor.kill();
+    let _ = impostor.wait();
+}
+
+#[test]
+fn a_socket_directory_others_can_write_is_refused() {
+    let dir = TempDir::new("opendir");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let e =
+        Server::start_with(dir.0.join("status.sock"), handler(), Limits::default()).err().expect("refused");
+    assert!(e.contains("is writable by group or others (mode 777): refused"), "{e}");
+}

@@ -9,7 +9,7 @@
 //! keeplite that the first still runs (a pid alone may have been reused).
 
 use rustix::fd::OwnedFd;
-use rustix::fs::{self, FileType, FlockOperation, Mode, OFlags};
+use rustix::fs::{self, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 use std::path::{Path, PathBuf};
 
@@ -29,14 +29,15 @@ impl PidFile {
         let fail = |why: String| format!("pid file {path}: {why}");
         let file = Path::new(path);
         let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        trusted_dir(dir).map_err(fail)?;
+        crate::trust::dir(dir).map_err(fail)?;
         match fs::open(
             file,
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(old) => {
-                trusted_file(&old).map_err(fail)?;
+                let st = fs::fstat(&old).map_err(|e| fail(format!("cannot stat: {e}")))?;
+                crate::trust::own_regular_file(&st).map_err(fail)?;
                 if fs::flock(&old, FlockOperation::NonBlockingLockShared) == Err(Errno::WOULDBLOCK) {
                     let pid = std::fs::read_to_string(file).unwrap_or_default();
                     return Err(fail(format!(
@@ -59,41 +60,6 @@ impl PidFile {
         rustix::io::write(&fd, text.as_bytes()).map_err(|e| format!("cannot write pid file {path}: {e}"))?;
         Ok(PidFile { path: file.to_path_buf(), _lock: fd })
     }
-}
-
-/// The directory must be keeplite's user's and writable by nobody else.
-fn trusted_dir(dir: &Path) -> Result<(), String> {
-    let st = fs::stat(dir).map_err(|e| format!("directory {}: {e}", dir.display()))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
-        return Err(format!("{} is not a directory", dir.display()));
-    }
-    if st.st_uid != rustix::process::geteuid().as_raw() {
-        return Err(format!(
-            "directory {} belongs to uid {}, not to keeplite's user: refused",
-            dir.display(),
-            st.st_uid
-        ));
-    }
-    if st.st_mode & 0o022 != 0 {
-        return Err(format!(
-            "directory {} is writable by group or others (mode {:o}): refused",
-            dir.display(),
-            st.st_mode & 0o7777
-        ));
-    }
-    Ok(())
-}
-
-/// An existing pid file must be a regular file of keeplite's user.
-fn trusted_file(fd: &OwnedFd) -> Result<(), String> {
-    let st = fs::fstat(fd).map_err(|e| format!("cannot stat: {e}"))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err("is not a regular file: refused".into());
-    }
-    if st.st_uid != rustix::process::geteuid().as_raw() {
-        return Err(format!("belongs to uid {}, not to keeplite's user: refused", st.st_uid));
-    }
-    Ok(())
 }
 
 impl Drop for PidFile {
@@ -153,8 +119,14 @@ mod tests {
     #[test]
     fn a_fifo_is_refused_without_hanging() {
         let (_, path) = scratch("fifo");
-        rustix::fs::mknodat(rustix::fs::CWD, path.as_str(), FileType::Fifo, Mode::from_raw_mode(0o600), 0)
-            .unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path.as_str(),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         let e = PidFile::create(&path).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
     }

@@ -4,6 +4,7 @@
 use super::reply;
 use crate::json::{self, Json};
 use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -62,6 +63,23 @@ fn left(path: &Path, deadline: Instant) -> Result<Duration, Failure> {
     Ok(left)
 }
 
+/// The server must run as root (keeplite's user) or as the caller: a socket another user
+/// put in the path is never told root's requests nor believed (`SO_PEERCRED` gives the
+/// credentials the server had when it listened).
+fn trusted_server(stream: &UnixStream) -> Result<(), String> {
+    let server = super::peer_cred::peer_cred(stream.as_fd())
+        .map_err(|e| format!("cannot read the server's credentials: {e}"))?;
+    let me = rustix::process::geteuid().as_raw();
+    if server.uid == 0 || server.uid == me {
+        Ok(())
+    } else {
+        Err(format!(
+            "answered by a process of uid {} (pid {}), not root's keeplite: refused",
+            server.uid, server.pid
+        ))
+    }
+}
+
 fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
     let shown = path.display();
     let mut stream = UnixStream::connect(path).map_err(|e| {
@@ -79,6 +97,7 @@ fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
         ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => Failure::Closed,
         _ => Failure::Fatal(format!("{shown}: {e}")),
     };
+    trusted_server(&stream).map_err(|why| Failure::Fatal(format!("{shown}: {why}")))?;
     stream.set_write_timeout(Some(left(path, deadline)?)).map_err(io_error)?;
     stream.write_all(line).map_err(io_error)?;
     let mut reply = Vec::new();

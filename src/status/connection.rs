@@ -33,17 +33,21 @@ pub(super) async fn serve(mut stream: Async<UnixStream>, peer: Peer, shared: &Sh
     let limits = shared.limits;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; CHUNK];
-    let mut deadline = Instant::now() + limits.idle;
+    // However busy, a connection ends: requests keep it open for `lifetime`, not forever.
+    let end_of_life = Instant::now() + limits.lifetime;
+    let mut deadline = (Instant::now() + limits.idle).min(end_of_life);
     loop {
         while let Some(end) = buf.iter().position(|&b| b == b'\n') {
             if end > limits.max_line {
                 return too_long(&mut stream, shared).await;
             }
             let line: Vec<u8> = buf.drain(..=end).collect();
-            if !answer_line(&mut stream, &line[..end], &peer, shared).await {
-                return;
+            match answer_line(&mut stream, &line[..end], &peer, shared).await {
+                Answered::Gone => return,
+                // A blank line is not a request: it does not buy more time.
+                Answered::Blank => {}
+                Answered::Yes => deadline = (Instant::now() + limits.idle).min(end_of_life),
             }
-            deadline = Instant::now() + limits.idle;
         }
         if buf.len() > limits.max_line {
             return too_long(&mut stream, shared).await;
@@ -51,7 +55,11 @@ pub(super) async fn serve(mut stream: Async<UnixStream>, peer: Peer, shared: &Sh
         match until(deadline, stream.read(&mut chunk)).await {
             None => {
                 Stats::bump(&shared.stats.timeouts);
-                let why = format!("closed: no complete request line within {} ms", limits.idle.as_millis());
+                let why = if deadline >= end_of_life {
+                    format!("closed: a connection lives at most {} ms", limits.lifetime.as_millis())
+                } else {
+                    format!("closed: no complete request line within {} ms", limits.idle.as_millis())
+                };
                 let _ = send(&mut stream, &reply::error(why), Instant::now() + limits.idle).await;
                 return;
             }
@@ -68,14 +76,27 @@ pub(super) async fn serve(mut stream: Async<UnixStream>, peer: Peer, shared: &Sh
     }
 }
 
-/// Answers one line (blank lines are skipped); false when the connection is done for.
-async fn answer_line(stream: &mut Async<UnixStream>, line: &[u8], peer: &Peer, shared: &Shared) -> bool {
+/// What became of one line.
+enum Answered {
+    Yes,
+    /// A blank line: skipped, no reply.
+    Blank,
+    /// The client is gone or does not read its reply.
+    Gone,
+}
+
+/// Answers one line (blank lines are skipped).
+async fn answer_line(stream: &mut Async<UnixStream>, line: &[u8], peer: &Peer, shared: &Shared) -> Answered {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.iter().all(u8::is_ascii_whitespace) {
-        return true;
+        return Answered::Blank;
     }
     let reply = answer(line, peer, shared).await;
-    send(stream, &reply, Instant::now() + shared.limits.idle).await
+    if send(stream, &reply, Instant::now() + shared.limits.idle).await {
+        Answered::Yes
+    } else {
+        Answered::Gone
+    }
 }
 
 async fn too_long(stream: &mut Async<UnixStream>, shared: &Shared) {

@@ -9,7 +9,8 @@ use crate::json::Json;
 use crate::log;
 use async_io::{Async, Timer};
 use futures_lite::future;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -27,6 +28,13 @@ pub const MAX_LINE: usize = 4096;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once; more are accepted and closed at once.
 pub const MAX_CONNECTIONS: usize = 64;
+/// Of those, the last ones are root's: other users together hold at most
+/// `MAX_CONNECTIONS - ROOT_RESERVED`, so root's `keeplite status` always gets in.
+pub const ROOT_RESERVED: usize = 8;
+/// Connections one non-root user may hold at once.
+pub const PER_UID: usize = 8;
+/// The longest a connection lives, however busy: requests keep it open, not forever.
+pub const LIFETIME: Duration = Duration::from_secs(60);
 /// How long a [`Reply::Later`] may take before the client is told there was no answer.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause after a failed `accept` (out of descriptors), so the loop does not spin.
@@ -38,6 +46,9 @@ pub struct Limits {
     pub max_line: usize,
     pub idle: Duration,
     pub max_connections: usize,
+    pub root_reserved: usize,
+    pub per_uid: usize,
+    pub lifetime: Duration,
     pub answer: Duration,
 }
 
@@ -47,6 +58,9 @@ impl Default for Limits {
             max_line: MAX_LINE,
             idle: IDLE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            root_reserved: ROOT_RESERVED,
+            per_uid: PER_UID,
+            lifetime: LIFETIME,
             answer: ANSWER_TIMEOUT,
         }
     }
@@ -139,8 +153,9 @@ pub(super) struct Shared {
     pub handler: Box<dyn Handler>,
     pub limits: Limits,
     pub stats: Arc<Stats>,
-    /// Connections open now.
+    /// Connections open now, and how many of them each non-root user holds.
     pub open: Cell<usize>,
+    pub by_uid: RefCell<HashMap<u32, usize>>,
 }
 
 /// A running server; [`Server::stop`] (or dropping it) closes it and removes the socket.
@@ -175,7 +190,13 @@ impl Server {
         };
         let stats = Arc::new(Stats::default());
         let (stop, stopped) = async_channel::bounded(1);
-        let shared = Shared { handler: Box::new(handler), limits, stats: stats.clone(), open: Cell::new(0) };
+        let shared = Shared {
+            handler: Box::new(handler),
+            limits,
+            stats: stats.clone(),
+            open: Cell::new(0),
+            by_uid: RefCell::new(HashMap::new()),
+        };
         let spawned = std::thread::Builder::new()
             .name("status".into())
             .spawn(move || run(listener, Rc::new(shared), stopped));
@@ -237,7 +258,7 @@ fn run(listener: Async<UnixListener>, shared: Rc<Shared>, stopped: async_channel
                 Some(Ok((stream, _))) => {
                     failing = false;
                     if let Some(peer) = admit(&stream, &shared) {
-                        let guard = OpenGuard::new(shared.clone());
+                        let guard = OpenGuard::new(shared.clone(), peer.uid);
                         ex.spawn(async move {
                             connection::serve(stream, peer, &guard.0).await;
                             drop(guard);
@@ -264,37 +285,72 @@ fn admit(stream: &Async<UnixStream>, shared: &Shared) -> Option<Peer> {
         // Never waits: a fresh socket's buffer takes one short line.
         let _ = stream.get_ref().write(format!("{reply}\n").as_bytes());
     };
-    if shared.open.get() >= shared.limits.max_connections {
-        Stats::bump(&shared.stats.refused);
-        let why = format!("busy: {} connections open; try again", shared.limits.max_connections);
-        refuse(super::reply::busy(why));
-        return None;
-    }
-    match peer_cred(stream.get_ref().as_fd()) {
-        Ok(peer) => {
-            Stats::bump(&shared.stats.connections);
-            Some(peer)
-        }
+    let peer = match peer_cred(stream.get_ref().as_fd()) {
+        Ok(peer) => peer,
         Err(e) => {
             Stats::bump(&shared.stats.errors);
             refuse(super::reply::error(format!("cannot read the caller's credentials: {e}")));
-            None
+            return None;
         }
+    };
+    if let Some(why) = full(shared, &peer) {
+        Stats::bump(&shared.stats.refused);
+        refuse(super::reply::busy(why));
+        return None;
     }
+    Stats::bump(&shared.stats.connections);
+    Some(peer)
 }
 
-/// Counts a connection as open for as long as it lives (its task may be dropped at stop).
-struct OpenGuard(Rc<Shared>);
+/// Why a connection from `peer` cannot be served now, if it cannot.
+fn full(shared: &Shared, peer: &Peer) -> Option<String> {
+    let limits = &shared.limits;
+    let open = shared.open.get();
+    if open >= limits.max_connections {
+        return Some(format!("busy: {} connections open; try again", limits.max_connections));
+    }
+    if peer.is_root() {
+        return None;
+    }
+    let others = shared.by_uid.borrow().values().sum::<usize>();
+    if others >= limits.max_connections.saturating_sub(limits.root_reserved) {
+        return Some("busy: the connections for users other than root are all open; try again".into());
+    }
+    if shared.by_uid.borrow().get(&peer.uid).copied().unwrap_or(0) >= limits.per_uid {
+        return Some(format!(
+            "busy: uid {} has {} connections open already; try again",
+            peer.uid, limits.per_uid
+        ));
+    }
+    None
+}
+
+/// Counts a connection as open, and as its user's (uid 0's are not counted by user), for
+/// as long as it lives (its task may be dropped at stop).
+struct OpenGuard(Rc<Shared>, Option<u32>);
 
 impl OpenGuard {
-    fn new(shared: Rc<Shared>) -> OpenGuard {
+    fn new(shared: Rc<Shared>, uid: u32) -> OpenGuard {
         shared.open.set(shared.open.get() + 1);
-        OpenGuard(shared)
+        let user = (uid != 0).then_some(uid);
+        if let Some(uid) = user {
+            *shared.by_uid.borrow_mut().entry(uid).or_insert(0) += 1;
+        }
+        OpenGuard(shared, user)
     }
 }
 
 impl Drop for OpenGuard {
     fn drop(&mut self) {
         self.0.open.set(self.0.open.get().saturating_sub(1));
+        if let Some(uid) = self.1 {
+            let mut by_uid = self.0.by_uid.borrow_mut();
+            if let Some(n) = by_uid.get_mut(&uid) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    by_uid.remove(&uid);
+                }
+            }
+        }
     }
 }

@@ -17,7 +17,8 @@ fn id_of(path: &Path) -> Option<FileId> {
 
 /// Binds a listening socket at `path` with mode 0600.
 ///
-/// The directory is created 0700 when missing (an existing one is left as it is). A socket
+/// The directory is created 0700 when missing; an existing one must belong to keeplite's
+/// user and be writable by nobody else (it is left as it is). A socket
 /// nobody answers on is a stale one and is replaced; one that answers belongs to a running
 /// daemon and is an error, as is a path that is not a socket. The socket is bound under a
 /// temporary name, made 0600, then renamed into place, so it is never reachable with the
@@ -35,6 +36,9 @@ pub fn bind(path: &Path) -> Result<(UnixListener, FileId), String> {
             .create(dir)
             .map_err(|e| format!("status socket {shown}: cannot create {}: {e}", dir.display()))?;
     }
+    // A directory another user can write lets that user replace the socket with one of
+    // their own (the client refuses a server that is not root's, but never bind there).
+    crate::trust::dir(dir).map_err(|why| format!("status socket {shown}: {why}"))?;
     match fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_socket() => {
             return Err(format!(
