@@ -29,7 +29,9 @@ pub struct Script {
 
 /// Starts `command` with `args` as `$1...` (`/bin/sh -c 'command "$@"' keeplite args...`),
 /// stdin/stdout/stderr on /dev/null, as `run_as` when given (supplementary groups dropped),
-/// to be killed at `now + timeout`.
+/// with only `PATH` in its environment, to be killed at `now + timeout`. A command that
+/// would run as root is refused when another user could change its program
+/// ([`crate::trust::script`]).
 pub fn spawn(
     command: &str,
     args: &[&str],
@@ -37,11 +39,17 @@ pub fn spawn(
     now: Instant,
     timeout: Duration,
 ) -> std::io::Result<Script> {
+    let as_root = run_as.map_or(rustix::process::geteuid().is_root(), |r| r.uid == 0);
+    if as_root {
+        crate::trust::script(command).map_err(std::io::Error::other)?;
+    }
     let script = if args.is_empty() { command.to_owned() } else { format!("{command} \"$@\"") };
     let mut cmd = Command::new("/bin/sh");
     if let Some(r) = run_as {
         cmd.uid(r.uid).gid(r.gid);
     }
+    // Nothing of keeplite's environment reaches a script: a clean one with a fixed PATH.
+    cmd.env_clear().env("PATH", crate::trust::SCRIPT_PATH);
     let child = cmd
         .arg("-c")
         .arg(script)

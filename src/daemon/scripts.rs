@@ -20,6 +20,8 @@ struct Tracked {
     state: RiseFall,
     next_run: Instant,
     running: Option<process::Script>,
+    /// Why it could not be started last time: said once, not at every interval.
+    cannot_run: Option<String>,
 }
 
 /// Every script some instance tracks (keepalived runs only those).
@@ -52,6 +54,7 @@ impl Scripts {
                 state: RiseFall::new(s.rise, s.fall, true),
                 next_run: now,
                 running: None,
+                cannot_run: None,
             }));
         }
         Ok(Scripts { items })
@@ -114,9 +117,16 @@ impl Scripts {
             if t.running.is_none() && t.next_run <= now {
                 t.next_run = now + t.interval;
                 match process::spawn(&t.command, &[], t.run_as, now, t.timeout) {
-                    Ok(s) => t.running = Some(s),
+                    Ok(s) => {
+                        t.running = Some(s);
+                        t.cannot_run = None;
+                    }
                     Err(e) => {
-                        log::error!("script {}: cannot run {:?}: {e}", t.name, t.command);
+                        let why = e.to_string();
+                        if t.cannot_run.as_ref() != Some(&why) {
+                            log::error!("script {}: cannot run {:?}: {why}", t.name, t.command);
+                            t.cannot_run = Some(why);
+                        }
                         if t.state.record(false) {
                             changed.push((i, false));
                         }
