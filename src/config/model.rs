@@ -57,6 +57,8 @@ pub struct Global {
     /// How often the IPVS table is read back and repaired if someone else changed it.
     pub lvs_reconcile_interval: Duration,
     pub script_user: Option<String>,
+    /// VRRP starts this long after the daemon (keepalived's `vrrp_startup_delay`).
+    pub startup_delay: Duration,
 }
 
 /// IPVS connection synchronisation daemon settings.
@@ -147,6 +149,10 @@ pub struct Vrrp {
     pub garp_delay: Duration,
     pub garp_refresh: Duration,
     pub use_vmac: bool,
+    /// How long the interface must be up again before the instance leaves FAULT, and
+    /// down before it enters FAULT (keepalived's `interface_up_down_delays`).
+    pub up_delay: Duration,
+    pub down_delay: Duration,
     pub notify: Notify,
 }
 

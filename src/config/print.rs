@@ -124,6 +124,7 @@ fn global(g: &Global, c: &Config) -> Section {
     }
     o.set("lvs_keep_on_stop", u8::from(g.lvs_keep_on_stop));
     o.dur("lvs_reconcile_interval", g.lvs_reconcile_interval);
+    o.dur("startup_delay", g.startup_delay);
     o.opt("script_user", g.script_user.as_ref());
     o.section
 }
@@ -154,6 +155,8 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.dur("garp_delay", v.garp_delay);
     o.dur("garp_refresh", v.garp_refresh);
     o.flag("use_vmac", v.use_vmac);
+    o.dur("up_delay", v.up_delay);
+    o.dur("down_delay", v.down_delay);
     o.notify(&v.notify);
     o.section
 }

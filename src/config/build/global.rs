@@ -27,6 +27,7 @@ pub fn defaults(host: &Host) -> Global {
         lvs_keep_on_stop: false,
         lvs_reconcile_interval: Duration::from_secs(10),
         script_user: None,
+        startup_delay: Duration::ZERO,
     }
 }
 
@@ -48,6 +49,9 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
     let lvs_sync = lvs_sync(r, names, vrrp);
     let lvs_keep_on_stop = r.or("lvs_keep_on_stop", d.lvs_keep_on_stop, value::boolean);
     let lvs_reconcile_interval = r.or("lvs_reconcile_interval", d.lvs_reconcile_interval, value::positive);
+    let startup_delay = r.or("startup_delay", d.startup_delay, |v| {
+        value::duration_in(v, Duration::ZERO, Duration::from_secs(3600))
+    });
     Some(Global {
         router_id,
         alert_email,
@@ -62,6 +66,7 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
         lvs_keep_on_stop,
         lvs_reconcile_interval,
         script_user,
+        startup_delay,
     })
 }
 

@@ -123,6 +123,12 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         }),
         garp_refresh: r.or("garp_refresh", Duration::ZERO, value::duration),
         use_vmac: r.or("use_vmac", false, value::boolean),
+        up_delay: r.or("up_delay", Duration::ZERO, |v| {
+            value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
+        }),
+        down_delay: r.or("down_delay", Duration::ZERO, |v| {
+            value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
+        }),
         notify: notify(r),
     };
     if vrrp.vips.is_empty() {

@@ -189,5 +189,6 @@ fn vr(
         group: None,
         vmac,
         transitions: 0,
+        link_delay: super::link_delay::LinkDelay::new(v.up_delay, v.down_delay),
     }
 }

@@ -5,6 +5,7 @@
 //! turns their actions into I/O and the world's events into their inputs.
 
 mod build;
+mod link_delay;
 mod reload;
 
 use super::links::Links;
@@ -65,6 +66,8 @@ struct Vr {
     vmac: Option<usize>,
     /// State changes since start.
     transitions: u64,
+    /// `up_delay` / `down_delay` between the link and the instance.
+    link_delay: link_delay::LinkDelay,
 }
 
 impl Vr {
@@ -109,6 +112,8 @@ struct Group {
 pub struct Router {
     /// The configuration running now (what an interface that appears is opened for).
     config: Config,
+    /// When the instances start, while `startup_delay` runs.
+    start_at: Option<Instant>,
     nl: Socket,
     monitor: Monitor,
     links: Links,
@@ -139,6 +144,7 @@ impl Router {
         let notify_as = config.global.script_user.as_ref().map(|u| crate::passwd::lookup(u)).transpose()?;
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         Ok(Router {
+            start_at: None,
             config: config.clone(),
             nl,
             monitor,
@@ -157,6 +163,22 @@ impl Router {
 
     /// Starts every instance (RFC 9568 Startup) with the links as they are now.
     pub fn start(&mut self, now: Instant) {
+        let delay = self.config.global.startup_delay;
+        if delay.is_zero() {
+            self.start_now(now);
+        } else {
+            log::info!("vrrp: starting in {}ms (startup_delay)", delay.as_millis());
+            self.start_at = Some(now + delay);
+        }
+    }
+
+    /// True once the instances have started (after `startup_delay`).
+    fn started(&self) -> bool {
+        self.start_at.is_none()
+    }
+
+    fn start_now(&mut self, now: Instant) {
+        self.start_at = None;
         for i in 0..self.vrs.len() {
             let iface = &self.links.ifaces[self.vrs[i].iface];
             if !iface.present() {
@@ -183,7 +205,9 @@ impl Router {
         // No address to send from is as good as no link (keepalived: FAULT).
         let usable = iface.link.is_up() && source.is_some();
         vr.instance.set_primary(source);
-        vr.instance.set_link(now, usable);
+        if let Some(usable) = vr.link_delay.observe(now, usable) {
+            vr.instance.set_link(now, usable);
+        }
         for &(pos, tracked) in &vr.track_ifaces {
             vr.instance.set_tracked(now, tracked, self.links.ifaces[pos].link.is_up());
         }
@@ -202,7 +226,14 @@ impl Router {
     pub fn next_deadline(&self) -> Option<Instant> {
         let instances = self.vrs.iter().filter_map(|v| v.instance.poll_timeout());
         let bursts = self.vrs.iter().filter_map(|v| v.burst.map(|(_, t)| t));
-        instances.chain(bursts).chain(self.scripts.next_deadline()).chain(self.notify.next_deadline()).min()
+        let links = self.vrs.iter().filter_map(|v| v.link_delay.deadline());
+        instances
+            .chain(bursts)
+            .chain(links)
+            .chain(self.start_at)
+            .chain(self.scripts.next_deadline())
+            .chain(self.notify.next_deadline())
+            .min()
     }
 
     /// Handles a readable descriptor.
@@ -324,7 +355,13 @@ impl Router {
 
     /// Timers, announcement rounds, scripts and notify children that are due.
     pub fn tick(&mut self, now: Instant) {
+        if self.start_at.is_some_and(|t| t <= now) {
+            self.start_now(now);
+        }
         for vr in &mut self.vrs {
+            if let Some(usable) = vr.link_delay.due(now) {
+                vr.instance.set_link(now, usable);
+            }
             if vr.instance.poll_timeout().is_some_and(|t| t <= now) {
                 vr.instance.handle_timeout(now);
             }

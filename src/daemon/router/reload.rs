@@ -120,7 +120,10 @@ impl Router {
                     self.vrs[j].instance.reconfigure(now, params, &tracked);
                     self.change_vips(j, false);
                     self.refresh_link(j, now);
-                    self.vrs[j].instance.start(now);
+                    // During startup_delay, new instances start with the others.
+                    if self.started() {
+                        self.vrs[j].instance.start(now);
+                    }
                 }
             }
         }
