@@ -1,8 +1,13 @@
-//! What crossed a LAN, as one host saw it, with the kernel's receive timestamps: time
-//! measured on the wire, not by a test thread that a busy machine may schedule late.
-//! Intervals between frames are the daemons' own timing (DESIGN.md, "Benchmarks": time it
-//! on the wire).
+//! What crossed a LAN, as one host saw it, with the kernel's timestamps: time measured on
+//! the wire, not by a test thread that a busy machine may schedule late (DESIGN.md,
+//! "Benchmarks": time it on the wire).
+//!
+//! A host's own frames are stamped as they leave it, in the sending daemon's system call:
+//! capture on the sender to time what a daemon sends. Other hosts' frames are stamped as
+//! they enter this host, after the bridge (whose softirq work a busy machine delays and
+//! bunches): what this host's daemon could react to, and when.
 
+use super::daemon::{until, Daemon};
 use super::Netns;
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -90,6 +95,13 @@ impl Capture {
         Capture { frames, stop, thread: Some(thread) }
     }
 
+    /// Waits until an advert from `src` is in: from then on, what `src` sends is captured
+    /// whole (a hand-over needs the adverts before it).
+    pub fn until_advert_from(&self, src: IpAddr, daemons: &[&Daemon]) {
+        let what = format!("an advert from {src} in the capture");
+        until(&what, Duration::from_secs(10), daemons, || self.adverts().iter().any(|x| x.src == src));
+    }
+
     /// The frames read so far.
     pub fn frames(&self) -> Vec<Frame> {
         self.frames.lock().unwrap().clone()
@@ -127,6 +139,45 @@ pub fn handover(adverts: &[Advert], vrid: u8, from: IpAddr, to: IpAddr) -> Optio
     let last = adverts.iter().rev().find(|a| a.vrid == vrid && a.src == from)?;
     let first = adverts.iter().find(|a| a.vrid == vrid && a.src == to && a.at > last.at)?;
     Some((*last, *first))
+}
+
+/// Master_Down_Interval of a backup of `priority` whose master advertises every `advert`
+/// (RFC 9568 section 6.1: three intervals and Skew_Time).
+pub fn master_down_interval(priority: u8, advert: Duration) -> Duration {
+    3 * advert + advert * (256 - u32::from(priority)) / 256
+}
+
+/// Checks a hand-over by priority-0 advert of virtual router `vrid` from `from` to `to`,
+/// whose backup's Master_Down_Interval is `master_down`, and returns how long after the
+/// priority-0 advert `to` sent its first. `from`'s last advert must have priority 0, and
+/// `to`'s first advert after it must come sooner than `master_down` after `from`'s last
+/// regular advert: a backup that ignored the priority-0 advert would take over that late
+/// at the earliest, whatever the load; one that took it does so after Skew_Time.
+pub fn priority_zero_handover(
+    adverts: &[Advert],
+    vrid: u8,
+    from: IpAddr,
+    to: IpAddr,
+    master_down: Duration,
+) -> Result<Duration, String> {
+    let (zero, first) = handover(adverts, vrid, from, to).ok_or("no hand-over on the wire")?;
+    if zero.priority != 0 {
+        return Err(format!("the last advert of {from} was {zero:?}, not a priority-0 one"));
+    }
+    let regular = adverts
+        .iter()
+        .rev()
+        .find(|a| a.vrid == vrid && a.src == from && a.at < zero.at)
+        .ok_or(format!("no advert of {from} before its priority-0 one"))?;
+    let since_regular = between(regular.at, first.at);
+    if since_regular >= master_down {
+        return Err(format!(
+            "{to} took over {since_regular:?} after the last regular advert of {from} (Master_Down_Interval \
+             {master_down:?}), {:?} after its priority-0 advert: as if it had not taken that",
+            between(zero.at, first.at)
+        ));
+    }
+    Ok(between(zero.at, first.at))
 }
 
 /// `later - earlier`, zero when `later` is not later.
