@@ -167,9 +167,10 @@ fn a_dead_smtp_server_delays_nothing_else() {
     let (director, other) = (&lan.hosts[0], &lan.hosts[1]);
     // Accepts and never answers: each attempt at a mail costs its whole smtp_timeout.
     silent_listener(other, "198.51.100.2:2526");
-    // Adverts timed on the wire (the other host's receive timestamps): what is measured is
-    // the daemon's rhythm, not how soon a busy machine runs the test's capture thread.
-    let wire = Capture::start(other);
+    // Adverts timed on the wire as they leave the director (kernel timestamps): what is
+    // measured is the daemon's rhythm, not how soon a busy machine runs the test's capture
+    // thread.
+    let wire = Capture::start(director);
     let dir = scratch("deadmail");
     let socket = dir.join("status.sock");
     let started = Instant::now();
