@@ -12,7 +12,7 @@ mod common;
 use common::daemon::{
     has_vip, logs, steady_holder, until, until_one_holder, until_vip, vrrp_section, Daemon,
 };
-use common::wire::{between, handover, Capture};
+use common::wire::{between, handover, longest_gap, master_down_interval, Capture};
 use common::{netns_available, Lan};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -28,8 +28,8 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// Master_Down_Interval of a backup of `priority` whose master sends every 100 ms.
-fn master_down(priority: u32) -> Duration {
-    Duration::from_micros(300_000 + (256 - u64::from(priority)) * 100_000 / 256)
+fn master_down(priority: u8) -> Duration {
+    master_down_interval(priority, Duration::from_millis(100))
 }
 
 /// Two equal-priority masters meet: the one with the greater primary address must win
@@ -75,8 +75,18 @@ fn equal_priorities_meet(tag: &str, vrid: u8, vips: &str, vip: &str) {
         after.len(),
         logs(&all)
     );
+    // It yields once, and takes over again only when the greater address has been silent
+    // on the wire for a Master_Down_Interval (a busy machine can stall a daemon that long).
+    let highs: Vec<_> = adverts.iter().filter(|x| x.src == high_src).map(|x| x.at).collect();
+    let silences = highs.windows(2).filter(|w| between(w[0], w[1]) >= master_down(100)).count();
     let yielded = low.transitions("gw", "MASTER -> BACKUP (priority 100, higher priority master)");
-    assert_eq!(yielded, 1, "{}", logs(&all));
+    assert_eq!(
+        yielded,
+        1 + silences,
+        "{silences} silences of the greater address of a Master_Down_Interval or more (longest gap {:?})\n{}",
+        longest_gap(&highs).0,
+        logs(&all)
+    );
     assert_eq!(high.transitions("gw", "MASTER ->"), 0, "{}", logs(&all));
 }
 
@@ -112,12 +122,12 @@ fn killed_master_backup_takes_over_and_the_restarted_master_takes_back() {
     // SIGKILL: no priority-0 advert, so the backup waits out Master_Down_Interval, counted
     // from the last advert it heard. Timed on the wire (b's receive timestamps), from a's
     // last advert to b's first, so neither where in the interval the kill fell nor how late
-    // a busy machine runs the test thread counts.
+    // a busy machine runs the test thread counts. Not before Master_Down_Interval (timers
+    // never fire early), and at most 250 ms after it: the daemon's own lateness on a busy
+    // machine (the bound the test had from the kill, which was up to an interval later).
     let (h0, h1) = (ip("198.51.100.1"), ip("198.51.100.2"));
     let wire = Capture::start(b);
-    until("a's adverts in the capture", SETTLE, &[&high, &low], || {
-        wire.adverts().iter().any(|x| x.src == h0)
-    });
+    wire.until_advert_from(h0, &[&high, &low]);
     high.kill();
     until_vip(b, VIP, true, SETTLE, &[&high, &low]);
     let (last, first) = until("b's first advert after a's last", SETTLE, &[&high, &low], || {
@@ -128,7 +138,7 @@ fn killed_master_backup_takes_over_and_the_restarted_master_takes_back() {
     let took = between(last.at, first.at);
     let mdi = master_down(100);
     assert!(
-        took + Duration::from_millis(5) >= mdi && took <= mdi + Duration::from_millis(150),
+        took + Duration::from_millis(5) >= mdi && took <= mdi + Duration::from_millis(250),
         "takeover {took:?} after the last advert on the wire, Master_Down_Interval {mdi:?}\n{}",
         low.log()
     );
@@ -238,16 +248,42 @@ fn three_routers_hand_over_in_priority_order() {
     until_one_holder(&hosts, 0, VIP, SETTLE, &[&p150, &p100, &p50]);
     steady_holder(&hosts, 0, VIP, Duration::from_millis(500), &[&p150, &p100, &p50]);
     // The 150 stops (priority 0): the 100's Skew_Time (61 ms) runs out before the 50's
-    // (80 ms), and the 50 then hears the 100's advert and stays backup.
+    // (80 ms), and the 50 then hears the 100's advert and stays backup. (Counted from here:
+    // started together on a busy machine, the 50 may have been master for a moment before
+    // the others were up.) Host 2, the 50's, sees the hand-over on the wire.
+    let (h150, h100, h50) = (ip("198.51.100.1"), ip("198.51.100.2"), ip("198.51.100.3"));
+    let wire = Capture::start(hosts[2]);
+    wire.until_advert_from(h150, &[&p150]);
+    let p50_masters = p50.transitions("gw", "-> MASTER");
     p150.stop();
     until_one_holder(&hosts, 1, VIP, SETTLE, &[&p100, &p50]);
     steady_holder(&hosts, 1, VIP, Duration::from_millis(500), &[&p100, &p50]);
-    assert_eq!(p50.transitions("gw", "-> MASTER"), 0, "the 50 became master\n{}", logs(&[&p100, &p50]));
+    let (zero, first) = until("the 100's first advert after the 150's last", SETTLE, &[&p100, &p50], || {
+        handover(&wire.adverts(), 41, h150, h100)
+    });
+    assert_eq!(zero.priority, 0, "the 150's last advert: {zero:?}");
+    let after_zero = between(zero.at, first.at);
+    let p50_took = p50.transitions("gw", "-> MASTER") - p50_masters;
+    // The 50 reads adverts before it looks at its timers, so it may take over only when
+    // the 100's advert came after the 50's own Skew_Time had run out: a busy machine ran
+    // the 100 that late. And then it must yield to the 100 at once: at most the one
+    // advert of its take-over after the 100's.
+    let skew50 = master_down(50) - Duration::from_millis(300);
+    let late = after_zero + Duration::from_millis(1) >= skew50;
+    let from_50 = wire.adverts().iter().filter(|x| x.vrid == 41 && x.src == h50 && x.at > first.at).count();
+    assert!(
+        p50_took == 0 || (p50_took == 1 && late && from_50 <= 1),
+        "the 50 became master {p50_took} time(s) and sent {from_50} adverts after the 100's first, which came \
+         {after_zero:?} after the 150's priority-0 advert (the 50's Skew_Time {skew50:?})\n{}",
+        logs(&[&p100, &p50])
+    );
+    eprintln!("the 100 took over {after_zero:?} after the priority-0 advert; the 50 became master {p50_took} time(s)");
+    drop(wire);
     // The 100 stops: the 50 is the only one left.
     p100.stop();
     until_one_holder(&hosts, 2, VIP, SETTLE, &[&p50]);
     steady_holder(&hosts, 2, VIP, Duration::from_millis(300), &[&p50]);
-    assert_eq!(p50.transitions("gw", "BACKUP -> MASTER"), 1, "{}", p50.log());
+    assert_eq!(p50.transitions("gw", "-> MASTER"), p50_masters + p50_took + 1, "{}", p50.log());
 }
 
 #[test]
