@@ -5,7 +5,9 @@
 //! through a packet socket, so every field of the IP header is ours too (TTL, source,
 //! destination, options). Each hostile advert carries a priority above keeplite's, so if one
 //! were wrongly accepted the daemon would step down. Then a few hundred random packets
-//! follow, each classified by an oracle written here from RFC 3768 / RFC 9568 section 7.1.
+//! follow, each classified by an oracle written here from RFC 3768 / RFC 9568 section 7.1
+//! (keeplite runs with `strict_mode`, so the optional address-list check applies too; an
+//! advert whose v3 interval is 0 is discarded).
 //!
 //! Asserted: the daemon keeps running and holds the VIP throughout (sampled every few
 //! milliseconds), and its stop log shows every discard counter moved by exactly what was
@@ -333,7 +335,8 @@ impl Target {
         let mut c = format!(
             "keeplite.g=global\nkeeplite.g.status_socket='{}'\n\
              keeplite.gw=vrrp\nkeeplite.gw.interface=eth0\nkeeplite.gw.vrid={}\nkeeplite.gw.priority={}\n\
-             keeplite.gw.version={}\nkeeplite.gw.advert_int={interval}\nkeeplite.gw.vip='{}/{prefix}'\n",
+             keeplite.gw.version={}\nkeeplite.gw.advert_int={interval}\nkeeplite.gw.vip='{}/{prefix}'\n\
+             keeplite.gw.strict_mode=1\n",
             socket.display(),
             self.vrid,
             self.priority,
@@ -627,6 +630,9 @@ fn judge(t: &Target, p: &[u8], ttl: u8, src: IpAddr, dst: IpAddr) -> Option<Effe
         if u16::from(p[5]) != t.interval {
             return out("discard_interval");
         }
+    } else if u16::from_be_bytes([p[4] & 0x0f, p[5]]) == 0 {
+        // Max Adver Int 0 would make Master_Down_Interval 0.
+        return out("discard_interval");
     }
     let priority = p[2];
     let addrs: Vec<&[u8]> = p[8..8 + count * t.addr_len()].chunks(t.addr_len()).collect();
