@@ -6,6 +6,7 @@ use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How a script ended.
@@ -22,7 +23,8 @@ pub enum Outcome {
 /// A running script.
 #[derive(Debug)]
 pub struct Script {
-    child: Child,
+    /// `None` once killed (then [`reap`] owns it).
+    child: Option<Child>,
     pidfd: Option<OwnedFd>,
     deadline: Instant,
 }
@@ -39,6 +41,7 @@ pub fn spawn(
     now: Instant,
     timeout: Duration,
 ) -> std::io::Result<Script> {
+    reap();
     let as_root = run_as.map_or(rustix::process::geteuid().is_root(), |r| r.uid == 0);
     if as_root {
         crate::trust::script(command).map_err(std::io::Error::other)?;
@@ -62,7 +65,7 @@ pub fn spawn(
         .spawn()?;
     // Without pidfds (Linux < 5.3) the caller polls on its timer instead.
     let pidfd = Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
-    Ok(Script { child, pidfd, deadline: now + timeout })
+    Ok(Script { child: Some(child), pidfd, deadline: now + timeout })
 }
 
 impl Script {
@@ -79,7 +82,8 @@ impl Script {
     /// The outcome if the script has ended, or was killed now for running past its
     /// deadline; `None` while it runs.
     pub fn poll(&mut self, now: Instant) -> Option<Outcome> {
-        match self.child.try_wait() {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
             Ok(Some(status)) => Some(outcome(status)),
             Ok(None) if now >= self.deadline => {
                 self.kill();
@@ -91,12 +95,39 @@ impl Script {
         }
     }
 
-    /// Kills the whole process group and reaps the child.
+    /// Kills the whole process group. The child is reaped later ([`reap`]), never waited
+    /// for here: on a busy box a killed process can take a time slice or more to die, and
+    /// the caller may be the VRRP loop.
     pub fn kill(&mut self) {
-        if let Some(pgid) = Pid::from_raw(self.child.id() as i32) {
+        let Some(mut child) = self.child.take() else { return };
+        if let Some(pgid) = Pid::from_raw(child.id() as i32) {
             let _ = kill_process_group(pgid, Signal::KILL);
         }
-        let _ = self.child.wait();
+        if let Ok(None) = child.try_wait() {
+            bury(child);
+        }
+    }
+}
+
+/// Killed children not reaped yet; bounded (fixed memory): past the bound the oldest is
+/// waited for.
+static KILLED: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+const KILLED_MAX: usize = 64;
+
+/// Hands a killed `child` to [`reap`].
+fn bury(child: Child) {
+    let mut list = KILLED.lock().unwrap_or_else(|p| p.into_inner());
+    if list.len() >= KILLED_MAX {
+        let mut oldest = list.remove(0);
+        let _ = oldest.wait();
+    }
+    list.push(child);
+}
+
+/// Reaps the killed children that have exited since (called before each new script).
+pub fn reap() {
+    if let Ok(mut list) = KILLED.try_lock() {
+        list.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
     }
 }
 
@@ -162,5 +193,20 @@ mod tests {
         std::thread::sleep(Duration::from_millis(800));
         assert!(!marker.exists(), "the grandchild outlived the timeout");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_killed_script_is_reaped_later_not_waited_for() {
+        let mut s = spawn("sleep 10", &[], None, Instant::now(), Duration::from_secs(30)).unwrap();
+        let pid = s.child.as_ref().map(Child::id).unwrap();
+        s.kill();
+        assert!(s.poll(Instant::now()).is_none(), "killed: nothing more to report");
+        // Reaped by a later reap(): no zombie stays behind.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "pid {pid} was never reaped");
+            reap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }

@@ -9,6 +9,7 @@ mod control;
 mod ipvs;
 mod links;
 mod pid_file;
+mod priority;
 mod privileges;
 mod router;
 mod scripts;
@@ -43,7 +44,12 @@ struct Daemon<'a> {
     reload: &'a dyn Fn() -> Result<Config, String>,
     /// The IPVS sync daemon follows this instance's mastership.
     sync_master: bool,
+    /// The status thread held the VRRP snapshot at the last publish: try again soon.
+    unpublished: bool,
 }
+
+/// How soon a publish the status thread was in the way of is tried again.
+const PUBLISH_RETRY: Duration = Duration::from_millis(5);
 
 /// Runs the daemon until a stop signal; returns the exit code. `reload` reads the
 /// configuration file again (SIGHUP or the `reload` method).
@@ -80,8 +86,18 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         status::start(config, shared.clone(), ipvs.as_ref().map(Ipvs::weight_override), remote)
             .map_err(|e| log::error!("status: {e}; running without the status endpoint"))
             .ok();
-    let mut daemon =
-        Daemon { running: config.clone(), router, ipvs, checker, shared, reload, sync_master: false };
+    let mut daemon = Daemon {
+        running: config.clone(),
+        router,
+        ipvs,
+        checker,
+        shared,
+        reload,
+        sync_master: false,
+        unpublished: false,
+    };
+    // After the other threads started: only this one, the VRRP loop, runs raised.
+    priority::raise_vrrp_thread();
     daemon.router.start(Instant::now());
     daemon.publish(Instant::now());
     if let Some(sm) = &service_manager {
@@ -89,11 +105,14 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
     }
     loop {
         let now = Instant::now();
-        let deadline =
-            [daemon.router.next_deadline(), service_manager.as_ref().and_then(ServiceManager::next_deadline)]
-                .into_iter()
-                .flatten()
-                .min();
+        let deadline = [
+            daemon.router.next_deadline(),
+            service_manager.as_ref().and_then(ServiceManager::next_deadline),
+            daemon.unpublished.then(|| now + PUBLISH_RETRY),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
         let ready = wait(&clock, &signals, &control, &daemon.router, timeout);
         let now = Instant::now();
@@ -191,7 +210,20 @@ impl Daemon<'_> {
 
     /// The VRRP part of the status snapshot, and the IPVS sync daemon's role.
     fn publish(&mut self, now: Instant) {
-        *status::lock(&self.shared.vrrp) = self.router.status(now);
+        // Never wait for the status thread: at nice 0 on a busy box it can be descheduled
+        // holding the lock for a whole time slice, and adverts would wait with it
+        // (priority inversion). Busy now: try again in a few milliseconds.
+        self.unpublished = match self.shared.vrrp.try_lock() {
+            Ok(mut slot) => {
+                *slot = self.router.status(now);
+                false
+            }
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                *p.into_inner() = self.router.status(now);
+                false
+            }
+            Err(std::sync::TryLockError::WouldBlock) => true,
+        };
         let sync_instance = self.running.global.lvs_sync.as_ref().map(|s| s.instance);
         if let (Some(i), Some(ipvs)) = (sync_instance, &self.ipvs) {
             let master = self.router.is_master(i);
