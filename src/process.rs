@@ -53,6 +53,7 @@ pub fn spawn(
     }
     // Nothing of keeplite's environment reaches a script: a clean one with a fixed PATH.
     cmd.env_clear().env("PATH", crate::trust::SCRIPT_PATH);
+    nice_zero_at_exec(&mut cmd);
     let child = cmd
         .arg("-c")
         .arg(script)
@@ -128,6 +129,21 @@ fn bury(child: Child) {
 pub fn reap() {
     if let Ok(mut list) = KILLED.try_lock() {
         list.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+    }
+}
+
+/// The script runs at nice 0 whatever its spawner's (the VRRP thread runs at -10: see
+/// `daemon::priority`), set in the child just before exec, so that until then the child
+/// keeps its parent's priority and the parent, waiting for the exec, is not held up.
+#[allow(unsafe_code)]
+fn nice_zero_at_exec(cmd: &mut Command) {
+    // SAFETY: the closure only makes one syscall (setpriority), which is
+    // async-signal-safe, and touches no memory the parent shares.
+    unsafe {
+        cmd.pre_exec(|| {
+            let _ = rustix::process::setpriority_process(None, 0);
+            Ok(())
+        });
     }
 }
 

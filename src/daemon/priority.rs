@@ -7,29 +7,18 @@
 //! asleep, it takes next to nothing from anyone.
 //!
 //! Only this thread: the checks, IPVS and status threads were started before and keep
-//! nice 0. Scripts it starts must not inherit the boost: `SCHED_RESET_ON_FORK` makes the
-//! kernel give every child nice 0 again.
-
-// sched_setscheduler is not in rustix; this module's unsafe is that one call.
-#![allow(unsafe_code)]
+//! nice 0. Scripts it starts must not keep the boost, yet must not lose it before they
+//! exec either: the thread that spawns waits until the child has exec'd (vfork), and a
+//! child dropped to nice 0 at fork (`SCHED_RESET_ON_FORK`) waited behind the busy CPUs for
+//! up to 220 ms, with the adverts. So the child keeps nice -10 until just before exec,
+//! where `process::spawn` puts it back to 0.
 
 /// The nice value of the VRRP thread.
 pub const VRRP_NICE: i32 = -10;
 
-/// Raises the calling thread (the VRRP event loop) to [`VRRP_NICE`], with children reset
-/// to nice 0. Without `CAP_SYS_NICE` it says so and runs on at nice 0.
+/// Raises the calling thread (the VRRP event loop) to [`VRRP_NICE`]. Without
+/// `CAP_SYS_NICE` it says so and runs on at nice 0.
 pub fn raise_vrrp_thread() {
-    // SAFETY: `param` lives across the call and is a valid sched_param; pid 0 is the
-    // calling thread; SCHED_OTHER takes priority 0.
-    let rc = unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &param)
-    };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        crate::log::info!("vrrp: scheduling left as it is: cannot set SCHED_RESET_ON_FORK: {e}");
-        return;
-    }
     let tid = rustix::thread::gettid();
     if let Err(e) = rustix::process::setpriority_process(Some(tid), VRRP_NICE) {
         crate::log::info!("vrrp: running at nice 0: cannot set nice {VRRP_NICE}: {e}");
@@ -49,11 +38,17 @@ mod tests {
             raise_vrrp_thread();
             let tid = rustix::thread::gettid();
             assert_eq!(rustix::process::getpriority_process(Some(tid)).unwrap(), VRRP_NICE);
-            let child = std::process::Command::new("sh")
-                .args(["-c", "cut -d' ' -f19 /proc/self/stat"])
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8_lossy(&child.stdout).trim(), "0", "a child inherited the boost");
+            let out = std::env::temp_dir().join(format!("keeplite-nice-{}", std::process::id()));
+            let cmd = format!("cut -d' ' -f19 /proc/$$/stat > {}", out.display());
+            let now = std::time::Instant::now();
+            let mut s =
+                crate::process::spawn(&cmd, &[], None, now, std::time::Duration::from_secs(5)).unwrap();
+            while s.poll(std::time::Instant::now()).is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let nice = std::fs::read_to_string(&out).unwrap_or_default();
+            let _ = std::fs::remove_file(&out);
+            assert_eq!(nice.trim(), "0", "a script kept the boost");
         })
         .join()
         .unwrap();
