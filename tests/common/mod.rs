@@ -298,6 +298,10 @@ impl Lan {
             host.ip(&["link", "set", "eth0", "up"]);
             hosts.push(host);
         }
+        for (i, host) in hosts.iter().enumerate() {
+            until_up(&switch, &format!("p{i}"));
+            until_up(host, "eth0");
+        }
         Lan { switch, hosts }
     }
 
@@ -308,5 +312,16 @@ impl Lan {
         self.switch.ip(&["link", "set", &port, "master", "br0", "up"]);
         host.ip(&["addr", "add", addr, "dev", ifname]);
         host.ip(&["link", "set", ifname, "up"]);
+        until_up(&self.switch, &port);
+        until_up(host, ifname);
     }
+}
+
+/// Waits until `dev` in `ns` is operationally up. `ip link set up` returns before the
+/// kernel's link watch has seen the carrier (a busy machine delays it), and frames sent
+/// until then are dropped: a test's first frame, or a daemon's first advert.
+fn until_up(ns: &Netns, dev: &str) {
+    daemon::until(&format!("{}: {dev} up", ns.name), std::time::Duration::from_secs(10), &[], || {
+        ns.ip_output(&["-o", "link", "show", "dev", dev]).contains("state UP")
+    });
 }
