@@ -12,10 +12,10 @@ mod common;
 use common::daemon::{
     has_vip, logs, steady_holder, until, until_one_holder, until_vip, vrrp_section, Daemon,
 };
-use common::wire::{between, handover, longest_gap, master_down_interval, Capture};
+use common::wire::{between, handover, longest_gap, master_down_interval, Advert, Capture};
 use common::{netns_available, Lan};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const VIP: &str = "198.51.100.100";
 const VIPS: &str = "'198.51.100.100/24'";
@@ -65,29 +65,58 @@ fn equal_priorities_meet(tag: &str, vrid: u8, vips: &str, vip: &str) {
     // "At once", on the wire: p0 joined first, so the first advert the greater address
     // put on the joined LAN reached the lower one; after it, the lower one sent at most
     // the one advert that may have been due as it arrived (waiting for a
-    // Master_Down_Interval would take three more).
+    // Master_Down_Interval would take three more). It may take over again only once the
+    // greater address has been silent for a Master_Down_Interval (a machine loaded far
+    // past two CPU hogs stalls a daemon that long), and must then yield at once again.
     let adverts: Vec<_> = wire.adverts().into_iter().filter(|x| x.vrid == vrid).collect();
-    let heard = adverts.iter().find(|x| x.src == high_src).expect("the greater address's adverts on the LAN");
-    let after: Vec<_> = adverts.iter().filter(|x| x.src == low_src && x.at > heard.at).collect();
+    let unheeded = adverts_while_outranked(&adverts, low_src, high_src);
     assert!(
-        after.len() <= 1,
-        "the lower address sent {} adverts after it heard the greater one: {after:?}\n{}",
-        after.len(),
+        unheeded.is_empty(),
+        "the lower address kept advertising while it heard the greater one: {unheeded:?}\n{}",
         logs(&all)
     );
-    // It yields once, and takes over again only when the greater address has been silent
-    // on the wire for a Master_Down_Interval (a busy machine can stall a daemon that long).
     let highs: Vec<_> = adverts.iter().filter(|x| x.src == high_src).map(|x| x.at).collect();
-    let silences = highs.windows(2).filter(|w| between(w[0], w[1]) >= master_down(100)).count();
+    let silences = highs.windows(2).filter(|w| between(w[0], w[1]) >= silence()).count();
     let yielded = low.transitions("gw", "MASTER -> BACKUP (priority 100, higher priority master)");
-    assert_eq!(
-        yielded,
-        1 + silences,
-        "{silences} silences of the greater address of a Master_Down_Interval or more (longest gap {:?})\n{}",
+    assert!(
+        (1..=1 + silences).contains(&yielded),
+        "yielded {yielded} times; {silences} silences of the greater address of a Master_Down_Interval or more \
+         (longest gap {:?})\n{}",
         longest_gap(&highs).0,
         logs(&all)
     );
     assert_eq!(high.transitions("gw", "MASTER ->"), 0, "{}", logs(&all));
+}
+
+/// A silence of a master after which its backup (priority 100) may take over:
+/// Master_Down_Interval, less 10 ms for where on the LAN it was timed.
+fn silence() -> Duration {
+    master_down(100) - Duration::from_millis(10)
+}
+
+/// The adverts `low` sent while it should have heeded `high`, from `high`'s first advert
+/// on. Not counted: the one advert that may have been on its way as `high`'s first advert
+/// (or its first after a [`silence`]) arrived, and those `low` sent after such a silence.
+fn adverts_while_outranked(adverts: &[Advert], low: IpAddr, high: IpAddr) -> Vec<Advert> {
+    let mut last_high: Option<SystemTime> = None;
+    let mut in_flight = 0;
+    let mut unheeded = Vec::new();
+    for x in adverts {
+        if x.src == high {
+            if last_high.is_none_or(|h| between(h, x.at) >= silence()) {
+                in_flight = 1;
+            }
+            last_high = Some(x.at);
+        } else if x.src == low {
+            match last_high {
+                None => {}
+                Some(h) if between(h, x.at) >= silence() => {}
+                Some(_) if in_flight > 0 => in_flight -= 1,
+                Some(_) => unheeded.push(*x),
+            }
+        }
+    }
+    unheeded
 }
 
 #[test]
