@@ -90,11 +90,15 @@ fn tracked_interface_with_weight_lowers_priority_and_the_peer_preempts() {
     assert!(high.log().contains(yielded), "{}", logs(&all));
     assert_eq!(high.transitions("gw", "FAULT"), 0, "a weighted interface must not fault\n{}", high.log());
 
-    // Carrier back: 200 again, and it takes mastership back.
+    // Carrier back: 200 again, and it takes mastership back, as 200. (Counted from here,
+    // not as "2 since start-up": started together on a busy machine, the 100 may have been
+    // master a moment before the 200 was up, or a stalled daemon made one flap.)
+    let taken_back = "BACKUP -> MASTER (priority 200";
+    let before = high.transitions("gw", taken_back);
     a.ip(&["link", "set", "eth1p", "up"]);
     until_one_holder(&[a, b], 0, VIP, SETTLE, &all);
     steady_holder(&[a, b], 0, VIP, Duration::from_millis(300), &all);
-    assert_eq!(high.transitions("gw", "BACKUP -> MASTER (priority 200"), 2, "{}", high.log());
+    assert!(high.transitions("gw", taken_back) > before, "{}", high.log());
 }
 
 #[test]
