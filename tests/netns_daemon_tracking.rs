@@ -117,9 +117,10 @@ fn sync_group_a_failed_script_on_one_member_moves_both_vips() {
         conf += "sg=sync_group\nsg.members='v71' 'v72'\n";
         conf
     };
-    // Weight 0: a failing script puts v71 in FAULT, and the group takes v72 along.
+    // Weight 0: a failing script puts v71 in FAULT, and the group takes v72 along. An
+    // interval (and so timeout) of 1 s: at 200 ms a busy machine can time the script out.
     let script =
-        format!("chk=script\nchk.command='test -e {}'\nchk.interval=200ms\nchk.weight=0\n", flag.display());
+        format!("chk=script\nchk.command='test -e {}'\nchk.interval=1s\nchk.weight=0\n", flag.display());
     let high = Daemon::keeplite(a, "sync-high", &(router(200, &["track_script=chk"]) + &script));
     let low = Daemon::keeplite(b, "sync-low", &router(100, &[]));
     let all = [&high, &low];
