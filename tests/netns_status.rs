@@ -24,9 +24,15 @@ fn int(j: &Json, key: &str) -> i64 {
 }
 
 /// Polls `status` of `socket` (the daemon may still be starting) until `ok` holds for it.
+/// A reply without instance gw yet (a daemon answering before its first snapshot, which a
+/// busy machine makes likelier) is not yet an answer.
 fn until(socket: &Path, what: &str, ok: impl Fn(&Json) -> bool) -> Json {
+    let has_gw = |s: &Json| {
+        let list = s.get("vrrp").and_then(Json::as_array);
+        list.is_some_and(|l| l.iter().any(|v| v.get("name").and_then(Json::as_str) == Some("gw")))
+    };
     common::daemon::until(what, WAIT, &[], || match status(socket) {
-        Ok(s) if ok(&s) => Ok(s),
+        Ok(s) if has_gw(&s) && ok(&s) => Ok(s),
         Ok(s) => Err(s.to_string()),
         Err(e) => Err(e),
     })
