@@ -192,7 +192,7 @@ impl Daemon<'_> {
         if let Some(option) = restart_needed(&self.running, &new) {
             return Err(format!("global {option} changed; that needs a restart"));
         }
-        let vrrp = self.router.reload(&self.running, &new, Instant::now())?;
+        let vrrp = self.router.reload(&new, Instant::now())?;
         let config = Arc::new(new.clone());
         match &self.ipvs {
             Some(ipvs) => ipvs.reload(config.clone()),

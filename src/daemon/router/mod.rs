@@ -299,7 +299,7 @@ impl Router {
     /// instances continue with their state, as at a reload of the same file.
     fn rebuild(&mut self, now: Instant) {
         let config = self.config.clone();
-        match self.reload(&config, &config, now) {
+        match self.reload(&config, now) {
             Ok(_) => log::info!("vrrp: interfaces changed: sockets and vmacs opened on them"),
             Err(e) => log::error!(
                 "vrrp: interfaces changed but cannot be used: {e} (trying again at the next change)"

@@ -56,10 +56,10 @@ fn same_settings(old: &Config, k: usize, new: &Config, j: usize) -> bool {
 }
 
 impl Router {
-    /// Applies `config` in place of `old` (what the router runs now). On an error nothing
+    /// Applies `config` in place of the one the router runs now. On an error nothing
     /// running has changed.
-    pub fn reload(&mut self, old: &Config, config: &Config, now: Instant) -> Result<Outcome, String> {
-        let continues = continues(&old.vrrp, &config.vrrp);
+    pub fn reload(&mut self, config: &Config, now: Instant) -> Result<Outcome, String> {
+        let continues = continues(&self.config.vrrp, &config.vrrp);
         // A vmac goes with its base interface when that is deleted.
         let vmac_exists: Vec<bool> = continues
             .iter()
@@ -67,6 +67,7 @@ impl Router {
             .collect();
         let parts = Parts::build(&mut self.nl, config, now, &self.sockets, &vmac_exists)?;
         // Nothing below fails.
+        let old = std::mem::replace(&mut self.config, config.clone());
         let mut outcome = Outcome::default();
         // A new instance may have taken over the vmac of a removed one (same VRID and family).
         let vmacs: Vec<String> = config
@@ -96,7 +97,7 @@ impl Router {
             let params = self.vrs[j].instance.params().clone();
             match k.and_then(|k| old_vrs[k].take().map(|vr| (k, vr))) {
                 Some((k, running)) => {
-                    if same_settings(old, k, config, j) {
+                    if same_settings(&old, k, config, j) {
                         outcome.unchanged += 1;
                     } else {
                         outcome.changed += 1;
@@ -131,7 +132,6 @@ impl Router {
             self.announce_due(j, now);
         }
         self.flush(now);
-        self.config = config.clone();
         Ok(outcome)
     }
 
