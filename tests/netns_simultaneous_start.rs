@@ -130,6 +130,14 @@ impl Pair {
     /// Spawns both back to back: with keepalived, which of the two it is alternates
     /// every two runs; the spawn order every run.
     fn start(case: &Case, n: usize, lan: Lan) -> Pair {
+        // A LAN that is up: the hosts' link-local addresses past DAD (keepalived logs that it
+        // is up before it can send from a tentative one, which would count against the pair).
+        for h in &lan.hosts {
+            common::daemon::until("a usable link-local address", Duration::from_secs(10), &[], || {
+                let a = h.ip_output(&["-6", "addr", "show", "dev", "eth0", "scope", "link"]);
+                a.contains("fe80:") && !a.contains("tentative")
+            });
+        }
         let holders = Holders::new(&lan.hosts, case.vip());
         let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
         let keepalived_high = case.peer == Peer::Keepalived && n % 4 >= 2;
