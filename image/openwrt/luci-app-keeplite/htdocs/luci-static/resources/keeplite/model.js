@@ -800,7 +800,16 @@ const OPTIONS = {
 			return parseDuration(v).ms % 1000 === 0 ? true
 				: bad(v + ' is not whole seconds', 'whole seconds (the kernel counts seconds)');
 		},
-		sorry_server: endpoint_,
+		sorry_server: (v, ctx) => {
+			const e = endpoint_(v);
+			if (e !== true)
+				return e;
+			const addr = obj(ctx).address, host = String(v).replace(/^\[/, '').replace(/\]?:[0-9]+$/, '');
+			const h = isIP(host) ? host : String(v);
+			if (addr != null && isIP(addr) && String(obj(ctx).forward || 'nat').toLowerCase() !== 'tun' && family(h) !== family(addr))
+				return bad(h + " is not in the virtual server's family", "an address of the service's family");
+			return true;
+		},
 		quorum: int(1, 4294967295),
 		hysteresis: (v, ctx) => {
 			const r = int(0, 4294967295)(v);
@@ -824,7 +833,15 @@ const OPTIONS = {
 	},
 	real_server: {
 		virtual_server: nonEmpty,
-		address: ip,
+		/* ctx.vsFamilies: the families of its virtual servers that do not tunnel. */
+		address: (v, ctx) => {
+			const r = ip(v);
+			if (r !== true)
+				return r;
+			const other = list(obj(ctx).vsFamilies).find(f => f !== family(v));
+			return other ? bad(v + ' is not in the family of its virtual server',
+				'the same family, or forward tun (the kernel tunnels across families)') : true;
+		},
 		port: port,
 		weight: int(0, 65535),
 		check: nonEmpty,

@@ -29,7 +29,7 @@ const REQUIRED_WHEN = {
 };
 
 /* The other values of a section that option checks read, as the form holds them now. */
-const CONTEXT = [ 'version', 'vip', 'interval', 'quorum', 'protocol', 'type', 'fwmark', 'address' ];
+const CONTEXT = [ 'version', 'vip', 'interval', 'quorum', 'protocol', 'type', 'fwmark', 'address', 'forward', 'virtual_server' ];
 
 function context(section, section_id) {
 	const ctx = {};
@@ -42,6 +42,14 @@ function context(section, section_id) {
 			v = null;
 		}
 		ctx[k] = (v != null) ? v : uci.get(model.CONFIG, section_id, k);
+	});
+	/* A real server's address must be of its virtual servers' family (unless they tunnel). */
+	ctx.vsFamilies = [];
+	(Array.isArray(ctx.virtual_server) ? ctx.virtual_server : []).forEach(vs => {
+		const addr = uci.get(model.CONFIG, vs, 'address');
+		const fwd = String(uci.get(model.CONFIG, vs, 'forward') || 'nat').toLowerCase();
+		if (addr && model.isIP(addr) && fwd !== 'tun')
+			ctx.vsFamilies.push(addr.indexOf(':') >= 0 ? 'ipv6' : 'ipv4');
 	});
 	return ctx;
 }
