@@ -40,6 +40,7 @@ PREREQ_APT=(
     make             # the OpenWrt and Buildroot makefiles, run against stand-ins
     rsync            # image/buildroot/test: the source tree the package rsyncs and vendors
     util-linux       # setpriv (a non-root client), unshare (a daemon in its own namespace)
+    nodejs           # image/openwrt/luci-app-keeplite/test: node --check, the LuCI views' tests
     # CI itself, benchmarks, load
     git              # ci/test lists the tree's scripts (git ls-files); benchmarks name the commit
     shellcheck       # ci/test's lint of every shell script; the package tests' init scripts
