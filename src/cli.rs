@@ -4,12 +4,8 @@ use crate::config::{self, print, Host, Outcome, Severity};
 use crate::json::Json;
 use crate::limits;
 use crate::log::{self, Logger};
-use crate::status::{self, client, reply, rpcd, table};
+use crate::status::{client, locate, reply, rpcd, table};
 use argh::FromArgs;
-use std::path::PathBuf;
-
-/// Default configuration file.
-const DEFAULT_CONFIG: &str = "/etc/keeplite.conf";
 
 #[derive(FromArgs)]
 /// keeplite: VRRP failover, IPVS programming and health checks for routers and appliances.
@@ -33,9 +29,9 @@ enum Command {
 /// Run the daemon.
 #[argh(subcommand, name = "run")]
 struct Run {
-    /// configuration file (default /etc/keeplite.conf)
-    #[argh(option, short = 'f', default = "DEFAULT_CONFIG.to_owned()")]
-    file: String,
+    /// configuration file (default /etc/config/keeplite if it exists, else /etc/keeplite.conf)
+    #[argh(option, short = 'f')]
+    file: Option<String>,
     /// log to syslog (/dev/log) instead of stderr
     #[argh(switch)]
     syslog: bool,
@@ -45,9 +41,9 @@ struct Run {
 /// Validate a configuration file and print the effective configuration.
 #[argh(subcommand, name = "check-config")]
 struct CheckConfig {
-    /// configuration file (default /etc/keeplite.conf)
-    #[argh(option, short = 'f', default = "DEFAULT_CONFIG.to_owned()")]
-    file: String,
+    /// configuration file (default /etc/config/keeplite if it exists, else /etc/keeplite.conf)
+    #[argh(option, short = 'f')]
+    file: Option<String>,
     /// print the result as JSON
     #[argh(switch)]
     json: bool,
@@ -63,10 +59,10 @@ struct Status {
     /// print the daemon's JSON reply (one line) instead of tables
     #[argh(switch)]
     json: bool,
-    /// status socket (default: global.status_socket of -f, else /var/run/keeplite/status.sock)
+    /// status socket (default: global.status_socket of the configuration file, else /var/run/keeplite/status.sock)
     #[argh(option, short = 's')]
     socket: Option<String>,
-    /// configuration file to take the status socket from
+    /// configuration file to take the status socket from (default: run's, /etc/config/keeplite if it exists, else /etc/keeplite.conf)
     #[argh(option, short = 'f')]
     file: Option<String>,
 }
@@ -98,10 +94,10 @@ struct RpcdCall {
     /// the method: status, vrrp, virtual_servers, counters, reload, drain, ...
     #[argh(positional)]
     method: String,
-    /// status socket (default: global.status_socket of -f, else /var/run/keeplite/status.sock)
+    /// status socket (default: global.status_socket of the configuration file, else /var/run/keeplite/status.sock)
     #[argh(option, short = 's')]
     socket: Option<String>,
-    /// configuration file to take the status socket from
+    /// configuration file to take the status socket from (default: run's, /etc/config/keeplite if it exists, else /etc/keeplite.conf)
     #[argh(option, short = 'f')]
     file: Option<String>,
 }
@@ -198,7 +194,8 @@ fn report(file: &str, outcome: &Outcome) {
 }
 
 fn check_config(args: &CheckConfig) -> i32 {
-    let outcome = match config::load(&args.file, &host()) {
+    let file = args.file.as_deref().unwrap_or_else(|| config::default_file());
+    let outcome = match config::load(file, &host()) {
         Ok(o) => o,
         Err(e) => {
             if args.json {
@@ -212,7 +209,7 @@ fn check_config(args: &CheckConfig) -> i32 {
                     ("text", Json::str(&e)),
                 ]);
                 let fields = [
-                    ("file", Json::str(&args.file)),
+                    ("file", Json::str(file)),
                     ("valid", Json::Bool(false)),
                     ("form", Json::Null),
                     ("errors", Json::Array(vec![error])),
@@ -226,9 +223,9 @@ fn check_config(args: &CheckConfig) -> i32 {
         }
     };
     if args.json {
-        println!("{}", outcome_json(&args.file, &outcome));
+        println!("{}", outcome_json(file, &outcome));
     } else {
-        report(&args.file, &outcome);
+        report(file, &outcome);
         if let Some(c) = &outcome.config {
             let doc = print::effective(c);
             print!("{}", if args.uci { print::uci(&doc) } else { print::flat(&doc) });
@@ -271,16 +268,17 @@ fn outcome_json(file: &str, outcome: &Outcome) -> Json {
 }
 
 fn run(args: &Run) -> i32 {
-    let outcome = match config::load(&args.file, &host()) {
+    let file = args.file.as_deref().unwrap_or_else(|| config::default_file());
+    let outcome = match config::load(file, &host()) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");
             return 1;
         }
     };
-    report(&args.file, &outcome);
+    report(file, &outcome);
     let Some(config) = outcome.config else {
-        eprintln!("{}: configuration not loaded; nothing started", args.file);
+        eprintln!("{file}: configuration not loaded; nothing started");
         return 1;
     };
     let level = config.global.log_level;
@@ -295,10 +293,10 @@ fn run(args: &Run) -> i32 {
     } else {
         log::install(Logger::stderr(level));
     }
-    log::info!("configuration {} loaded", args.file);
+    log::info!("configuration {file} loaded");
     let reload = || {
-        let outcome = config::load(&args.file, &host())?;
-        let problems = outcome.problems.iter().map(|p| p.render(&args.file));
+        let outcome = config::load(file, &host())?;
+        let problems = outcome.problems.iter().map(|p| p.render(file));
         match outcome.config {
             Some(config) => {
                 problems.for_each(|p| log::info!("reload: {p}"));
@@ -310,25 +308,9 @@ fn run(args: &Run) -> i32 {
     crate::daemon::run(&config, &reload)
 }
 
-/// The status socket: `-s`, else the configuration's (`-f`), else the default.
-fn socket_path(socket: Option<&str>, file: Option<&str>) -> Result<PathBuf, String> {
-    if let Some(s) = socket {
-        return Ok(PathBuf::from(s));
-    }
-    let Some(file) = file else { return Ok(PathBuf::from(status::DEFAULT_SOCKET)) };
-    let outcome = config::load(file, &host())?;
-    match outcome.config {
-        Some(c) => Ok(PathBuf::from(c.global.status_socket)),
-        None => {
-            report(file, &outcome);
-            Err(format!("{file}: configuration not loaded; cannot tell the status socket"))
-        }
-    }
-}
-
 fn status(args: &Status) -> i32 {
-    let reply = socket_path(args.socket.as_deref(), args.file.as_deref())
-        .and_then(|path| client::call(&path, "status", None, client::TIMEOUT));
+    let reply = locate::find(args.socket.as_deref(), args.file.as_deref(), &host())
+        .and_then(|socket| socket.call("status", None, client::TIMEOUT));
     match reply {
         Ok(r) if args.json => {
             println!("{r}");
@@ -361,12 +343,13 @@ fn rpcd(args: &Rpcd) -> i32 {
         RpcdAction::Call(call) => call,
     };
     // rpcd relays only a JSON object: failures are printed as one too.
-    let (reply, ok) = match socket_path(call.socket.as_deref(), call.file.as_deref()) {
-        Ok(path) => {
+    // rpcd gives no -s nor -f: the socket comes from the default configuration file.
+    let (reply, ok) = match locate::find(call.socket.as_deref(), call.file.as_deref(), &host()) {
+        Ok(socket) => {
             use std::io::IsTerminal;
             let stdin = std::io::stdin();
             let terminal = stdin.is_terminal();
-            rpcd::call(&path, &call.method, stdin.lock(), terminal)
+            rpcd::call(&socket, &call.method, stdin.lock(), terminal)
         }
         Err(e) => (reply::error(e), false),
     };

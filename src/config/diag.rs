@@ -23,7 +23,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// Renders the operator-facing line: `FILE:LINE: section.option: what (expected)`.
     pub fn render(&self, file: &str) -> String {
-        let mut out = format!("{file}:{}: ", self.line);
+        format!("{file}:{}: {}", self.line, self.text())
+    }
+
+    /// The problem without its place in the file: `section.option: what (expected)`.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
         if self.severity == Severity::Warning {
             out.push_str("warning: ");
         }

@@ -8,6 +8,7 @@ pub mod model;
 pub mod print;
 pub mod schema;
 pub mod sections;
+mod socket;
 mod suggest;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ pub mod words;
 pub use build::Host;
 pub use diag::{Diagnostic, Severity};
 pub use model::Config;
+pub use socket::{status_socket, SocketLookup, SocketSetting};
 pub use text::Form;
 
 use crate::limits;
@@ -46,17 +48,23 @@ impl Outcome {
 /// Reads configuration text in either form. Never panics, whatever the bytes.
 pub fn parse(bytes: &[u8], host: &Host) -> Outcome {
     let mut diags = diag::Diagnostics::default();
-    let lines = text::lines(bytes, &mut diags);
-    let form = text::detect(&lines);
-    let doc = match form {
-        Form::Flat => flat::read(&lines, &mut diags),
-        Form::Uci => uci::read(&lines, &mut diags),
-    };
+    let (form, doc) = read_document(bytes, &mut diags);
     let built = build::build(&doc, host, &mut diags);
     validate::validate(&built, &mut diags);
     let config = if diags.has_errors() { None } else { built.finish() };
     let (problems, unreported) = first_problems(diags.sorted());
     Outcome { config, form, problems, unreported }
+}
+
+/// The sections of configuration text in either form, before any typed reading.
+fn read_document(bytes: &[u8], diags: &mut diag::Diagnostics) -> (Form, sections::Document) {
+    let lines = text::lines(bytes, diags);
+    let form = text::detect(&lines);
+    let doc = match form {
+        Form::Flat => flat::read(&lines, diags),
+        Form::Uci => uci::read(&lines, diags),
+    };
+    (form, doc)
 }
 
 /// The first `limits::REPORTED_PROBLEMS` problems in line order, errors before warnings
@@ -73,13 +81,55 @@ fn first_problems(all: Vec<Diagnostic>) -> (Vec<Diagnostic>, usize) {
     (shown, unreported)
 }
 
-/// Reads a configuration file; an I/O failure is reported as text for the operator.
-pub fn load(path: &str, host: &Host) -> Result<Outcome, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?;
+/// Configuration files in order of preference when none is named (`-f`): OpenWrt's UCI
+/// file, which its init script passes, then the plain one of other systems.
+pub const DEFAULT_FILES: [&str; 2] = ["/etc/config/keeplite", "/etc/keeplite.conf"];
+
+/// The file `keeplite run`, `check-config` and the clients read when not told: the first
+/// of [`DEFAULT_FILES`] that exists, else the last.
+pub fn default_file() -> &'static str {
+    first_existing(&DEFAULT_FILES, |p| std::path::Path::new(p).exists())
+}
+
+/// The first of `candidates` for which `exists` holds, else the last one (which then is
+/// the file reported missing). `candidates` is never empty.
+pub fn first_existing<'a>(candidates: &[&'a str], exists: impl Fn(&str) -> bool) -> &'a str {
+    candidates.iter().copied().find(|p| exists(p)).or(candidates.last().copied()).unwrap_or_default()
+}
+
+/// A configuration file's bytes, read up to one byte past the size limit (enough for the
+/// parser to tell the file is too large). The error keeps its kind and reads
+/// `PATH: cannot open: ...` or `PATH: cannot read: ...`.
+pub fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
+    let context = |what: &'static str| {
+        move |e: std::io::Error| std::io::Error::new(e.kind(), format!("{path}: {what}: {e}"))
+    };
+    let file = std::fs::File::open(path).map_err(context("cannot open"))?;
     let mut bytes = Vec::new();
-    // One byte past the limit is enough to tell the parser the file is too large.
     file.take(limits::CONFIG_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{path}: cannot read: {e}"))?;
+        .map_err(context("cannot read"))?;
+    Ok(bytes)
+}
+
+/// Reads a configuration file; an I/O failure is reported as text for the operator.
+pub fn load(path: &str, host: &Host) -> Result<Outcome, String> {
+    let bytes = read_file(path).map_err(|e| e.to_string())?;
     Ok(parse(&bytes, host))
+}
+
+#[cfg(test)]
+mod default_file_tests {
+    use super::{first_existing, DEFAULT_FILES};
+
+    #[test]
+    fn openwrts_file_first_then_the_plain_one() {
+        let only = |present: &'static [&'static str]| move |p: &str| present.contains(&p);
+        assert_eq!(first_existing(&DEFAULT_FILES, only(&["/etc/config/keeplite"])), "/etc/config/keeplite");
+        let both = only(&["/etc/config/keeplite", "/etc/keeplite.conf"]);
+        assert_eq!(first_existing(&DEFAULT_FILES, both), "/etc/config/keeplite");
+        assert_eq!(first_existing(&DEFAULT_FILES, only(&["/etc/keeplite.conf"])), "/etc/keeplite.conf");
+        // Neither: the plain file, which is then reported missing.
+        assert_eq!(first_existing(&DEFAULT_FILES, only(&[])), "/etc/keeplite.conf");
+    }
 }

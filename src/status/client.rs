@@ -84,7 +84,7 @@ fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
     let shown = path.display();
     let mut stream = UnixStream::connect(path).map_err(|e| {
         Failure::Fatal(match e.kind() {
-            ErrorKind::NotFound => format!("{shown}: no such socket; is keeplite running? (see -s, -f)"),
+            ErrorKind::NotFound => format!("{shown}: no such socket; is keeplite running?"),
             ErrorKind::ConnectionRefused => format!("{shown}: nothing listens; is keeplite running?"),
             ErrorKind::PermissionDenied => {
                 format!("{shown}: permission denied (the status socket is root's)")

@@ -1,10 +1,12 @@
 //! The status endpoint: JSON lines over a unix socket (docs/status.md).
 //!
 //! The daemon starts a [`Server`] with a [`Handler`] that answers from a [`Snapshot`] it
-//! keeps up to date; `keeplite status` and `keeplite rpcd` are the clients.
+//! keeps up to date; `keeplite status` and `keeplite rpcd` are the clients, and [`locate`]
+//! tells them which socket to ask.
 
 pub mod client;
 mod connection;
+pub mod locate;
 mod peer_cred;
 pub mod reply;
 pub mod request;

@@ -7,11 +7,11 @@
 //! closes it, and relays the JSON object printed on stdout (anything else is an error).
 
 use super::client;
+use super::locate::Socket;
 use super::reply;
 use super::request::{Method, Param};
 use crate::json::{self, Json};
 use std::io::Read;
-use std::path::Path;
 
 /// Largest parameters object read from stdin.
 const MAX_INPUT: usize = 64 * 1024;
@@ -46,7 +46,7 @@ pub fn params(input: &[u8]) -> Result<Option<Json>, String> {
 /// `call METHOD`: reads the parameters from `stdin` (skipped when it is a terminal),
 /// asks the daemon, and returns the object to print and whether it says ok. Generic, not
 /// `dyn Read`: a trait object would link every `Read` method of stdin.
-pub fn call(socket: &Path, method: &str, stdin: impl Read, terminal: bool) -> (Json, bool) {
+pub fn call(socket: &Socket, method: &str, stdin: impl Read, terminal: bool) -> (Json, bool) {
     let mut input = Vec::new();
     if !terminal {
         // One byte past the limit tells an over-long input from one that fits.
@@ -58,7 +58,7 @@ pub fn call(socket: &Path, method: &str, stdin: impl Read, terminal: bool) -> (J
         Ok(p) => p,
         Err(e) => return (reply::error(e), false),
     };
-    match client::call(socket, method, params.as_ref(), client::TIMEOUT) {
+    match socket.call(method, params.as_ref(), client::TIMEOUT) {
         Ok(r) => {
             let ok = reply::is_ok(&r);
             (r, ok)
@@ -91,10 +91,10 @@ mod tests {
 
     #[test]
     fn bad_stdin_is_an_error_object() {
-        let (reply, ok) = call(Path::new("/nonexistent/keeplite.sock"), "status", &b"[1]"[..], false);
+        let (reply, ok) = call(&Socket::given("/nonexistent/keeplite.sock"), "status", &b"[1]"[..], false);
         assert!(!ok);
         assert_eq!(reply::error_text(&reply), Some("the parameters on stdin must be a JSON object"));
-        let (reply, ok) = call(Path::new("/nonexistent/keeplite.sock"), "status", &b""[..], false);
+        let (reply, ok) = call(&Socket::given("/nonexistent/keeplite.sock"), "status", &b""[..], false);
         assert!(!ok);
         assert!(reply::error_text(&reply).is_some_and(|e| e.contains("no such socket")), "{reply}");
     }
