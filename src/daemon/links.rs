@@ -138,10 +138,24 @@ impl Links {
                 changed
             }
             Event::LinkRemoved { index, .. } => match by_index(self, *index) {
-                Some(p) => {
-                    self.ifaces[p] = Iface::absent(self.ifaces[p].link.name.clone());
-                    vec![p]
-                }
+                // A port leaving its bridge is announced with an RTM_DELLINK too (family
+                // AF_BRIDGE), for a link that still exists and may still run: gone only
+                // when the kernel no longer has it (it unlists a link before it says so).
+                Some(p) => match link::by_index(sock, *index) {
+                    Ok(l) if l.name == self.ifaces[p].link.name => {
+                        let was_up = self.ifaces[p].link.is_up();
+                        self.ifaces[p].link = l;
+                        if was_up != self.ifaces[p].link.is_up() {
+                            vec![p]
+                        } else {
+                            vec![]
+                        }
+                    }
+                    _ => {
+                        self.ifaces[p] = Iface::absent(self.ifaces[p].link.name.clone());
+                        vec![p]
+                    }
+                },
                 None => vec![],
             },
             // A VIP is never an advert source: its coming and going (every failover, our
@@ -235,6 +249,18 @@ mod tests {
         assert_eq!(links.apply(&mut sock, &Event::Link(link(901, "kl-t-lan", true))), vec![0]);
         assert_eq!(links.ifaces[0].link.index, 901);
         assert!(!links.ifaces[1].present());
+    }
+
+    /// The bridge's notice that a port left it is an RTM_DELLINK for a link that exists.
+    #[test]
+    fn a_removal_notice_for_a_link_the_kernel_still_has_is_not_a_deletion() {
+        let mut sock = Socket::open().unwrap();
+        let mut links = Links::load(&mut sock, ["lo"], Vec::new()).unwrap();
+        let lo = links.ifaces[0].link.clone();
+        assert!(links.ifaces[0].present());
+        let notice = Event::LinkRemoved { index: lo.index, name: lo.name.clone() };
+        assert!(links.apply(&mut sock, &notice).is_empty());
+        assert_eq!(links.ifaces[0].link.index, lo.index);
     }
 
     #[test]
