@@ -231,7 +231,7 @@ return view.extend({
 		this.content.style.opacity = '';
 		dom.content(this.banner, (v.schemaKnown === false)
 			? E('div', { 'class': 'alert-message notice' }, [ _('keeplite answers with status schema %s; this page knows schema 1.').format(v.schema) ])
-			: '');
+			: null);
 		dom.content(this.summary, [
 			E('p', {}, [
 				_('keeplite %s on %s, up %s; IPVS %s, %s probe(s).').format(v.version, v.routerId, v.uptime, v.ipvs, v.probes)
