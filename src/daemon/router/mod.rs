@@ -569,8 +569,12 @@ impl Router {
                 return;
             }
             self.announce_round(i);
+            // garp_interval is the gap between rounds on the wire: counted from this send,
+            // not from when the loop woke (on a busy box that may be many ms earlier, and
+            // the next round would follow this one almost at once).
+            let sent = Instant::now().max(now);
             let vr = &mut self.vrs[i];
-            vr.burst = (left > 1).then(|| (left - 1, now + vr.garp_interval));
+            vr.burst = (left > 1).then(|| (left - 1, sent + vr.garp_interval));
         }
     }
 
