@@ -14,8 +14,9 @@ mod common;
 
 use common::daemon::{logs, Daemon};
 use common::holders::Holders;
+use common::wire::Capture;
 use common::{keepalived_available, netns_available, Lan, Netns};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const ADVERT: Duration = Duration::from_millis(100);
 const HIGH: u8 = 200;
@@ -114,12 +115,19 @@ struct Outcome {
     took: Duration,
     /// Both held the VIP at some sample after the reference moment.
     both_held: bool,
+    /// Who ran where, the adverts around the reference moment and both logs: printed
+    /// for a run slower than the bound.
+    detail: String,
 }
 
 /// The two routers of one run: host a runs the higher priority.
 struct Pair {
     lan: Lan,
     holders: Holders,
+    /// The adverts host a sends and receives, stamped by its kernel.
+    wire: Capture,
+    /// Which router is keepalived, if one is: "high" or "low".
+    keepalived: &'static str,
     high: Daemon,
     low: Daemon,
     /// The log lines that say each is up.
@@ -139,6 +147,7 @@ impl Pair {
             });
         }
         let holders = Holders::new(&lan.hosts, case.vip());
+        let wire = Capture::start(&lan.hosts[0]);
         let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
         let keepalived_high = case.peer == Peer::Keepalived && n % 4 >= 2;
         let keepalived_low = case.peer == Peer::Keepalived && !keepalived_high;
@@ -150,7 +159,12 @@ impl Pair {
             let l = spawn(case, keepalived_low, b, &format!("{tag}-low"), case.low());
             (spawn(case, keepalived_high, a, &format!("{tag}-high"), HIGH), l)
         };
-        Pair { lan, holders, high, low, up: (high_up, low_up) }
+        let keepalived = match (keepalived_high, keepalived_low) {
+            (true, _) => "high",
+            (_, true) => "low",
+            _ => "neither",
+        };
+        Pair { lan, holders, wire, keepalived, high, low, up: (high_up, low_up) }
     }
 
     fn both_up(&self) -> bool {
@@ -174,13 +188,13 @@ impl Pair {
     ) -> Outcome {
         let vip = case.vip();
         let start = Instant::now();
-        let mut since_ref: Option<Instant> = None;
+        let mut since_ref: Option<(Instant, SystemTime)> = None;
         let mut right_since: Option<Instant> = None;
         let mut both_held = false;
         loop {
             let held = self.holders();
             let now = Instant::now();
-            since_ref = since_ref.or_else(|| reference(self));
+            since_ref = since_ref.or_else(|| reference(self).map(|r| (r, SystemTime::now() - now.duration_since(r))));
             both_held |= since_ref.is_some() && held == (true, true);
             let right = match held {
                 (true, false) => true,
@@ -188,9 +202,10 @@ impl Pair {
                 _ => false,
             };
             right_since = if right { right_since.or(Some(now)) } else { None };
-            if let (Some(r), Some(since)) = (since_ref, right_since) {
+            if let (Some((r, wall)), Some(since)) = (since_ref, right_since) {
                 if now.duration_since(since) >= STEADY {
-                    return Outcome { took: since.saturating_duration_since(r), both_held };
+                    let took = since.saturating_duration_since(r);
+                    return Outcome { took, both_held, detail: self.detail(what, wall, took) };
                 }
             }
             assert!(
@@ -201,6 +216,25 @@ impl Pair {
                 logs(&[&self.high, &self.low])
             );
         }
+    }
+}
+
+impl Pair {
+    /// The run as it went: keepalived's side, every advert host a saw from 1 s before
+    /// the reference moment `wall` to `took` after it (kernel stamps), and both logs.
+    fn detail(&self, what: &str, wall: SystemTime, took: Duration) -> String {
+        let mut out = format!("{what}: keepalived is {}; host a (high) saw, from the reference moment:\n", self.keepalived);
+        for x in self.wire.adverts() {
+            let (sign, d) = match x.at.duration_since(wall) {
+                Ok(d) => ("+", d),
+                Err(e) => ("-", e.duration()),
+            };
+            if (sign == "-" && d > Duration::from_secs(1)) || (sign == "+" && d > took + ADVERT) {
+                continue;
+            }
+            out += &format!("  {sign}{:7.1} ms  {} -> {} priority {}\n", d.as_secs_f64() * 1000.0, x.src, x.dst, x.priority);
+        }
+        out + &logs(&[&self.high, &self.low])
     }
 }
 
@@ -283,15 +317,15 @@ fn check(case: Case, start: Start) {
         ms(&max),
         ms(&bound)
     );
-    let slow: Vec<String> =
-        took.iter().filter(|t| **t > bound + SLACK).map(|t| format!("{:.0}", ms(t))).collect();
+    let slow: Vec<&Outcome> = outcomes.iter().filter(|o| o.took > bound + SLACK).collect();
     assert!(
         slow.is_empty(),
-        "{label} {}: converged later than {:.0} ms (+ {:.0} ms slack) in runs taking {} ms",
+        "{label} {}: converged later than {:.0} ms (+ {:.0} ms slack) in runs taking {} ms\n{}",
         case.name(),
         ms(&bound),
         ms(&SLACK),
-        slow.join(", ")
+        slow.iter().map(|o| format!("{:.0}", ms(&o.took))).collect::<Vec<_>>().join(", "),
+        slow.iter().map(|o| o.detail.as_str()).collect::<Vec<_>>().join("\n")
     );
 }
 
