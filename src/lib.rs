@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod import;
 pub mod ipvs;
 pub mod json;
 pub mod limits;
