@@ -1,0 +1,433 @@
+//! `virtual_server` (an address and port, a firewall mark, or a `virtual_server_group`)
+//! and its `real_server`s -> `virtual_server` and `real_server` sections.
+//!
+//! A group becomes one `virtual_server` section per entry, and each real server one
+//! section that names them all: keepalived programs one IPVS service per entry with the
+//! same real servers and the same checks, which is what keeplite does with these.
+
+use super::checker::{checker, Layer};
+use super::{duration_text, Ctx};
+use crate::config::value;
+use crate::import::out::Section;
+use crate::import::tree::Node;
+use crate::limits;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Most services one `virtual_server_group` entry range may stand for.
+const RANGE: usize = 256;
+
+/// One IPVS service the block declares.
+#[derive(Debug, Clone)]
+enum Service {
+    Address { ip: IpAddr, port: u16 },
+    Fwmark(String),
+}
+
+/// `virtual_server ...` with its real servers.
+pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
+    let Some(services) = services(cx, node, all) else { return };
+    if node.block.is_none() {
+        cx.report(node, "needs a { } block; ignored");
+        return;
+    }
+    let fwmark = services.iter().all(|s| matches!(s, Service::Fwmark(_)));
+    let mut common = Section::new("", "virtual_server", &node.at, "virtual_server");
+    let mut layer = Layer { vs_interval: Duration::from_secs(60), ..Layer::default() };
+    let mut vs_alpha = false;
+    for n in node.children() {
+        let kw = n.keyword();
+        match kw {
+            "real_server" => {}
+            "delay_loop" => {
+                if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
+                    layer.vs_interval = d;
+                    common.set("delay_loop", duration_text(d), &n.at, kw);
+                }
+            }
+            "lb_algo" | "lvs_sched" => {
+                if let Some(v) = cx.arg(n) {
+                    common.set("scheduler", v.to_ascii_lowercase(), &n.at, kw);
+                }
+            }
+            "lb_kind" | "lvs_method" => method(cx, &mut common, n, true),
+            "persistence_timeout" => {
+                // Without a value keepalived takes 6 minutes; keeplite wants it written.
+                let v = n.arg(0).unwrap_or("360");
+                if let Some(d) = cx.seconds(n, v) {
+                    common.set("persistence_timeout", duration_text(d), &n.at, kw);
+                }
+            }
+            "persistence_granularity" => {
+                if let Some(v) = cx.arg(n) {
+                    common.set("persistence_netmask", v, &n.at, kw);
+                }
+            }
+            "protocol" => {
+                if fwmark {
+                    cx.report(n, "a firewall-mark service has no protocol; keepalived ignores it too");
+                } else if let Some(v) = cx.arg(n) {
+                    common.set("protocol", v.to_ascii_lowercase(), &n.at, kw);
+                }
+            }
+            "ip_family" => match (fwmark, n.arg(0)) {
+                (true, Some("inet")) => common.set("family", "ipv4", &n.at, kw),
+                (true, Some("inet6")) => common.set("family", "ipv6", &n.at, kw),
+                (true, _) => cx.report(n, "takes inet or inet6; ignored"),
+                (false, _) => cx.report(n, "the address gives the family; keepalived ignores it too"),
+            },
+            "sorry_server" => {
+                let Some(addr) = cx.arg(n) else { continue };
+                let text = match (n.arg(1), addr.contains(':')) {
+                    (None, _) => addr.to_owned(),
+                    (Some(p), true) => format!("[{addr}]:{p}"),
+                    (Some(p), false) => format!("{addr}:{p}"),
+                };
+                common.set("sorry_server", text, &n.at, kw);
+            }
+            "quorum" | "hysteresis" => {
+                if let Some(v) = cx.arg(n) {
+                    common.set(kw, v, &n.at, kw);
+                }
+            }
+            "quorum_up" | "quorum_down" => {
+                if let Some(cmd) = cx.command_as_script_user(n) {
+                    common.set(kw, cmd, &n.at, kw);
+                    if services.len() > 1 {
+                        cx.report(n, format!("the group is {} keeplite virtual servers, each running this command for its own quorum", services.len()));
+                    }
+                }
+            }
+            "inhibit_on_failure" => {
+                if let Some(b) = cx.flag(n) {
+                    common.set(kw, if b { "1" } else { "0" }, &n.at, kw);
+                }
+            }
+            "alpha" => {
+                if let Some(b) = cx.flag(n) {
+                    vs_alpha = b;
+                    common.set("alpha", if b { "1" } else { "0" }, &n.at, kw);
+                }
+            }
+            "ops" => common.set("ops", "1", &n.at, kw),
+            "virtualhost" => {
+                if let Some(v) = cx.arg(n) {
+                    layer.vs_host = Some(v.to_owned());
+                    common.set("host", v, &n.at, kw);
+                }
+            }
+            "smtp_alert" => {
+                if cx.flag(n) == Some(true) && cx.g.mail {
+                    cx.report(n, "keeplite mails real servers going down and up, not quorum changes");
+                }
+            }
+            "connect_timeout" | "retry" | "delay_before_retry" => {
+                layer.read(n);
+            }
+            _ => cx.unsupported(n),
+        }
+    }
+    // One section per service.
+    let mut vs_names = Vec::new();
+    for svc in &services {
+        let mut s = common.clone();
+        let wanted = match svc {
+            Service::Address { ip, port } => {
+                let mut n = format!("vs_{ip}_{port}");
+                if let Some(p) = s.value("protocol").filter(|p| *p != "tcp") {
+                    n.push('_');
+                    n.push_str(p);
+                }
+                s.options.insert(0, opt(&node.at, "port", &port.to_string()));
+                s.options.insert(0, opt(&node.at, "address", &ip.to_string()));
+                n
+            }
+            Service::Fwmark(mark) => {
+                s.remove("protocol");
+                s.options.insert(0, opt(&node.at, "fwmark", mark));
+                format!("fwm_{mark}")
+            }
+        };
+        s.name = cx.names.claim(&wanted);
+        vs_names.push((s.name.clone(), svc.clone()));
+        cx.lvs.push(s);
+    }
+    let first_vs = cx.lvs.len() - services.len();
+    let mut alerts = Vec::new();
+    for n in node.children().iter().filter(|n| n.keyword() == "real_server") {
+        if let Some(a) = real_server(cx, n, &vs_names, &layer, vs_alpha) {
+            alerts.push(a);
+        }
+    }
+    // keepalived mails about each real server unless told not to; keeplite per service.
+    if cx.g.mail && alerts.iter().any(|a| *a) {
+        if alerts.iter().any(|a| !*a) {
+            cx.report(node, "keeplite's smtp_alert is per virtual server: some real servers mail and others not; the import mails for all");
+        }
+        for s in &mut cx.lvs[first_vs..first_vs + services.len()] {
+            s.set("smtp_alert", "1", &node.at, "smtp_alert");
+        }
+    }
+}
+
+fn opt(at: &crate::import::report::Origin, name: &str, v: &str) -> crate::import::out::Opt {
+    crate::import::out::Opt {
+        name: name.to_owned(),
+        list: name == "port",
+        items: vec![crate::import::out::Item {
+            value: v.to_owned(),
+            at: at.clone(),
+            keyword: "virtual_server".into(),
+        }],
+    }
+}
+
+/// The services of `virtual_server IP PORT`, `fwmark N` or `group NAME`.
+fn services(cx: &mut Ctx, node: &Node, all: &[Node]) -> Option<Vec<Service>> {
+    match node.args() {
+        [f, mark] if f == "fwmark" => Some(vec![Service::Fwmark(mark.clone())]),
+        [g, name] if g == "group" => {
+            let Some(group) =
+                all.iter().find(|n| n.keyword() == "virtual_server_group" && n.arg(0) == Some(name))
+            else {
+                cx.report(node, format!("no virtual_server_group is called '{name}'; not carried over"));
+                return None;
+            };
+            let mut out = Vec::new();
+            for e in group.children() {
+                match group_entry(e) {
+                    Ok(mut s) => out.append(&mut s),
+                    Err(why) => cx.reports.add(&e.at, e.keyword(), format!("{why}; ignored")),
+                }
+            }
+            if out.is_empty() {
+                cx.report(
+                    node,
+                    format!("the group '{name}' has no service keeplite can take; not carried over"),
+                );
+                return None;
+            }
+            Some(out)
+        }
+        [ip, port] => match (value::ip(ip), value::port(port)) {
+            (Ok(ip), Ok(port)) => Some(vec![Service::Address { ip, port }]),
+            _ => {
+                cx.report(node, format!("'{ip} {port}' is not an address and port; not carried over"));
+                None
+            }
+        },
+        [_] => {
+            cx.report(
+                node,
+                "a service without a port (all ports, for persistence) is not in keeplite; not carried over",
+            );
+            None
+        }
+        _ => {
+            cx.report(node, "takes IP PORT, fwmark N or group NAME; not carried over");
+            None
+        }
+    }
+}
+
+/// One line of a `virtual_server_group`: `IP PORT`, `FIRST-LAST PORT` (the last part of
+/// the address counts), or `fwmark N`.
+fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
+    match e.words.as_slice() {
+        [f, mark] if f == "fwmark" => Ok(vec![Service::Fwmark(mark.clone())]),
+        [addr, port] => {
+            let port = value::port(port).map_err(|b| b.what)?;
+            let (first, last) = match addr.split_once('-') {
+                Some((f, l)) => (f, Some(l)),
+                None => (addr.as_str(), None),
+            };
+            let first: IpAddr = value::ip(first).map_err(|b| b.what)?;
+            let Some(last) = last else { return Ok(vec![Service::Address { ip: first, port }]) };
+            let ips = range(first, last).ok_or_else(|| {
+                format!("'{addr}' is not an address range keeplite can expand (at most {RANGE})")
+            })?;
+            Ok(ips.into_iter().map(|ip| Service::Address { ip, port }).collect())
+        }
+        _ => Err("takes IP PORT, IP-LAST PORT or fwmark N".into()),
+    }
+}
+
+/// `10.0.0.3` to `10`: 10.0.0.3 ... 10.0.0.10 (the last octet, or the last group of an
+/// IPv6 address in hex).
+fn range(first: IpAddr, last: &str) -> Option<Vec<IpAddr>> {
+    match first {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            let end: u8 = last.parse().ok()?;
+            (o[3] <= end).then(|| (o[3]..=end).map(|x| IpAddr::from([o[0], o[1], o[2], x])).collect())
+        }
+        IpAddr::V6(a) => {
+            let mut s = a.segments();
+            let end = u16::from_str_radix(last, 16).ok()?;
+            if s[7] > end || usize::from(end - s[7]) >= RANGE {
+                return None;
+            }
+            let start = s[7];
+            Some(
+                (start..=end)
+                    .map(|x| {
+                        s[7] = x;
+                        IpAddr::from(s)
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// `lb_kind`/`lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
+fn method(cx: &mut Ctx, s: &mut Section, n: &Node, service: bool) {
+    let kw = n.keyword();
+    let Some(m) = cx.arg(n) else { return };
+    let forward = match m {
+        "NAT" => "nat",
+        "DR" => "dr",
+        "TUN" => "tun",
+        other => {
+            cx.report(n, format!("'{other}' is not NAT, DR or TUN; ignored"));
+            return;
+        }
+    };
+    s.set("forward", forward, &n.at, kw);
+    let mut words = n.args()[1..].iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "type" if service => match words.next().map(String::as_str) {
+                Some(t @ ("ipip" | "gre")) => s.set("tunnel_type", t, &n.at, kw),
+                Some("gue") => {
+                    s.set("tunnel_type", "gue", &n.at, kw);
+                    if words.next().map(String::as_str) == Some("port") {
+                        if let Some(p) = words.next() {
+                            s.set("tunnel_port", p.as_str(), &n.at, kw);
+                        }
+                    }
+                }
+                _ => cx.report(n, "the tunnel type is not ipip, gue or gre; ignored"),
+            },
+            "nocsum" if service => s.set("tunnel_csum", "none", &n.at, kw),
+            "csum" | "remcsum" if service => s.set("tunnel_csum", w.as_str(), &n.at, kw),
+            _ => {
+                cx.report(n, "keeplite has tunnel settings per virtual server only; the real server's are not carried over");
+                break;
+            }
+        }
+    }
+}
+
+/// One `real_server IP [PORT] { ... }`; whether keepalived would mail about it.
+fn real_server(
+    cx: &mut Ctx,
+    node: &Node,
+    vs: &[(String, Service)],
+    inherited: &Layer,
+    vs_alpha: bool,
+) -> Option<bool> {
+    let kw = "real_server";
+    let (ip, port) = match node.args() {
+        [ip] => (ip, None),
+        [ip, port] => (ip, Some(port)),
+        _ => {
+            cx.report(node, "takes IP [PORT]; not carried over");
+            return None;
+        }
+    };
+    let Ok(addr) = value::ip(ip) else {
+        cx.report(node, format!("'{ip}' is not an address; not carried over"));
+        return None;
+    };
+    let port = match port.map(|p| value::port(p)) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(_)) => {
+            cx.report(node, format!("'{}' is not a port; not carried over", node.args()[1]));
+            return None;
+        }
+        None => None,
+    };
+    let mut s = Section::new("", "real_server", &node.at, kw);
+    // The port only where it differs from the services' (keeplite's default).
+    let same_port =
+        vs.iter().all(|(_, svc)| matches!(svc, Service::Address { port: p, .. } if Some(*p) == port));
+    s.set("address", addr.to_string(), &node.at, kw);
+    if let (Some(p), false) = (port, same_port) {
+        s.set("port", p.to_string(), &node.at, kw);
+    }
+    let mut layer = inherited.clone();
+    let mut alert = None;
+    let mut checks: Vec<(String, crate::import::report::Origin)> = Vec::new();
+    for n in node.children() {
+        let k = n.keyword();
+        match k {
+            "weight" => {
+                if let Some(v) = cx.arg(n) {
+                    s.set("weight", v, &n.at, k);
+                }
+            }
+            "lb_kind" | "lvs_method" => method(cx, &mut s, n, false),
+            "notify_up" | "notify_down" => {
+                if let Some(cmd) = cx.command_as_script_user(n) {
+                    s.set(k, cmd, &n.at, k);
+                }
+            }
+            "uthreshold" | "lthreshold" => {
+                if let Some(v) = cx.arg(n) {
+                    s.set(k, v, &n.at, k);
+                }
+            }
+            "inhibit_on_failure" => {
+                if let Some(b) = cx.flag(n) {
+                    s.set(k, if b { "1" } else { "0" }, &n.at, k);
+                }
+            }
+            "smtp_alert" => alert = cx.flag(n),
+            "alpha" => {
+                if cx.flag(n).is_some_and(|a| a != vs_alpha) {
+                    cx.report(n, "keeplite has alpha per virtual server only");
+                }
+            }
+            "connect_timeout" | "retry" | "delay_before_retry" | "delay_loop" | "virtualhost" => {
+                layer.read(n);
+            }
+            "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK"
+            | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
+                for name in checker(cx, n, &layer) {
+                    if !checks.iter().any(|(c, _)| *c == name) {
+                        checks.push((name, n.at.clone()));
+                    }
+                }
+            }
+            _ => cx.unsupported(n),
+        }
+    }
+    for (i, (name, at)) in checks.iter().enumerate() {
+        if i < limits::CHECKS_PER_REAL_SERVER {
+            s.push("check", name, at, "checker");
+        } else {
+            cx.reports.add(
+                at,
+                "url",
+                format!(
+                    "keeplite takes at most {} checks per real server; '{name}' is left out",
+                    limits::CHECKS_PER_REAL_SERVER
+                ),
+            );
+        }
+    }
+    // Sections of at most VIRTUAL_SERVERS_PER_REAL_SERVER services each.
+    let port_text = port.map_or(String::new(), |p| format!("_{p}"));
+    for chunk in vs.chunks(limits::VIRTUAL_SERVERS_PER_REAL_SERVER) {
+        let mut r = s.clone();
+        for (name, _) in chunk {
+            r.push("virtual_server", name, &node.at, kw);
+        }
+        // `virtual_server` first, as written by hand.
+        r.options.rotate_right(1);
+        r.name = cx.names.claim(&format!("rs_{addr}{port_text}"));
+        cx.lvs.push(r);
+    }
+    Some(alert.or(cx.g.smtp_alert_checker).or(cx.g.smtp_alert).unwrap_or(true))
+}

@@ -1,0 +1,217 @@
+//! keepalived's blocks mapped onto keeplite's sections, keyword by keyword; whatever has
+//! no counterpart is reported with the reason.
+//!
+//! Two passes: the global settings first (keepalived applies them whatever their place in
+//! the file), the names of scripts, instances and groups next (references may point
+//! forward), then everything else in file order.
+
+mod checker;
+mod global;
+mod lvs;
+mod script;
+mod unsupported;
+mod vrrp;
+
+use super::out::{Names, Output, Section};
+use super::report::Reports;
+use super::tree::Node;
+use super::words;
+use crate::config::value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use global::Globals;
+
+/// A tracked script as instances see it: its keeplite name and its own weight.
+#[derive(Debug, Clone)]
+pub struct ScriptRef {
+    pub name: String,
+    pub weight: i64,
+}
+
+/// Everything a conversion carries between blocks.
+pub struct Ctx<'r> {
+    pub reports: &'r mut Reports,
+    pub names: Names,
+    pub g: Globals,
+    pub global: Option<Section>,
+    pub scripts: Vec<Section>,
+    pub vrrps: Vec<Section>,
+    pub groups: Vec<Section>,
+    /// Virtual servers, each followed by its real servers.
+    pub lvs: Vec<Section>,
+    pub checks: Vec<Section>,
+    /// keepalived's script name -> what instances refer to.
+    pub script_refs: HashMap<String, ScriptRef>,
+    /// keepalived's instance name -> keeplite name.
+    pub instances: HashMap<String, String>,
+    /// Instances in a sync group -> whether the group keeps tracking weights
+    /// (`sync_group_tracking_weight`).
+    pub grouped: HashMap<String, bool>,
+    /// Check sections by content, for sharing.
+    check_keys: Vec<(String, String)>,
+}
+
+/// Converts keepalived's tree into keeplite sections; what cannot be carried goes to
+/// `reports`.
+pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
+    let mut cx = Ctx {
+        reports,
+        names: Names::default(),
+        g: Globals::default(),
+        global: None,
+        scripts: Vec::new(),
+        vrrps: Vec::new(),
+        groups: Vec::new(),
+        lvs: Vec::new(),
+        checks: Vec::new(),
+        script_refs: HashMap::new(),
+        instances: HashMap::new(),
+        grouped: HashMap::new(),
+        check_keys: Vec::new(),
+    };
+    global::collect(&mut cx, nodes);
+    script::declare(&mut cx, nodes);
+    for node in nodes {
+        match node.keyword() {
+            "global_defs" | "interface_up_down_delays" | "SSL" => {}
+            "vrrp_script" => script::script(&mut cx, node),
+            "vrrp_sync_group" => script::sync_group(&mut cx, node),
+            "vrrp_instance" => vrrp::instance(&mut cx, node),
+            "virtual_server" => lvs::virtual_server(&mut cx, node, nodes),
+            "virtual_server_group" => {}
+            "" => cx.block_without_keyword(node),
+            _ => cx.unsupported(node),
+        }
+    }
+    global::finish(&mut cx);
+    let mut out = Output::default();
+    out.sections.extend(cx.global.take());
+    out.sections.append(&mut cx.scripts);
+    out.sections.append(&mut cx.vrrps);
+    out.sections.append(&mut cx.groups);
+    out.sections.append(&mut cx.lvs);
+    out.sections.append(&mut cx.checks);
+    out
+}
+
+impl Ctx<'_> {
+    /// Reports `node`'s keyword as not carried over, for `why`.
+    pub fn report(&mut self, node: &Node, why: impl Into<String>) {
+        self.reports.add(&node.at, node.keyword(), why);
+    }
+
+    /// Reports a keyword keeplite has no counterpart for, with the known reason.
+    pub fn unsupported(&mut self, node: &Node) {
+        let why = unsupported::why(node.keyword());
+        self.report(node, why);
+    }
+
+    /// Reports a `{ }` block that follows no keyword.
+    pub fn block_without_keyword(&mut self, node: &Node) {
+        self.reports.add(
+            &node.at,
+            "{",
+            "a block without a keyword; its contents are ignored, as keepalived ignores them",
+        );
+    }
+
+    /// The single argument of `node`, or a report that it is missing.
+    pub fn arg<'n>(&mut self, node: &'n Node) -> Option<&'n str> {
+        let a = node.arg(0);
+        if a.is_none() {
+            self.report(node, "needs a value; ignored");
+        }
+        a
+    }
+
+    /// A keepalived boolean: the keyword alone is on; `on|true|yes` / `off|false|no`.
+    pub fn flag(&mut self, node: &Node) -> Option<bool> {
+        match node.arg(0) {
+            None => Some(true),
+            Some("on" | "true" | "yes") => Some(true),
+            Some("off" | "false" | "no") => Some(false),
+            Some(other) => {
+                self.report(node, format!("'{other}' is not on|off|true|false|yes|no; ignored"));
+                None
+            }
+        }
+    }
+
+    /// A keepalived number of seconds (decimals allowed) as a keeplite duration, or a
+    /// report.
+    pub fn seconds(&mut self, node: &Node, text: &str) -> Option<Duration> {
+        match value::duration(text) {
+            Ok(d) => Some(d),
+            Err(bad) => {
+                self.report(node, format!("{} ({}); ignored", bad.what, bad.expected));
+                None
+            }
+        }
+    }
+
+    /// A keepalived integer, or a report.
+    pub fn integer(&mut self, node: &Node, text: &str, lo: i64, hi: i64) -> Option<i64> {
+        match value::int(text, lo, hi) {
+            Ok(n) => Some(n),
+            Err(bad) => {
+                self.report(node, format!("{} (expected {}); ignored", bad.what, bad.expected));
+                None
+            }
+        }
+    }
+
+    /// The command of a script keyword (`notify_master "/bin/x a" [user [group]]`) and the
+    /// words after it, split as keepalived splits scripts (quotes and escapes).
+    pub fn command(&mut self, node: &Node) -> Option<(String, Vec<String>)> {
+        match words::split_quoted(&node.text) {
+            Ok(w) if w.len() >= 2 && !w[1].trim().is_empty() => Some((w[1].clone(), w[2..].to_vec())),
+            Ok(_) => {
+                self.report(node, "needs a command; ignored");
+                None
+            }
+            Err(_) => {
+                self.report(node, "a quote is not closed or a backslash ends the line; ignored");
+                None
+            }
+        }
+    }
+
+    /// A command keyword whose extra words name a user (and group) to run it as: keeplite
+    /// runs such commands as the global `script_user`, so a different user is reported.
+    pub fn command_as_script_user(&mut self, node: &Node) -> Option<String> {
+        let (cmd, extra) = self.command(node)?;
+        if let Some(user) = extra.first() {
+            if self.g.script_user.as_deref() != Some(user.as_str()) || extra.len() > 1 {
+                self.report(
+                    node,
+                    format!(
+                        "keeplite runs this command as global script_user, not as '{}'; the user is not carried over",
+                        extra.join(" ")
+                    ),
+                );
+            }
+        }
+        Some(cmd)
+    }
+
+    /// The keeplite name of a check with these options, made once per distinct content.
+    pub fn check_section(&mut self, mut s: Section) -> String {
+        let mut key: Vec<String> = s.options.iter().map(|o| format!("{}={:?}", o.name, o.values())).collect();
+        key.sort();
+        let key = format!("{}:{}", s.keyword, key.join(";"));
+        if let Some((_, name)) = self.check_keys.iter().find(|(k, _)| *k == key) {
+            return name.clone();
+        }
+        let name = self.names.claim(&s.keyword.to_ascii_lowercase());
+        s.name = name.clone();
+        self.check_keys.push((key, name.clone()));
+        self.checks.push(s);
+        name
+    }
+}
+
+/// A duration as keeplite writes it.
+pub fn duration_text(d: Duration) -> String {
+    value::format_duration(d)
+}

@@ -1,0 +1,395 @@
+//! `vrrp_instance` -> a `vrrp` section.
+
+use super::script::{reverse, vrrp_alerts};
+use super::{duration_text, Ctx};
+use crate::config::value;
+use crate::import::out::Section;
+use crate::import::tree::Node;
+
+/// Options of a virtual address that keeplite has as the instance's own behaviour when
+/// they say what keeplite does anyway.
+fn vip_option(cx: &mut Ctx, n: &Node, interface: Option<&str>, word: &str, value: Option<&str>) -> usize {
+    let takes_value = matches!(
+        word,
+        "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft" | "track_group"
+    );
+    let same = match (word, value) {
+        ("dev", Some(v)) => Some(v) == interface,
+        ("scope", Some(v)) => v == "global",
+        _ => false,
+    };
+    if !same {
+        let shown = match value {
+            Some(v) if takes_value => format!("{word} {v}"),
+            _ => word.to_owned(),
+        };
+        let why = match word {
+            "dev" => "keeplite puts every vip on the instance's interface; a vip on another interface is not yet in keeplite (issue 16, item 1)",
+            "label" | "scope" | "brd" | "broadcast" | "peer" | "no_track" | "-nodad" | "nodad" | "noprefixroute" | "home"
+            | "mngtmpaddr" | "autojoin" | "preferred_lft" => {
+                "keeplite adds vips without per-address options yet (issue 16, item 1); the address is carried over without it"
+            }
+            "use_vmac" => "keeplite has use_vmac per instance only",
+            "track_group" => "keeplite has no track groups",
+            _ => "not a virtual address option keeplite knows; ignored",
+        };
+        cx.reports.add(&n.at, shown, why);
+    }
+    if takes_value {
+        2
+    } else {
+        1
+    }
+}
+
+/// The first VIP's family decides the instance's; `None` until one is seen.
+fn add_vips(cx: &mut Ctx, s: &mut Section, n: &Node, interface: Option<&str>, family: &mut Option<bool>) {
+    for line in n.children() {
+        let Some(addr) = line.words.first() else { continue };
+        match value::prefix(addr) {
+            Ok((ip, len)) => {
+                family.get_or_insert(ip.is_ipv6());
+                let text = if addr.contains('/') { format!("{ip}/{len}") } else { ip.to_string() };
+                let before = s.opt("vip").map_or(0, |o| o.items.len());
+                s.push("vip", text, &line.at, n.keyword());
+                if s.opt("vip").map_or(0, |o| o.items.len()) == before {
+                    cx.reports.add(&line.at, addr, "listed twice; keeplite takes each address once");
+                }
+            }
+            Err(bad) => {
+                cx.reports.add(&line.at, addr, format!("{}; not carried over", bad.what));
+                continue;
+            }
+        }
+        let mut i = 1;
+        while i < line.words.len() {
+            let value = line.words.get(i + 1).map(String::as_str);
+            i += vip_option(cx, line, interface, &line.words[i], value);
+        }
+    }
+}
+
+/// `vrrp_instance NAME { ... }`.
+pub fn instance(cx: &mut Ctx, node: &Node) {
+    let Some(kname) = node.arg(0) else { return };
+    let Some(name) = cx.instances.get(kname).cloned() else { return };
+    if cx.vrrps.iter().any(|s| s.name == name) || node.block.is_none() {
+        return;
+    }
+    let mut s = Section::new(&name, "vrrp", &node.at, "vrrp_instance");
+    let children = node.children();
+    let interface =
+        children.iter().rev().find(|c| c.keyword() == "interface").and_then(|c| c.arg(0)).map(str::to_owned);
+    let grouped = cx.grouped.get(kname).copied();
+    let mut family = None;
+    let mut version = None;
+    let mut alerts = None;
+    let mut auth_pass = None;
+    let mut unicast = false;
+    let mut no_peer_ok = false;
+    for n in children {
+        let kw = n.keyword();
+        match kw {
+            "interface" => {
+                if let Some(v) = cx.arg(n) {
+                    s.set("interface", v, &n.at, kw);
+                }
+            }
+            "virtual_router_id" => set_arg(cx, &mut s, n, "vrid"),
+            "priority" => set_arg(cx, &mut s, n, "priority"),
+            "advert_int" => {
+                if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
+                    s.set("advert_int", duration_text(d), &n.at, kw);
+                }
+            }
+            "version" => version = cx.arg(n).map(|v| (v.to_owned(), n.at.clone())),
+            "state" => match n.arg(0) {
+                Some("MASTER") => s.set("state", "master", &n.at, kw),
+                Some("BACKUP") => s.set("state", "backup", &n.at, kw),
+                _ => cx.report(n, "takes MASTER or BACKUP; ignored"),
+            },
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                add_vips(cx, &mut s, n, interface.as_deref(), &mut family);
+            }
+            "nopreempt" => s.set("preempt", "0", &n.at, kw),
+            "preempt" => s.set("preempt", "1", &n.at, kw),
+            "preempt_delay" => {
+                if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
+                    s.set("preempt_delay", duration_text(d), &n.at, kw);
+                }
+            }
+            "mcast_src_ip" | "unicast_src_ip" => set_arg(cx, &mut s, n, "src_ip"),
+            "unicast_peer" => {
+                unicast = true;
+                for p in n.children() {
+                    let Some(addr) = p.words.first() else { continue };
+                    match value::ip(addr) {
+                        Ok(ip) => s.push("unicast_peer", ip.to_string(), &p.at, addr),
+                        Err(bad) => cx.reports.add(&p.at, addr, format!("{}; not carried over", bad.what)),
+                    }
+                    for opt in p.words[1..].chunks(2) {
+                        cx.reports.add(
+                            &p.at,
+                            &opt[0],
+                            "keeplite has no TTL limits on unicast peers yet (issue 16, item 3)",
+                        );
+                    }
+                }
+            }
+            "unicast_fault_no_peer" => no_peer_ok = true,
+            "track_interface" => track_interfaces(cx, &mut s, n, grouped),
+            "track_script" => track_scripts(cx, &mut s, n, grouped),
+            "authentication" => {
+                for a in n.children() {
+                    match a.keyword() {
+                        "auth_type" => match a.arg(0) {
+                            Some("PASS") => {}
+                            Some("AH") => cx.reports.add(
+                                &a.at,
+                                "auth_type AH",
+                                "keeplite has no IPsec AH authentication (out of scope); the instance runs without authentication",
+                            ),
+                            _ => cx.report(a, "takes PASS or AH; ignored"),
+                        },
+                        "auth_pass" => auth_pass = a.arg(0).map(|p| (p.to_owned(), a.clone())),
+                        _ => cx.unsupported(a),
+                    }
+                }
+                if n.children().iter().any(|a| a.keyword() == "auth_type" && a.arg(0) == Some("AH")) {
+                    auth_pass = None;
+                }
+            }
+            "accept" => s.set("accept", "1", &n.at, kw),
+            "no_accept" => {
+                s.set("accept", "0", &n.at, kw);
+                cx.report(n, "keeplite installs no firewall rules: packets to the vips are accepted");
+            }
+            "garp_master_repeat" => set_arg(cx, &mut s, n, "garp_repeat"),
+            "garp_master_delay" | "garp_master_refresh" => {
+                if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
+                    let opt = if kw == "garp_master_delay" { "garp_delay" } else { "garp_refresh" };
+                    s.set(opt, duration_text(d), &n.at, kw);
+                }
+            }
+            "use_vmac" => {
+                s.set("use_vmac", "1", &n.at, kw);
+                if !n.args().is_empty() {
+                    cx.report(
+                        n,
+                        format!(
+                            "keeplite names the macvlan and sets its MAC itself; '{}' is not carried over",
+                            n.args().join(" ")
+                        ),
+                    );
+                }
+            }
+            "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
+                if let Some(cmd) = cx.command_as_script_user(n) {
+                    s.set(kw, cmd, &n.at, kw);
+                }
+            }
+            "smtp_alert" => alerts = cx.flag(n),
+            "strict_mode" => {
+                if cx.flag(n) == Some(true) {
+                    s.set("strict_mode", "1", &n.at, kw);
+                    cx.report(n, "carried over in part: keeplite's strict_mode discards adverts with other addresses; keepalived's other strict rules and firewall rules are not applied");
+                }
+            }
+            "skip_check_adv_addr" => {}
+            "lvs_sync_daemon_interface" => {
+                if let Some(i) = cx.arg(n) {
+                    cx.g.instance_sync = Some((i.to_owned(), name.clone(), n.at.clone()));
+                }
+            }
+            "native_ipv6" => {
+                if family == Some(false) {
+                    cx.report(n, "the first vip is IPv4; keeplite takes the family from the first vip");
+                }
+            }
+            "debug" => cx.report(n, "keepalived does nothing with it either"),
+            _ => cx.unsupported(n),
+        }
+    }
+    let ipv6 = family == Some(true);
+    instance_version(cx, &mut s, node, version, ipv6);
+    if let Some((pass, a)) = auth_pass {
+        if s.value("version") == Some("3") {
+            cx.report(&a, "keepalived ignores authentication with VRRP version 3, and so does the import");
+        } else {
+            // keepalived uses the first 8 characters, as keeplite must to match its peers.
+            let pass: String = pass.chars().take(8).collect();
+            s.set("auth_pass", pass, &a.at, "auth_pass");
+        }
+    }
+    defaults(cx, &mut s, ipv6);
+    if unicast && s.opt("unicast_peer").is_none() {
+        let why = if no_peer_ok {
+            "no unicast peer: keepalived keeps the instance in FAULT; keeplite refuses an empty peer list, so the instance multicasts"
+        } else {
+            "no unicast peer: keepalived falls back to multicast, and so does the import"
+        };
+        cx.reports.add(&node.at, "unicast_peer", why);
+    }
+    if vrrp_alerts(cx, alerts) {
+        s.set("smtp_alert", "1", &node.at, "smtp_alert");
+    }
+    if let Some(i) = interface.as_deref() {
+        if let Some(d) = cx.g.delays.iter_mut().find(|d| d.interface == i) {
+            d.used = true;
+            let (down, up, at) = (d.down, d.up, d.at.clone());
+            s.set("down_delay", duration_text(down), &at, "interface_up_down_delays");
+            s.set("up_delay", duration_text(up), &at, "interface_up_down_delays");
+        }
+    }
+    cx.vrrps.push(s);
+}
+
+fn set_arg(cx: &mut Ctx, s: &mut Section, n: &Node, opt: &str) {
+    if let Some(v) = cx.arg(n) {
+        s.set(opt, v, &n.at, n.keyword());
+    }
+}
+
+/// keepalived's version: the instance's, else global `vrrp_version`, else 2; IPv6 always 3.
+/// keeplite defaults to 3, so it is always written.
+fn instance_version(
+    cx: &mut Ctx,
+    s: &mut Section,
+    node: &Node,
+    own: Option<(String, crate::import::report::Origin)>,
+    ipv6: bool,
+) {
+    let (v, at, kw) = match (own, &cx.g.vrrp_version) {
+        (Some((v, at)), _) => (v, at, "version"),
+        (None, Some(g)) => (g.value.clone(), g.at.clone(), "vrrp_version"),
+        (None, None) => ("2".to_owned(), node.at.clone(), "vrrp_instance"),
+    };
+    if ipv6 && v != "3" {
+        s.set("version", "3", &at, kw);
+        return;
+    }
+    match v.as_str() {
+        "2" | "3" => s.set("version", v, &at, kw),
+        other => {
+            cx.reports.add(&at, kw, format!("'{other}' is not 2 or 3; keepalived's default 2 is used"));
+            s.set("version", "2", &node.at, "vrrp_instance");
+        }
+    }
+}
+
+/// Global GARP settings as the instance's own, unless it has them.
+fn defaults(cx: &mut Ctx, s: &mut Section, ipv6: bool) {
+    for (opt, v) in cx.g.garp.clone() {
+        if s.opt(opt).is_some() {
+            continue;
+        }
+        let text = if opt == "garp_repeat" {
+            Some(v.value.clone())
+        } else {
+            value::duration(&v.value).ok().map(duration_text)
+        };
+        match text {
+            Some(t) => s.set(opt, t, &v.at, &v.keyword),
+            None => cx.reports.add(
+                &v.at,
+                &v.keyword,
+                format!("'{}' is not a number of seconds; ignored", v.value),
+            ),
+        }
+    }
+    let interval = if ipv6 { cx.g.gna_interval.clone() } else { cx.g.garp_interval.clone() };
+    if let Some(v) = interval {
+        match value::duration(&v.value) {
+            // keeplite's resolution is 1 ms; keepalived's microseconds round up to it.
+            Ok(d) => s.set("garp_interval", duration_text(d), &v.at, &v.keyword),
+            Err(_) => match v.value.parse::<f64>() {
+                Ok(secs) if secs > 0.0 && secs < 1.0 => {
+                    s.set("garp_interval", "1ms", &v.at, &v.keyword);
+                    cx.reports.add(
+                        &v.at,
+                        &v.keyword,
+                        format!("{} s is finer than keeplite's 1 ms; 1ms is used", v.value),
+                    );
+                }
+                _ => cx.reports.add(
+                    &v.at,
+                    &v.keyword,
+                    format!("'{}' is not a number of seconds; ignored", v.value),
+                ),
+            },
+        }
+    }
+}
+
+/// `track_interface { IF [weight W [reverse]] }` -> `IF` or `IF:W`.
+fn track_interfaces(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>) {
+    for t in n.children() {
+        let name = t.keyword();
+        let weight = match t.arg(0) {
+            None => None,
+            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
+                Some(Ok(w)) => Some(w),
+                _ => {
+                    cx.reports.add(&t.at, name, "the weight is not a number in -253..253; ignored");
+                    continue;
+                }
+            },
+            Some(other) => {
+                cx.reports.add(&t.at, name, format!("'{other}' is not understood; ignored"));
+                continue;
+            }
+        };
+        reverse(cx, t, 2);
+        let weight = match (weight, grouped) {
+            (Some(w), Some(false)) if w != 0 => {
+                cx.reports.add(&t.at, "weight", "keepalived ignores the weights of tracked interfaces in sync group members (without sync_group_tracking_weight), and so does the import: down means FAULT");
+                None
+            }
+            (w, _) => w.filter(|w| *w != 0),
+        };
+        let text = match weight {
+            Some(w) => format!("{name}:{w}"),
+            None => name.to_owned(),
+        };
+        s.push("track_interface", text, &t.at, "track_interface");
+    }
+}
+
+/// `track_script { NAME [weight W [reverse]] }` -> `NAME` or `NAME:W`.
+fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>) {
+    for t in n.children() {
+        let kname = t.keyword();
+        let Some(r) = cx.script_refs.get(kname).cloned() else {
+            cx.reports.add(
+                &t.at,
+                kname,
+                "no vrrp_script with a script has this name; keepalived ignores it too",
+            );
+            continue;
+        };
+        let weight = match t.arg(0) {
+            None => None,
+            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
+                Some(Ok(w)) => Some(w),
+                _ => {
+                    cx.reports.add(&t.at, kname, "the weight is not a number in -253..253; ignored");
+                    continue;
+                }
+            },
+            Some(other) => {
+                cx.reports.add(&t.at, kname, format!("'{other}' is not understood; ignored"));
+                continue;
+            }
+        };
+        reverse(cx, t, 2);
+        if grouped == Some(false) && weight.unwrap_or(r.weight) != 0 {
+            cx.reports.add(&t.at, kname, "keepalived does not track scripts with a weight in sync group members (without sync_group_tracking_weight), and neither does the import");
+            continue;
+        }
+        let text = match weight {
+            Some(w) => format!("{}:{w}", r.name),
+            None => r.name.clone(),
+        };
+        s.push("track_script", text, &t.at, "track_script");
+    }
+}

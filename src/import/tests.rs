@@ -1,0 +1,430 @@
+//! Whole imports in memory: keepalived text in, keeplite text and reports out, and the
+//! keeplite text always loads with keeplite's own loader.
+
+use super::files::Memory;
+use super::{import, Imported};
+use crate::config::{self, print, Host};
+use proptest::prelude::*;
+
+/// Imports `text` as /etc/keepalived/keepalived.conf (configuration id `a`); checks that
+/// the result loads; returns the flat text (without the `keeplite.` prefix, for brevity)
+/// and the reports without the file name.
+fn run(text: &str) -> (String, Vec<String>) {
+    let mut fs = Memory::new("/etc/keepalived");
+    fs.add("/etc/keepalived/keepalived.conf", text);
+    let done = import("keepalived.conf", "a", &fs).expect("readable");
+    (loads(&done), done.reports.iter().map(|r| format!("{}: {}: {}", r.at.line, r.keyword, r.why)).collect())
+}
+
+fn loads(done: &Imported) -> String {
+    let doc = done.output.document();
+    let flat = print::flat(&doc);
+    let outcome = config::parse(flat.as_bytes(), &Host { hostname: "test".into() });
+    assert!(outcome.is_ok(), "the import does not load:\n{flat}\n{:?}", outcome.problems);
+    let uci = print::uci(&doc);
+    assert!(config::parse(uci.as_bytes(), &Host { hostname: "test".into() }).is_ok(), "UCI form:\n{uci}");
+    flat.lines().map(|l| l.strip_prefix("keeplite.").unwrap_or(l)).collect::<Vec<_>>().join("\n") + "\n"
+}
+
+/// The lines of `out` that start with `prefix`.
+fn with<'a>(out: &'a str, prefix: &str) -> Vec<&'a str> {
+    out.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+const INSTANCE: &str = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  virtual_ipaddress {\n    10.0.0.7/24\n  }\n";
+
+#[test]
+fn an_instance_keeps_keepalived_defaults_that_differ_from_keeplite() {
+    let (out, reports) = run(&format!(
+        "{INSTANCE}  state MASTER\n  nopreempt\n  advert_int 0.5\n  authentication {{\n    auth_type PASS\n    auth_pass longpassword\n  }}\n}}\n"
+    ));
+    assert_eq!(
+        out,
+        "VI_1=vrrp\nVI_1.interface='eth0'\nVI_1.vrid='51'\nVI_1.priority='150'\nVI_1.version='2'\n\
+         VI_1.vip='10.0.0.7/24'\nVI_1.state='master'\nVI_1.preempt='0'\nVI_1.auth_pass='longpass'\n"
+    );
+    // Version 2 adverts count whole seconds: keeplite's loader refuses 500ms.
+    assert_eq!(reports, vec![
+        "10: advert_int: keeplite refuses VI_1.advert_int: 500ms is not a valid advert interval for version 2 (expected whole seconds 1s..255s); left out"
+    ]);
+}
+
+#[test]
+fn ipv6_instances_are_version_3_and_the_global_version_applies() {
+    let (out, _) = run("vrrp_instance V6 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  2001:db8::7/64\n }\n}\n");
+    assert_eq!(with(&out, "V6.version"), vec!["V6.version='3'"]);
+    let (out, _) = run(&format!("global_defs {{\n vrrp_version 3\n}}\n{INSTANCE}}}\n"));
+    assert_eq!(with(&out, "VI_1.version"), vec!["VI_1.version='3'"]);
+    let (out, reports) = run(&format!("{INSTANCE} version 3\n authentication {{\n  auth_pass x\n }}\n}}\n"));
+    assert!(with(&out, "VI_1.auth_pass").is_empty());
+    assert_eq!(
+        reports,
+        vec!["10: auth_pass: keepalived ignores authentication with VRRP version 3, and so does the import"]
+    );
+}
+
+#[test]
+fn global_garp_settings_become_each_instances() {
+    let (out, _) = run(&format!(
+        "global_defs {{\n vrrp_garp_master_repeat 2\n vrrp_garp_master_refresh 60\n vrrp_garp_interval 0.01\n}}\n{INSTANCE} garp_master_repeat 3\n}}\n"
+    ));
+    assert_eq!(
+        with(&out, "VI_1.garp"),
+        vec!["VI_1.garp_repeat='3'", "VI_1.garp_interval='10ms'", "VI_1.garp_refresh='60s'"]
+    );
+    let (out, _) = run(&format!("global_defs {{\n vrrp_min_garp\n}}\n{INSTANCE}}}\n"));
+    assert_eq!(with(&out, "VI_1.garp"), vec!["VI_1.garp_repeat='1'", "VI_1.garp_delay='0s'"]);
+}
+
+#[test]
+fn tracking_carries_weights_but_not_reverse() {
+    let (out, reports) = run(&format!(
+        "vrrp_script chk {{\n script \"pidof x\"\n weight -20 reverse\n}}\nvrrp_script plain {{\n script true\n}}\n\
+         {INSTANCE} track_interface {{\n  eth1\n  eth2 weight 10\n  eth3 weight -5 reverse\n }}\n track_script {{\n  chk\n  plain weight 0\n  none\n }}\n}}\n"
+    ));
+    assert_eq!(
+        with(&out, "VI_1.track"),
+        vec!["VI_1.track_interface='eth1' 'eth2:10' 'eth3:-5'", "VI_1.track_script='chk' 'plain:0'"]
+    );
+    assert_eq!(with(&out, "chk."), vec!["chk.command='pidof x'", "chk.weight='-20'"]);
+    assert_eq!(
+        reports,
+        vec![
+            "3: reverse: keeplite has no reversed weights",
+            "18: reverse: keeplite has no reversed weights",
+            "23: none: no vrrp_script with a script has this name; keepalived ignores it too",
+        ]
+    );
+}
+
+#[test]
+fn sync_group_members_lose_weights_as_in_keepalived() {
+    let group = "vrrp_sync_group G {\n group {\n  VI_1\n }\n notify_master \"/bin/g master\"\n}\n";
+    let src = format!(
+        "vrrp_script chk {{\n script true\n weight 10\n}}\n{group}{INSTANCE} track_script {{\n  chk\n }}\n track_interface {{\n  eth1 weight 5\n }}\n}}\n"
+    );
+    let (out, reports) = run(&src);
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_interface='eth1'"]);
+    assert_eq!(with(&out, "G."), vec!["G.members='VI_1'", "G.notify_master='/bin/g master'"]);
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let kept = src.replace(" group {", " sync_group_tracking_weight\n group {");
+    let (out, reports) = run(&kept);
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_interface='eth1:5'", "VI_1.track_script='chk'"]);
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+#[test]
+fn notify_commands_and_their_users() {
+    let (out, reports) = run(&format!(
+        "global_defs {{\n script_user nobody\n}}\n{INSTANCE} notify_master \"/bin/x 'a b'\" nobody\n notify_backup /bin/y root\n notify /bin/z\n}}\n"
+    ));
+    assert_eq!(
+        with(&out, "VI_1.notify"),
+        vec![
+            "VI_1.notify='/bin/z'",
+            "VI_1.notify_master='/bin/x '\\''a b'\\'''",
+            "VI_1.notify_backup='/bin/y'"
+        ]
+    );
+    assert_eq!(reports, vec![
+        "12: notify_backup: keeplite runs this command as global script_user, not as 'root'; the user is not carried over"
+    ]);
+}
+
+#[test]
+fn mail_alerts_follow_keepalived_defaults() {
+    let mail = "global_defs {\n notification_email {\n  noc@example.org\n  acassen\n }\n smtp_server 192.0.2.25 2525\n}\n";
+    let vs = "virtual_server 10.0.0.7 80 {\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n   connect_timeout 2\n  }\n }\n}\n";
+    let (out, reports) = run(&format!("{mail}{INSTANCE} smtp_alert\n}}\n{vs}"));
+    assert_eq!(
+        with(&out, "main."),
+        vec!["main.alert_email='noc@example.org'", "main.smtp_server='192.0.2.25:2525'"]
+    );
+    assert_eq!(with(&out, "VI_1.smtp_alert"), vec!["VI_1.smtp_alert='1'"]);
+    // keepalived mails about real servers unless told not to.
+    assert_eq!(with(&out, "vs_10_0_0_7_80.smtp_alert"), vec!["vs_10_0_0_7_80.smtp_alert='1'"]);
+    assert_eq!(reports, vec![
+        "2: notification_email: 'acassen' is not an e-mail address keeplite accepts (user@host); no alert goes to it"
+    ]);
+    let quiet = mail.replace(" smtp_server", " smtp_alert_checker off\n smtp_server");
+    let (out, _) = run(&format!("{quiet}{vs}"));
+    assert!(with(&out, "vs_10_0_0_7_80.smtp_alert").is_empty());
+    // Without a server nothing can be mailed, by either.
+    let (out, reports) = run(&format!("{INSTANCE} smtp_alert\n}}\n{vs}"));
+    assert!(!out.contains("smtp_alert"));
+    assert!(reports.is_empty());
+}
+
+#[test]
+fn unicast_peers_delays_and_sync_daemon() {
+    let (out, reports) = run(&format!(
+        "global_defs {{\n lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400\n}}\ninterface_up_down_delays {{\n eth0 2 1\n eth9 1\n}}\n\
+         {INSTANCE} unicast_src_ip 10.0.0.1\n unicast_peer {{\n  10.0.0.2 min_ttl 250\n  10.0.0.3\n }}\n}}\n"
+    ));
+    assert_eq!(
+        with(&out, "main."),
+        vec!["main.lvs_sync_interface='eth1'", "main.lvs_sync_instance='VI_1'", "main.lvs_sync_id='7'"]
+    );
+    assert_eq!(with(&out, "VI_1.unicast_peer"), vec!["VI_1.unicast_peer='10.0.0.2' '10.0.0.3'"]);
+    assert_eq!(with(&out, "VI_1.up_delay"), vec!["VI_1.up_delay='1s'"]);
+    assert_eq!(with(&out, "VI_1.down_delay"), vec!["VI_1.down_delay='2s'"]);
+    assert_eq!(reports, vec![
+        "2: lvs_sync_daemon maxlen: keeplite's sync daemon takes only an interface, an instance and an id",
+        "6: eth9: keeplite has up and down delays only for an instance's own interface; no instance runs on this one",
+        "17: min_ttl: keeplite has no TTL limits on unicast peers yet (issue 16, item 3)",
+    ]);
+}
+
+#[test]
+fn vips_with_options_and_duplicates() {
+    let (out, reports) = run(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1 dev eth0 scope global\n  10.0.0.2 label eth0:1\n  10.0.0.1\n  bogus\n }\n virtual_ipaddress_excluded {\n  2001:db8::1/64\n }\n}\n",
+    );
+    assert_eq!(with(&out, "A.vip"), vec!["A.vip='10.0.0.1' '10.0.0.2' '2001:db8::1/64'"]);
+    assert_eq!(reports, vec![
+        "6: label eth0:1: keeplite adds vips without per-address options yet (issue 16, item 1); the address is carried over without it",
+        "7: 10.0.0.1: listed twice; keeplite takes each address once",
+        "8: bogus: 'bogus' is not an address with prefix length; not carried over",
+    ]);
+}
+
+#[test]
+fn virtual_servers_with_keepalived_defaults() {
+    let (out, reports) = run(
+        "virtual_server fwmark 3 {\n protocol TCP\n persistence_timeout\n lb_kind TUN type gue port 6080 csum\n sorry_server 2001:db8::9 80\n \
+         real_server 10.0.0.1 {\n  weight 3\n }\n}\n\
+         virtual_server 10.0.0.7 53 {\n protocol UDP\n ops\n lb_algo WRR\n omega\n real_server 10.0.0.1 5353 {\n  lvs_method DR\n }\n}\n",
+    );
+    assert_eq!(
+        with(&out, "fwm_3."),
+        vec![
+            "fwm_3.fwmark='3'",
+            "fwm_3.forward='tun'",
+            "fwm_3.tunnel_type='gue'",
+            "fwm_3.tunnel_port='6080'",
+            "fwm_3.tunnel_csum='csum'",
+            "fwm_3.persistence_timeout='360s'",
+            "fwm_3.sorry_server='[2001:db8::9]:80'",
+        ]
+    );
+    assert_eq!(with(&out, "vs_10_0_0_7_53_udp.scheduler"), vec!["vs_10_0_0_7_53_udp.scheduler='wrr'"]);
+    assert_eq!(
+        &reports[..2],
+        [
+            "2: protocol: a firewall-mark service has no protocol; keepalived ignores it too",
+            "14: omega: not in keeplite yet (issue 16, item 3)",
+        ]
+    );
+    // keeplite's loader refuses a port change with dr, and says why.
+    assert!(
+        reports[2].starts_with("15: real_server: keeplite refuses rs_10_0_0_1_5353.port: "),
+        "{reports:?}"
+    );
+    assert_eq!(reports.len(), 3);
+}
+
+#[test]
+fn checkers_share_sections_and_keep_keepalived_retries() {
+    let rs = |ip: &str| {
+        format!(
+            "real_server {ip} 80 {{\n  HTTP_GET {{\n   url {{\n    path /a\n    status_code 200 300-399\n   }}\n   url {{\n    path /b\n    digest 9B3A0C85A887A256D6939DA88AABD8CD\n   }}\n   connect_timeout 3\n  }}\n  MISC_CHECK {{\n   misc_path \"/bin/check {ip}\"\n   misc_dynamic\n  }}\n }}\n"
+        )
+    };
+    let (out, reports) = run(&format!(
+        "virtual_server 10.0.0.7 80 {{\n delay_loop 10\n retry 2\n{}{}}}\n",
+        rs("10.0.0.1"),
+        rs("10.0.0.2")
+    ));
+    assert_eq!(
+        with(&out, "rs_10_0_0_1_80.check"),
+        vec!["rs_10_0_0_1_80.check='http_get' 'http_get_2' 'misc_check'"]
+    );
+    assert_eq!(
+        with(&out, "rs_10_0_0_2_80.check"),
+        vec!["rs_10_0_0_2_80.check='http_get' 'http_get_2' 'misc_check_2'"]
+    );
+    assert_eq!(
+        with(&out, "http_get."),
+        vec![
+            "http_get.type='http'",
+            "http_get.timeout='3s'",
+            "http_get.fall='3'",
+            "http_get.path='/a'",
+            "http_get.expect_status='200' '300-399'",
+        ]
+    );
+    assert_eq!(with(&out, "http_get_2.digest"), vec!["http_get_2.digest='9b3a0c85a887a256d6939da88aabd8cd'"]);
+    assert_eq!(
+        with(&out, "misc_check."),
+        vec![
+            "misc_check.type='script'",
+            "misc_check.timeout='9999ms'",
+            "misc_check.fall='3'",
+            "misc_check.command='/bin/check 10.0.0.1'",
+            "misc_check.dynamic='1'",
+        ]
+    );
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+#[test]
+fn timeouts_stay_under_the_interval() {
+    let (out, reports) = run(
+        "virtual_server 10.0.0.7 80 {\n delay_loop 3\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n  }\n  SMTP_CHECK {\n   connect_timeout 4\n   helo_name x.example\n   host {\n    connect_ip 10.0.0.9\n    bindto 10.0.0.2\n   }\n  }\n }\n}\n",
+    );
+    assert_eq!(with(&out, "tcp_check.timeout"), vec!["tcp_check.timeout='2999ms'"]);
+    assert_eq!(
+        with(&out, "smtp_check."),
+        vec![
+            "smtp_check.type='smtp'",
+            "smtp_check.connect_ip='10.0.0.9'",
+            "smtp_check.bind_ip='10.0.0.2'",
+            "smtp_check.timeout='2999ms'",
+            "smtp_check.fall='2'",
+            "smtp_check.helo_name='x.example'",
+        ]
+    );
+    assert_eq!(reports, vec![
+        "7: connect_timeout: 4s is not shorter than the check's interval (3s), which keeplite requires; 2999ms is used"
+    ]);
+}
+
+#[test]
+fn a_virtual_server_group_is_one_section_per_entry() {
+    let (out, reports) = run(
+        "virtual_server_group G {\n 10.0.0.1-3 80\n fwmark 9\n bogus 1\n}\nvirtual_server group G {\n real_server 10.0.0.10 80 {\n }\n}\n",
+    );
+    let names: Vec<&str> = out.lines().filter(|l| l.ends_with("=virtual_server")).collect();
+    assert_eq!(
+        names,
+        vec![
+            "vs_10_0_0_1_80=virtual_server",
+            "vs_10_0_0_2_80=virtual_server",
+            "vs_10_0_0_3_80=virtual_server",
+            "fwm_9=virtual_server",
+        ]
+    );
+    assert_eq!(
+        with(&out, "rs_10_0_0_10_80.virtual_server"),
+        vec!["rs_10_0_0_10_80.virtual_server='vs_10_0_0_1_80' 'vs_10_0_0_2_80' 'vs_10_0_0_3_80' 'fwm_9'"]
+    );
+    assert_eq!(reports, vec!["4: bogus: 'bogus' is not an IP address; ignored"]);
+    let (out, _) = run("virtual_server_group G6 {\n 2001:db8::a-b 80\n}\nvirtual_server group G6 {\n real_server 2001:db8::1 80 {\n }\n}\n");
+    assert_eq!(
+        with(&out, "rs_2001_db8__1_80.virtual_server"),
+        vec!["rs_2001_db8__1_80.virtual_server='vs_2001_db8__a_80' 'vs_2001_db8__b_80'"]
+    );
+}
+
+#[test]
+fn what_keeplite_refuses_is_left_out_and_reported() {
+    let (out, reports) = run("vrrp_instance A {\n interface eth0\n virtual_router_id 300\n virtual_ipaddress {\n  10.0.0.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 3\n priority 0\n virtual_ipaddress {\n  10.0.0.2\n }\n}\n");
+    assert!(!out.contains("A="), "{out}");
+    assert!(out.contains("B=vrrp"), "{out}");
+    assert_eq!(reports, vec![
+        "1: vrrp_instance: keeplite refuses vrrp A: option 'vrid' is missing (expected vrid to be set); left out",
+        "3: virtual_router_id: keeplite refuses A.vrid: 300 is out of range (expected 1..255); left out",
+        "11: priority: keeplite refuses B.priority: 0 is out of range (expected 1..255); left out",
+    ]);
+}
+
+#[test]
+fn unknown_and_unsupported_keywords() {
+    let (_, reports) = run(&format!(
+        "{INSTANCE} priorty 5\n virtual_routes {{\n  10.1.0.0/16 via 10.0.0.254\n }}\n}}\nenable_snmp_vrrp\n"
+    ));
+    assert_eq!(reports, vec![
+        "8: priorty: keepalived does not know this keyword here either (a typo?); it ignores it",
+        "9: virtual_routes: keeplite does not manage routes, rules or static addresses yet (issue 16, item 1)",
+        "13: enable_snmp_vrrp: keeplite has no SNMP (out of scope); use its status socket",
+    ]);
+}
+
+#[test]
+fn includes_conditions_and_parameters_end_to_end() {
+    let mut fs = Memory::new("/");
+    fs.add(
+        "/etc/keepalived/keepalived.conf",
+        "$IF=eth0\n@a $PRIO=200\n@b $PRIO=100\ninclude conf.d/*.conf\n",
+    )
+    .add("/etc/keepalived/conf.d/vi.conf", "vrrp_instance VI { interface $IF\n virtual_router_id 9\n priority $PRIO\n virtual_ipaddress { 10.0.0.9/24 } }\n");
+    let a = import("/etc/keepalived/keepalived.conf", "a", &fs).unwrap();
+    let b = import("/etc/keepalived/keepalived.conf", "b", &fs).unwrap();
+    assert!(loads(&a).contains("VI.priority='200'"));
+    assert!(loads(&b).contains("VI.priority='100'"));
+    assert!(loads(&a).contains("VI.interface='eth0'"));
+    assert!(a.reports.is_empty(), "{:?}", a.reports);
+}
+
+#[test]
+fn an_unreadable_file_is_the_only_error() {
+    let fs = Memory::new("/");
+    assert_eq!(
+        import("/none.conf", "a", &fs).unwrap_err(),
+        "/none.conf: cannot read: No such file or directory"
+    );
+}
+
+/// Text made of keepalived's syntax: keywords, braces, quotes, conditions, parameters,
+/// repetitions, includes and comments, in any order.
+fn keepalived_text() -> impl Strategy<Value = String> {
+    let atoms = prop_oneof![
+        Just("vrrp_instance VI {\n".to_owned()),
+        Just("virtual_server 10.0.0.1 80 {\n".to_owned()),
+        Just("virtual_server group G {\n".to_owned()),
+        Just("virtual_server_group G { 10.0.0.1-5 80\n fwmark 1 }\n".to_owned()),
+        Just("real_server 10.0.0.2 80 {\n".to_owned()),
+        Just("HTTP_GET { url { path / status_code 200-299 } }\n".to_owned()),
+        Just("SMTP_CHECK { host { connect_ip 10.0.0.3 } }\n".to_owned()),
+        Just("MISC_CHECK { misc_path \"/bin/x 'a\" }\n".to_owned()),
+        Just("vrrp_script s { script \"true\" weight -300 }\n".to_owned()),
+        Just("vrrp_sync_group G { group { VI } }\n".to_owned()),
+        Just("track_script { s weight 2 reverse }\n".to_owned()),
+        Just(
+            "global_defs { notification_email { a@b } smtp_server ::1 25 lvs_sync_daemon eth0 VI }\n"
+                .to_owned()
+        ),
+        Just("interface eth0\nvirtual_router_id 1\nvirtual_ipaddress { 10.0.0.9/24 dev eth1 }\n".to_owned()),
+        Just("}\n".to_owned()),
+        Just("{\n".to_owned()),
+        Just("@a ".to_owned()),
+        Just("@^a ".to_owned()),
+        Just("$X=priority 5\n".to_owned()),
+        Just("$M= \\\n".to_owned()),
+        Just("$X\n".to_owned()),
+        Just("${X}\n".to_owned()),
+        Just("$R=$R$R\n$R\n".to_owned()),
+        Just("~SEQ(N, 1, 3) ".to_owned()),
+        Just("~LST({A,B}, {1,2}) ".to_owned()),
+        Just("include *.conf\n".to_owned()),
+        Just("include /loop.conf\n".to_owned()),
+        Just("\"unterminated\n".to_owned()),
+        Just("! comment\n".to_owned()),
+        Just("\\\n".to_owned()),
+        "[ -~]{0,12}\n",
+    ];
+    proptest::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever the text, the import finishes without panicking and prints a
+    /// configuration keeplite loads.
+    #[test]
+    fn any_text_imports_to_a_loadable_configuration(main in keepalived_text(), other in keepalived_text()) {
+        let mut fs = Memory::new("/");
+        fs.add("/main.conf", main).add("/other.conf", other.clone()).add("/loop.conf", format!("include /loop.conf\n{other}"));
+        let done = import("/main.conf", "a", &fs).unwrap();
+        loads(&done);
+    }
+
+    /// Arbitrary bytes too.
+    #[test]
+    fn any_bytes_import_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut fs = Memory::new("/");
+        fs.add("/main.conf", bytes);
+        let done = import("/main.conf", "a", &fs).unwrap();
+        loads(&done);
+    }
+}

@@ -1,0 +1,90 @@
+//! The last word goes to keeplite's own loader: the converted configuration is read back
+//! with it, and whatever it refuses (a value out of keeplite's range, a reference to a
+//! section left out) is taken out and reported at the keepalived line it came from, until
+//! the configuration loads. So an import always prints a file `check-config` accepts.
+
+use super::out::Output;
+use super::report::Reports;
+use crate::config::{self, print, Host, Severity};
+
+/// Most rounds of removal (each removes at least one option or section).
+const ROUNDS: usize = 64;
+
+/// Removes what keeplite refuses from `out`, reporting each removal.
+pub fn verify(out: &mut Output, reports: &mut Reports) {
+    let host = Host { hostname: "import".to_owned() };
+    for _ in 0..ROUNDS {
+        let text = print::flat(&out.document());
+        let outcome = config::parse(text.as_bytes(), &host);
+        let errors: Vec<_> = outcome.problems.iter().filter(|p| p.severity == Severity::Error).collect();
+        if errors.is_empty() {
+            return;
+        }
+        // Line N of the flat text: sections each take a line, then a line per option.
+        let mut places = Vec::new();
+        for (si, s) in out.sections.iter().enumerate() {
+            places.push((si, None));
+            places.extend((0..s.options.len()).map(|oi| (si, Some(oi))));
+        }
+        let mut drop_options: Vec<(usize, usize, String)> = Vec::new();
+        let mut drop_sections: Vec<(usize, String)> = Vec::new();
+        for e in errors {
+            let why = match &e.expected {
+                Some(x) => format!("{} (expected {x})", e.message),
+                None => e.message.clone(),
+            };
+            match places.get((e.line as usize).wrapping_sub(1)) {
+                Some(&(si, Some(oi))) => drop_options.push((si, oi, why)),
+                Some(&(si, None)) => drop_sections.push((si, why)),
+                // A problem of the whole file: nothing to take out but everything.
+                None => {
+                    drop_sections.extend((0..out.sections.len()).map(|si| (si, why.clone())));
+                }
+            }
+        }
+        for (si, oi, why) in &drop_options {
+            let s = &out.sections[*si];
+            if drop_sections.iter().any(|(d, _)| d == si) {
+                continue;
+            }
+            let o = &s.options[*oi];
+            let mut seen = Vec::new();
+            for item in &o.items {
+                if !seen.contains(&(&item.at, &item.keyword)) {
+                    seen.push((&item.at, &item.keyword));
+                    reports.add(
+                        &item.at,
+                        &item.keyword,
+                        format!("keeplite refuses {}.{}: {why}; left out", s.name, o.name),
+                    );
+                }
+            }
+        }
+        for (si, why) in &drop_sections {
+            let s = &out.sections[*si];
+            reports.add(
+                &s.at,
+                &s.keyword,
+                format!("keeplite refuses {} {}: {why}; left out", s.kind, s.name),
+            );
+        }
+        let mut removed = false;
+        let mut options: Vec<(usize, usize)> = drop_options.iter().map(|(s, o, _)| (*s, *o)).collect();
+        options.sort();
+        options.dedup();
+        for (si, oi) in options.into_iter().rev() {
+            out.sections[si].options.remove(oi);
+            removed = true;
+        }
+        let mut sections: Vec<usize> = drop_sections.iter().map(|(s, _)| *s).collect();
+        sections.sort();
+        sections.dedup();
+        for si in sections.into_iter().rev() {
+            out.sections.remove(si);
+            removed = true;
+        }
+        if !removed {
+            return;
+        }
+    }
+}
