@@ -1,4 +1,4 @@
-//! The command line: `run`, `check-config`, `status`, `rpcd`, `digest`, `version`.
+//! The command line: `run`, `check-config`, `status`, `rpcd`, `digest`, `import`, `version`.
 
 use crate::config::{self, print, Host, Outcome, Severity};
 use crate::json::Json;
@@ -22,6 +22,7 @@ enum Command {
     Status(Status),
     Rpcd(Rpcd),
     Digest(Digest),
+    Import(Import),
     Version(Version),
 }
 
@@ -118,6 +119,21 @@ struct Digest {
 }
 
 #[derive(FromArgs)]
+/// Print a keepalived configuration as keeplite configuration; report on stderr what it cannot carry over.
+#[argh(subcommand, name = "import")]
+struct Import {
+    /// keepalived's configuration file (default /etc/keepalived/keepalived.conf)
+    #[argh(option, short = 'f')]
+    file: Option<String>,
+    /// print native UCI form instead of flat form
+    #[argh(switch)]
+    uci: bool,
+    /// configuration id for keepalived's @ lines and ${_INSTANCE}, as keepalived's -i (default: the host name up to its first dot)
+    #[argh(option)]
+    instance: Option<String>,
+}
+
+#[derive(FromArgs)]
 /// Print the version, enabled features and capacity limits.
 #[argh(subcommand, name = "version")]
 struct Version {}
@@ -131,6 +147,7 @@ pub fn main() -> i32 {
         Command::Status(s) => status(&s),
         Command::Rpcd(r) => rpcd(&r),
         Command::Digest(d) => digest(&d),
+        Command::Import(i) => import(&i),
         Command::Version(_) => version(),
     }
 }
@@ -363,6 +380,31 @@ fn digest(args: &Digest) -> i32 {
         Ok(hex) => {
             println!("{hex}");
             0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+/// Prints the converted configuration (even when something is reported) and the reports;
+/// 1 when anything was reported or the file cannot be read.
+fn import(args: &Import) -> i32 {
+    use crate::import::{self, files::Disk};
+    let file = args.file.as_deref().unwrap_or("/etc/keepalived/keepalived.conf");
+    let instance = args.instance.clone().unwrap_or_else(|| {
+        import::default_instance(&std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default())
+    });
+    let files = Disk { max_bytes: import::reader::FILE_BYTES };
+    match import::import(file, &instance, &files) {
+        Ok(done) => {
+            let doc = done.output.document();
+            print!("{}", if args.uci { print::uci(&doc) } else { print::flat(&doc) });
+            for r in &done.reports {
+                eprintln!("{r}");
+            }
+            i32::from(!done.reports.is_empty())
         }
         Err(e) => {
             eprintln!("{e}");
