@@ -26,6 +26,28 @@ fn conf(priority: u8) -> String {
     )
 }
 
+/// What the master on host 0 sent while host 1 flooded it with 200 adverts at priority
+/// 100, 10 ms apart: (adverts, ARPs, the time from the first frame to the last).
+fn flooded_master_sent(lan: &Lan) -> (usize, usize, Duration) {
+    let wire = Capture::start(&lan.hosts[1]);
+    flood(&lan.hosts[1], 200, Duration::from_millis(10), 100, 10);
+    let frames = wire.finish();
+    let from_master = |f: &&common::wire::Frame| f.bytes.get(6..12) == Some(&[2, 0, 0, 0, 0, 1][..]);
+    let adverts = frames
+        .iter()
+        .filter(from_master)
+        .filter_map(common::wire::Frame::advert)
+        .filter(|a| a.vrid == 51)
+        .count();
+    let arps =
+        frames.iter().filter(from_master).filter(|f| f.bytes.get(12..14) == Some(&[0x08, 0x06][..])).count();
+    let took = match (frames.first(), frames.last()) {
+        (Some(a), Some(b)) => common::wire::between(a.at, b.at),
+        _ => Duration::ZERO,
+    };
+    (adverts, arps, took)
+}
+
 /// A VRRP socket on `ns`'s eth0, to send adverts as that host.
 fn sender(ns: &Netns) -> VrrpSocket {
     ns.run(|| {
@@ -88,27 +110,32 @@ fn a_flood_of_lower_priority_adverts_is_answered_once_per_interval() {
     // (about 200 adverts and 1000 ARPs in the 2 s; keepalived 2.2.7: 124 and 615).
     let lan = Lan::new("lower", 2);
     let d = master(&lan, "lower", 200);
-    let wire = Capture::start(&lan.hosts[1]);
-    flood(&lan.hosts[1], 200, Duration::from_millis(10), 100, 10);
-    let frames = wire.finish();
-    let from_master = |f: &&common::wire::Frame| f.bytes.get(6..12) == Some(&[2, 0, 0, 0, 0, 1][..]);
-    let adverts = frames
-        .iter()
-        .filter(from_master)
-        .filter_map(common::wire::Frame::advert)
-        .filter(|a| a.vrid == 51)
-        .count();
-    let arps =
-        frames.iter().filter(from_master).filter(|f| f.bytes.get(12..14) == Some(&[0x08, 0x06][..])).count();
-    let took = match (frames.first(), frames.last()) {
-        (Some(a), Some(b)) => common::wire::between(a.at, b.at),
-        _ => Duration::ZERO,
-    };
+    let (adverts, arps, took) = flooded_master_sent(&lan);
     eprintln!("lower-priority flood: the master sent {adverts} adverts and {arps} ARPs in {took:?}");
     // Its own 10 adverts a second, plus at most one answer per interval, each with one
     // burst of 5: for about 2 s, 2 x 20 adverts and 20 bursts, with room for the edges.
     let intervals = (took.as_millis() / 100 + 2) as usize;
     assert!(adverts <= 2 * intervals, "{adverts} adverts in {took:?}\n{}", d.log());
     assert!(arps <= 5 * intervals, "{arps} ARPs in {took:?}\n{}", d.log());
+    assert!(has_vip(&lan.hosts[0], VIP), "{}", d.log());
+}
+
+#[test]
+fn lower_prio_no_advert_and_no_lower_prio_garps_leave_only_the_schedule() {
+    if !netns_available() {
+        return;
+    }
+    // The same flood against a master told not to answer: its own adverts only, no ARPs
+    // (no second burst either: garp_delay 0, and the first is over before the flood).
+    let lan = Lan::new("quiet", 2);
+    let extra = "keeplite.gw.lower_prio_no_advert=1\nkeeplite.gw.garp_lower_prio_repeat=0\nkeeplite.gw.garp_delay=0s\n";
+    let d = Daemon::keeplite(&lan.hosts[0], "quiet", &(conf(200) + extra));
+    until_vip(&lan.hosts[0], VIP, true, Duration::from_secs(10), &[&d]);
+    std::thread::sleep(Duration::from_millis(200));
+    let (adverts, arps, took) = flooded_master_sent(&lan);
+    eprintln!("lower-priority flood, lower_prio_no_advert: the master sent {adverts} adverts and {arps} ARPs in {took:?}");
+    let intervals = (took.as_millis() / 100 + 2) as usize;
+    assert!(adverts <= intervals, "{adverts} adverts in {took:?}\n{}", d.log());
+    assert_eq!(arps, 0, "ARPs in answer to lower-priority adverts\n{}", d.log());
     assert!(has_vip(&lan.hosts[0], VIP), "{}", d.log());
 }

@@ -139,6 +139,7 @@ fn backup_instance(repr: &Repr) -> Instance {
         garp_delay: Duration::ZERO,
         garp_refresh: Duration::ZERO,
         strict: false,
+        lower_prio_no_advert: false,
     };
     let mut i = Instance::new(params, &[]);
     i.start(Instant::now());

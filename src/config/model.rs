@@ -144,7 +144,13 @@ pub struct Vrrp {
     /// Discard adverts whose address list differs from `vips` (RFC 9568 section 7.1's
     /// optional check); off, they count for the election.
     pub strict_mode: bool,
+    /// A master that hears a lower-priority advert does not answer it with one of its own
+    /// (keepalived's `lower_prio_no_advert`).
+    pub lower_prio_no_advert: bool,
     pub garp_repeat: u32,
+    /// Rounds of gratuitous ARP / unsolicited NA a master sends when it hears a
+    /// lower-priority advert (keepalived's `garp_lower_prio_repeat`); 0: none.
+    pub garp_lower_prio_repeat: u32,
     pub garp_interval: Duration,
     pub garp_delay: Duration,
     pub garp_refresh: Duration,

@@ -150,7 +150,9 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.opt("auth_pass", v.auth_pass.as_ref());
     o.flag("accept", v.accept);
     o.flag("strict_mode", v.strict_mode);
+    o.flag("lower_prio_no_advert", v.lower_prio_no_advert);
     o.set("garp_repeat", v.garp_repeat);
+    o.set("garp_lower_prio_repeat", v.garp_lower_prio_repeat);
     o.dur("garp_interval", v.garp_interval);
     o.dur("garp_delay", v.garp_delay);
     o.dur("garp_refresh", v.garp_refresh);

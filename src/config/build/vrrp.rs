@@ -96,6 +96,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     if priority == 255 && !preempt {
         r.warn("preempt", "an address owner (priority 255) always preempts", "preempt 1");
     }
+    let garp_repeat = r.or("garp_repeat", GARP_REPEAT, |v| value::uint(v, 1, 255));
     let vrrp = Vrrp {
         name: r.name().to_owned(),
         interface: interface?,
@@ -114,7 +115,9 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         auth_pass,
         accept: r.or("accept", true, value::boolean),
         strict_mode: r.or("strict_mode", false, value::boolean),
-        garp_repeat: r.or("garp_repeat", GARP_REPEAT, |v| value::uint(v, 1, 255)),
+        lower_prio_no_advert: r.or("lower_prio_no_advert", false, value::boolean),
+        garp_repeat,
+        garp_lower_prio_repeat: r.or("garp_lower_prio_repeat", garp_repeat, |v| value::uint(v, 0, 255)),
         garp_interval: r.or("garp_interval", Duration::ZERO, |v| {
             value::duration_in(v, Duration::ZERO, Duration::from_secs(1))
         }),

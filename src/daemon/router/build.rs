@@ -169,6 +169,7 @@ fn vr(
         garp_delay: v.garp_delay,
         garp_refresh: v.garp_refresh,
         strict: v.strict_mode,
+        lower_prio_no_advert: v.lower_prio_no_advert,
     };
     Vr {
         name: v.name.clone(),
@@ -181,6 +182,7 @@ fn vr(
         peers: v.unicast_peers.to_vec(),
         vips: v.vips.to_vec(),
         garp_repeat: v.garp_repeat,
+        garp_lower_prio_repeat: v.garp_lower_prio_repeat,
         garp_interval: v.garp_interval,
         burst: None,
         track_ifaces,

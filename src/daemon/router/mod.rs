@@ -53,6 +53,7 @@ struct Vr {
     /// Every VIP, of both families (the advert carries only the instance family's).
     vips: Vec<Vip>,
     garp_repeat: u32,
+    garp_lower_prio_repeat: u32,
     garp_interval: Duration,
     /// Announcement rounds still to send, and when the next is due.
     burst: Option<(u32, Instant)>,
@@ -501,9 +502,16 @@ impl Router {
                     vr.name
                 );
             }
-            Action::Announce => {
+            Action::Announce | Action::AnnounceToLower => {
                 let vr = &mut self.vrs[i];
-                vr.burst = Some((vr.garp_repeat, now));
+                let rounds = match action {
+                    Action::AnnounceToLower => vr.garp_lower_prio_repeat,
+                    _ => vr.garp_repeat,
+                };
+                // None (garp_lower_prio_repeat 0) leaves a burst in progress alone.
+                if rounds > 0 {
+                    vr.burst = Some((rounds, now));
+                }
                 self.announce_due(i, now);
             }
         }

@@ -83,6 +83,9 @@ pub enum Action {
     SendAdvert { priority: u8 },
     /// Send one burst of gratuitous ARP / unsolicited NA for the virtual addresses.
     Announce,
+    /// The same, as a master's answer to a lower-priority advert (its own count of
+    /// rounds, `garp_lower_prio_repeat`).
+    AnnounceToLower,
     /// Adverts from `src` list other addresses (`theirs` of them) than this router's:
     /// taken all the same (a pair reconfigured one router at a time), unless `strict`.
     /// Reported once per different list, for the log.
@@ -119,6 +122,9 @@ pub struct Params {
     /// configured one is discarded (keepalived's `strict_mode`). Off: it still counts
     /// for the election, as keepalived does by default.
     pub strict: bool,
+    /// A master answers a lower-priority advert with announcements only, no advert of
+    /// its own (keepalived's `lower_prio_no_advert`).
+    pub lower_prio_no_advert: bool,
 }
 
 /// Actions waiting for the shell; a handful per input at most.
@@ -670,10 +676,13 @@ impl Instance {
             self.master = Some((src, advert.priority));
         } else if self.may_answer(now) {
             // A lower-priority master: a split brain healing. Reassert at once so the
-            // other side's backups and the LAN's ARP caches follow this router.
-            self.send(local);
-            self.adver_timer = Some(now + self.params.advert_int);
-            self.push(Action::Announce);
+            // other side's backups and the LAN's ARP caches follow this router (unless
+            // configured to leave it to the next scheduled advert).
+            if !self.params.lower_prio_no_advert {
+                self.send(local);
+                self.adver_timer = Some(now + self.params.advert_int);
+            }
+            self.push(Action::AnnounceToLower);
         }
     }
 

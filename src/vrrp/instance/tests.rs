@@ -23,6 +23,7 @@ fn params(version: Version, priority: u8) -> Params {
         garp_delay: Duration::ZERO,
         garp_refresh: Duration::ZERO,
         strict: false,
+        lower_prio_no_advert: false,
     }
 }
 
@@ -282,7 +283,7 @@ fn equal_priority_breaks_on_the_primary_address() {
     let mut b = Bench::master(params(Version::V3, 100));
     b.at(Duration::from_millis(4300));
     let acts = b.advert("192.0.2.5", 100, 100);
-    assert_eq!(acts, vec![Action::SendAdvert { priority: 100 }, Action::Announce]);
+    assert_eq!(acts, vec![Action::SendAdvert { priority: 100 }, Action::AnnounceToLower]);
     assert_eq!(b.vr.state(), State::Master);
     let acts = b.advert("192.0.2.20", 100, 100);
     assert_eq!(acts, vec![transition(State::Master, State::Backup, Reason::Preempted), Action::RemoveVips]);
@@ -294,8 +295,19 @@ fn split_brain_winner_reannounces() {
     b.at(Duration::from_millis(4300));
     // The other side still thinks it is master, with a lower priority.
     let acts = b.advert("192.0.2.20", 100, 100);
-    assert_eq!(acts, vec![Action::SendAdvert { priority: 200 }, Action::Announce]);
+    assert_eq!(acts, vec![Action::SendAdvert { priority: 200 }, Action::AnnounceToLower]);
     assert_eq!(b.vr.poll_timeout(), Some(b.now + SEC));
+}
+
+#[test]
+fn lower_prio_no_advert_answers_with_announcements_only() {
+    let mut b = Bench::master(Params { lower_prio_no_advert: true, ..params(Version::V3, 200) });
+    b.at(Duration::from_millis(4300));
+    let next = b.vr.poll_timeout();
+    assert_eq!(b.advert("192.0.2.20", 100, 100), vec![Action::AnnounceToLower]);
+    // The advert schedule is untouched: the next one goes out when it was due.
+    assert_eq!(b.vr.poll_timeout(), next);
+    assert_eq!(b.vr.state(), State::Master);
 }
 
 #[test]
@@ -592,7 +604,11 @@ fn max_adver_int_zero_is_discarded_in_every_state() {
 /// Counts what a master sent while `flood` adverts from 192.0.2.20 arrived every 10 ms for
 /// 2 s (with its own timers running in between).
 fn flooded(priority: u8) -> (usize, usize) {
-    let mut b = Bench::master(params(Version::V3, 200));
+    flooded_with(params(Version::V3, 200), priority)
+}
+
+fn flooded_with(p: Params, priority: u8) -> (usize, usize) {
+    let mut b = Bench::master(p);
     let mut acts = Vec::new();
     for i in 0..200u64 {
         acts.extend(b.run_until(Duration::from_millis(4300 + 10 * i)));
@@ -601,7 +617,7 @@ fn flooded(priority: u8) -> (usize, usize) {
     acts.extend(b.run_until(Duration::from_millis(6300)));
     assert_eq!(b.vr.state(), State::Master);
     let adverts = acts.iter().filter(|a| matches!(a, Action::SendAdvert { .. })).count();
-    let announces = acts.iter().filter(|a| **a == Action::Announce).count();
+    let announces = acts.iter().filter(|a| **a == Action::AnnounceToLower).count();
     (adverts, announces)
 }
 
@@ -611,6 +627,16 @@ fn a_flood_of_lower_priority_adverts_is_answered_once_per_interval() {
     // its announcement (before the limit: 200 of each).
     let (adverts, announces) = flooded(100);
     assert!(adverts <= 5 && (1..=3).contains(&announces), "{adverts} adverts, {announces} announcements");
+}
+
+#[test]
+fn with_lower_prio_no_advert_a_flood_gets_only_the_scheduled_adverts() {
+    let (adverts, announces) =
+        flooded_with(Params { lower_prio_no_advert: true, ..params(Version::V3, 200) }, 100);
+    assert!(
+        (2..=3).contains(&adverts) && (1..=3).contains(&announces),
+        "{adverts} adverts, {announces} announcements"
+    );
 }
 
 #[test]
