@@ -15,6 +15,7 @@ mod router;
 mod scripts;
 mod service_manager;
 mod signals;
+mod stall;
 mod status;
 mod vmac;
 
@@ -103,6 +104,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
     if let Some(sm) = &service_manager {
         sm.send("READY=1\nSTATUS=running");
     }
+    let mut stalls = stall::Stalls::new(Instant::now());
     loop {
         let now = Instant::now();
         let deadline = [
@@ -116,6 +118,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
         let ready = wait(&clock, &signals, &control, &daemon.router, timeout);
         let now = Instant::now();
+        stalls.begin(now);
         let stops = signals.take_stops();
         if stops > 0 {
             if let Some(sm) = &service_manager {
@@ -136,14 +139,21 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
             let answer = daemon.order(&request.order, Instant::now());
             request.answer(answer);
         }
+        stalls.step("reload and orders", Instant::now());
         for source in ready {
             daemon.router.on_readable(source, now);
         }
+        stalls.step("packets and notifications", Instant::now());
         daemon.router.tick(now);
+        stalls.step("timers", Instant::now());
         if let Some(sm) = &mut service_manager {
             sm.tick(now);
         }
         daemon.publish(now);
+        stalls.step("publish", Instant::now());
+        if let Some(report) = stalls.end(Instant::now()) {
+            log::warning!("{report}");
+        }
     }
 }
 

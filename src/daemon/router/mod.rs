@@ -30,6 +30,9 @@ use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
+/// An address change that waited this long is logged: the loop sent nothing meanwhile.
+const SLOW_ADDRESS_CHANGE: Duration = Duration::from_millis(50);
+
 /// What a readable descriptor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -533,11 +536,22 @@ impl Router {
         }
         let link = &iface.link;
         for vip in vips {
+            let asked = Instant::now();
             let result = if add {
                 address::add(&mut self.nl, link, vip.addr, vip.prefix)
             } else {
                 address::delete(&mut self.nl, link, vip.addr, vip.prefix)
             };
+            let took = asked.elapsed();
+            if took >= SLOW_ADDRESS_CHANGE {
+                let what = if add { "adding" } else { "removing" };
+                log::warning!(
+                    "vrrp {}: {what} {} took {} ms (the kernel's RTNL lock was held by another process)",
+                    vr.name,
+                    vip.addr,
+                    took.as_millis()
+                );
+            }
             // Already there on add, already gone on delete: the goal is met.
             if let Err(e) = result.map_err(|e| (e.kind(), e)) {
                 use crate::net::error::ErrorKind::{Exists, NotThere};
