@@ -20,6 +20,7 @@ pub mod tree;
 mod verify;
 mod words;
 
+pub use convert::MAPPED;
 use report::{Report, Reports};
 
 /// The result of an import: the configuration, and what it could not carry.

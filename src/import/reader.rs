@@ -325,7 +325,11 @@ impl Reader<'_> {
         }
         let found = glob::expand(pattern, dir, self.files);
         if found.is_empty() {
-            self.reports.add(at, keyword, format!("no file matches '{pattern}'"));
+            // keepalived's plain `include` and `includer` take no match as nothing to
+            // read; the other variants report it.
+            if !matches!(keyword, "include" | "includer") {
+                self.reports.add(at, keyword, format!("no file matches '{pattern}'"));
+            }
             return;
         }
         let mut opened = Vec::new();
@@ -503,12 +507,13 @@ mod tests {
     #[test]
     fn include_problems_are_reported() {
         let mut fs = Memory::new("/");
-        fs.add("/k.conf", "include /none/*.conf\ninclude /k.conf\n");
+        // A plain include that matches nothing reads nothing, silently, as keepalived's.
+        fs.add("/k.conf", "includea /none/*.conf\ninclude /k.conf\ninclude /optional/*.conf\n");
         let (_, reports) = lines(&fs, "/k.conf", "h");
         assert_eq!(
             reports,
             vec![
-                "/k.conf:1: include: no file matches '/none/*.conf'",
+                "/k.conf:1: includea: no file matches '/none/*.conf'",
                 "/k.conf:2: include: /k.conf includes itself; not read again",
             ]
         );

@@ -196,6 +196,18 @@ fn byte_char(v: u32) -> char {
     char::from_u32(v).unwrap_or('?')
 }
 
+/// A command line for `/bin/sh -c` that runs exactly `argv`, as keepalived runs a script
+/// (it executes the words itself, or hands `/bin/sh` each word in single quotes): words
+/// with characters the shell would act on are single-quoted, the others left bare.
+pub fn shell_join(argv: &[String]) -> String {
+    let plain =
+        |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    argv.iter()
+        .map(|w| if plain(w) { w.clone() } else { format!("'{}'", w.replace('\'', r"'\''")) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A line split at its first brace outside double quotes: the text before it (trimmed,
 /// `None` when empty), the brace, and the text after it (trimmed), which keepalived reads
 /// again as a line of its own. `vrrp_instance VI_1 { state MASTER }` is thus four lines.
@@ -256,6 +268,15 @@ mod tests {
         assert_eq!(split_quoted(r"\cA").unwrap(), vec!["\u{1}"]);
         assert_eq!(split_quoted("'open"), Err(QuoteError::Unterminated('\'')));
         assert_eq!(split_quoted("x\\"), Err(QuoteError::TrailingBackslash));
+    }
+
+    #[test]
+    fn commands_run_their_words_as_keepalived_does() {
+        let argv = |t: &str| split_quoted(t).unwrap();
+        assert_eq!(shell_join(&argv("killall -0 sshd")), "killall -0 sshd");
+        assert_eq!(shell_join(&argv("bash -c '</dev/tcp/127.0.0.1/80'")), "bash -c '</dev/tcp/127.0.0.1/80'");
+        assert_eq!(shell_join(&argv("/bin/x  MASTER   VI_1")), "/bin/x MASTER VI_1");
+        assert_eq!(shell_join(&argv(r#"/bin/x "it's" a;b ''"#)), r"/bin/x 'it'\''s' 'a;b' ''");
     }
 
     #[test]

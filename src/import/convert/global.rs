@@ -46,8 +46,11 @@ struct LvsSync {
 #[derive(Debug, Default)]
 pub struct Globals {
     pub vrrp_version: Option<Val>,
-    /// Instance defaults: `garp_repeat`, `garp_delay`, `garp_refresh` (keeplite names).
-    pub garp: Vec<(&'static str, Val)>,
+    /// Options every instance gets unless it sets its own (keeplite names and values):
+    /// keepalived has these globally, keeplite per instance.
+    pub instance_defaults: Vec<(&'static str, Val)>,
+    /// `vrrp_strict`: every instance's default `strict_mode`.
+    pub strict: Option<Origin>,
     pub garp_interval: Option<Val>,
     pub gna_interval: Option<Val>,
     pub smtp_alert: Option<bool>,
@@ -169,18 +172,37 @@ fn global_keyword(cx: &mut Ctx, s: &mut Section, n: &Node, has_server: &mut bool
                 cx.g.vrrp_version = Some(Val::of(n, v));
             }
         }
-        "vrrp_garp_master_repeat" => garp_default(cx, n, "garp_repeat"),
-        "vrrp_garp_master_delay" => garp_default(cx, n, "garp_delay"),
-        "vrrp_garp_master_refresh" => garp_default(cx, n, "garp_refresh"),
+        "vrrp_garp_master_repeat" | "vrrp_garp_lower_prio_repeat" => {
+            let opt = if kw == "vrrp_garp_master_repeat" { "garp_repeat" } else { "garp_lower_prio_repeat" };
+            if let Some(v) = cx.arg(n) {
+                instance_default(cx, opt, Val::of(n, v));
+            }
+        }
+        "vrrp_garp_master_delay" | "vrrp_garp_master_refresh" => {
+            let opt = if kw == "vrrp_garp_master_delay" { "garp_delay" } else { "garp_refresh" };
+            if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
+                instance_default(cx, opt, Val::of(n, duration_text(d)));
+            }
+        }
+        "vrrp_lower_prio_no_advert" => {
+            if let Some(b) = cx.flag(n) {
+                instance_default(cx, "lower_prio_no_advert", Val::of(n, if b { "1" } else { "0" }));
+            }
+        }
         "vrrp_min_garp" => {
             if cx.flag(n) == Some(true) {
-                // keepalived's shorthand: one message at a time, no second burst.
-                for (opt, v) in [("garp_repeat", "1"), ("garp_delay", "0")] {
-                    if !cx.g.garp.iter().any(|(o, _)| *o == opt) {
-                        cx.g.garp.push((opt, Val::of(n, v)));
+                // keepalived's shorthand: one message at a time, no second burst; what
+                // the global settings say (before or after) wins.
+                for (opt, v) in [("garp_repeat", "1"), ("garp_delay", "0s")] {
+                    if !cx.g.instance_defaults.iter().any(|(o, _)| *o == opt) {
+                        cx.g.instance_defaults.push((opt, Val::of(n, v)));
                     }
                 }
             }
+        }
+        "vrrp_strict" => {
+            cx.g.strict = Some(n.at.clone());
+            cx.report(n, "carried over in part, as every instance's strict_mode (adverts with other addresses are discarded) and lower_prio_no_advert; keepalived's firewall rules and its other strict checks are not applied");
         }
         "vrrp_garp_interval" => {
             if let Some(v) = cx.arg(n) {
@@ -203,12 +225,11 @@ fn global_keyword(cx: &mut Ctx, s: &mut Section, n: &Node, has_server: &mut bool
     }
 }
 
-/// A global GARP setting, which keeplite has per instance: every instance gets it unless
-/// it sets its own. A later line replaces an earlier one, as in keepalived.
-fn garp_default(cx: &mut Ctx, n: &Node, opt: &'static str) {
-    let Some(v) = cx.arg(n) else { return };
-    cx.g.garp.retain(|(o, _)| *o != opt);
-    cx.g.garp.push((opt, Val::of(n, v)));
+/// A global setting that keeplite has per instance: every instance gets it unless it sets
+/// its own. A later line replaces an earlier one, as in keepalived.
+fn instance_default(cx: &mut Ctx, opt: &'static str, v: Val) {
+    cx.g.instance_defaults.retain(|(o, _)| *o != opt);
+    cx.g.instance_defaults.push((opt, v));
 }
 
 /// `lvs_sync_daemon IF [[inst] NAME] [id N] [maxlen N] [port N] [ttl N] [group IP]`.

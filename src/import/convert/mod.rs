@@ -22,6 +22,149 @@ use std::time::Duration;
 
 pub use global::Globals;
 
+/// Every keepalived keyword the import carries over (to a keeplite option, or as
+/// behaviour keeplite always has); the test corpus and docs/keepalived.md cover each.
+pub const MAPPED: &[&str] = &[
+    // Top level.
+    "global_defs",
+    "interface_up_down_delays",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "vrrp_instance",
+    "virtual_server",
+    "virtual_server_group",
+    "include",
+    "includer",
+    "includem",
+    "includew",
+    "includeb",
+    "includea",
+    // global_defs.
+    "router_id",
+    "notification_email",
+    "notification_email_from",
+    "smtp_server",
+    "smtp_helo_name",
+    "smtp_connect_timeout",
+    "smtp_alert",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "vrrp_startup_delay",
+    "script_user",
+    "lvs_sync_daemon",
+    "vrrp_version",
+    "vrrp_garp_master_repeat",
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_refresh",
+    "vrrp_min_garp",
+    "vrrp_garp_interval",
+    "vrrp_gna_interval",
+    "vrrp_mcast_group4",
+    "vrrp_mcast_group6",
+    "enable_script_security",
+    "dynamic_interfaces",
+    "vrrp_skip_check_adv_addr",
+    "vrrp_garp_lower_prio_repeat",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_strict",
+    // vrrp_script.
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    // vrrp_sync_group.
+    "group",
+    "notify",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "sync_group_tracking_weight",
+    // vrrp_instance.
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "state",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "nopreempt",
+    "preempt",
+    "preempt_delay",
+    "mcast_src_ip",
+    "unicast_src_ip",
+    "unicast_peer",
+    "unicast_fault_no_peer",
+    "track_interface",
+    "track_script",
+    "authentication",
+    "auth_type",
+    "auth_pass",
+    "accept",
+    "no_accept",
+    "garp_master_repeat",
+    "garp_master_delay",
+    "garp_master_refresh",
+    "use_vmac",
+    "strict_mode",
+    "skip_check_adv_addr",
+    "lvs_sync_daemon_interface",
+    "native_ipv6",
+    "lower_prio_no_advert",
+    "garp_lower_prio_repeat",
+    // virtual_server and real_server.
+    "delay_loop",
+    "lb_algo",
+    "lvs_sched",
+    "lb_kind",
+    "lvs_method",
+    "persistence_timeout",
+    "persistence_granularity",
+    "protocol",
+    "ip_family",
+    "sorry_server",
+    "quorum",
+    "hysteresis",
+    "quorum_up",
+    "quorum_down",
+    "inhibit_on_failure",
+    "alpha",
+    "ops",
+    "virtualhost",
+    "connect_timeout",
+    "retry",
+    "delay_before_retry",
+    "real_server",
+    "uthreshold",
+    "lthreshold",
+    "notify_up",
+    "notify_down",
+    // Checkers.
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "SMTP_CHECK",
+    "MISC_CHECK",
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "nb_get_retry",
+    "url",
+    "path",
+    "digest",
+    "status_code",
+    "enable_sni",
+    "helo_name",
+    "host",
+    "misc_path",
+    "misc_timeout",
+    "misc_dynamic",
+];
+
 /// A tracked script as instances see it: its keeplite name and its own weight.
 #[derive(Debug, Clone)]
 pub struct ScriptRef {
@@ -162,10 +305,17 @@ impl Ctx<'_> {
     }
 
     /// The command of a script keyword (`notify_master "/bin/x a" [user [group]]`) and the
-    /// words after it, split as keepalived splits scripts (quotes and escapes).
+    /// words after it. keepalived takes the command from the first word (split with quotes
+    /// and escapes) and runs its words without a shell; keeplite runs a command line with
+    /// `/bin/sh -c`, so the words are quoted where the shell would act on them.
     pub fn command(&mut self, node: &Node) -> Option<(String, Vec<String>)> {
-        match words::split_quoted(&node.text) {
-            Ok(w) if w.len() >= 2 && !w[1].trim().is_empty() => Some((w[1].clone(), w[2..].to_vec())),
+        let split = words::split_quoted(&node.text);
+        let argv = match &split {
+            Ok(w) if w.len() >= 2 => words::split_quoted(&w[1]).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        match split {
+            Ok(w) if !argv.is_empty() => Some((words::shell_join(&argv), w[2..].to_vec())),
             Ok(_) => {
                 self.report(node, "needs a command; ignored");
                 None

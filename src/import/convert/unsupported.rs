@@ -23,9 +23,6 @@ pub fn why(kw: &str) -> String {
         "enable_snmp_vrrp" | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2" | "enable_snmp_rfcv3"
         | "enable_traps" | "snmp_socket" | "snmp_name" => "keeplite has no SNMP (out of scope); use its status socket",
         "enable_dbus" | "dbus_service_name" => "keeplite has no DBus (out of scope); use its status socket",
-        "vrrp_strict" => {
-            "keeplite applies no strict mode globally: its strict_mode only checks advert addresses; keepalived's firewall rules and other strict rules are not applied"
-        }
         "vrrp_iptables" | "vrrp_ipsets" | "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex"
         | "nftables_ipvs" | "nftables_ipvs_priority" | "nftables_ipvs_start_fwmark" | "disable_local_igmp" => {
             "keeplite installs no firewall rules"
@@ -53,11 +50,9 @@ pub fn why(kw: &str) -> String {
         | "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force" | "process_monitor_rcv_bufs"
         | "process_monitor_rcv_bufs_force" | "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier" | "kernel_rx_buf_size"
         | "include_check" => "a keepalived process setting; keeplite has none",
-        "garp_group" | "garp_lower_prio_delay" | "garp_lower_prio_repeat" | "vrrp_garp_lower_prio_delay"
-        | "vrrp_garp_lower_prio_repeat" | "garp_extra_if" | "vrrp_garp_extra_if" | "garp_master_refresh_repeat"
+        "garp_group" | "garp_lower_prio_delay" | "vrrp_garp_lower_prio_delay" | "garp_extra_if" | "vrrp_garp_extra_if" | "garp_master_refresh_repeat"
         | "vrrp_garp_master_refresh_repeat" => "keeplite has no such gratuitous ARP setting",
-        "dont_track_primary" | "track_src_ip" | "down_timer_adverts" | "vrrp_down_timer_adverts" | "lower_prio_no_advert"
-        | "vrrp_lower_prio_no_advert" | "higher_prio_send_advert" | "vrrp_higher_prio_send_advert"
+        "dont_track_primary" | "track_src_ip" | "down_timer_adverts" | "vrrp_down_timer_adverts" | "higher_prio_send_advert" | "vrrp_higher_prio_send_advert"
         | "old_unicast_checksum" | "log_unknown_vrids" | "promote_secondaries" | "use_vmac_addr" | "vmac_xmit_base"
         | "use_ipvlan" | "vrf" | "vmac_prefix" | "vmac_addr_prefix" | "default_interface" | "notify_master_rx_lower_pri"
         | "notify_deleted" | "track_group" | "global_tracking" | "no_email_faults" | "rs_init_notifies" => {

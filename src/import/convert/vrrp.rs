@@ -4,6 +4,7 @@ use super::script::{reverse, vrrp_alerts};
 use super::{duration_text, Ctx};
 use crate::config::value;
 use crate::import::out::Section;
+use crate::import::report::Origin;
 use crate::import::tree::Node;
 
 /// Options of a virtual address that keeplite has as the instance's own behaviour when
@@ -87,6 +88,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let mut auth_pass = None;
     let mut unicast = false;
     let mut no_peer_ok = false;
+    let mut strict = None;
     for n in children {
         let kw = n.keyword();
         match kw {
@@ -189,12 +191,13 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                 }
             }
             "smtp_alert" => alerts = cx.flag(n),
-            "strict_mode" => {
-                if cx.flag(n) == Some(true) {
-                    s.set("strict_mode", "1", &n.at, kw);
-                    cx.report(n, "carried over in part: keeplite's strict_mode discards adverts with other addresses; keepalived's other strict rules and firewall rules are not applied");
+            "strict_mode" => strict = cx.flag(n).map(|b| (b, n.at.clone())),
+            "lower_prio_no_advert" => {
+                if let Some(b) = cx.flag(n) {
+                    s.set(kw, if b { "1" } else { "0" }, &n.at, kw);
                 }
             }
+            "garp_lower_prio_repeat" => set_arg(cx, &mut s, n, kw),
             "skip_check_adv_addr" => {}
             "lvs_sync_daemon_interface" => {
                 if let Some(i) = cx.arg(n) {
@@ -221,7 +224,26 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             s.set("auth_pass", pass, &a.at, "auth_pass");
         }
     }
+    // keepalived's strict mode: keeplite's strict_mode is its address check; it also
+    // turns lower_prio_no_advert on unless set.
+    let strict = strict.or_else(|| cx.g.strict.clone().map(|at| (true, at)));
+    if let Some((true, at)) = strict {
+        s.set("strict_mode", "1", &at, "strict_mode");
+        if s.opt("lower_prio_no_advert").is_none() {
+            s.set("lower_prio_no_advert", "1", &at, "strict_mode");
+        }
+        if at != cx.g.strict.clone().unwrap_or(Origin { file: "".into(), line: 0 }) {
+            cx.reports.add(&at, "strict_mode", "carried over in part: keeplite's strict_mode discards adverts with other addresses, and lower_prio_no_advert is on; keepalived's firewall rules and its other strict checks are not applied");
+        }
+    }
     defaults(cx, &mut s, ipv6);
+    if s.value("preempt") == Some("0") {
+        if let Some(o) = s.opt("preempt_delay") {
+            let (at, kw) = (o.items[0].at.clone(), o.items[0].keyword.clone());
+            cx.reports.add(&at, kw, "no effect with nopreempt (keepalived ignores it too); left out");
+            s.remove("preempt_delay");
+        }
+    }
     if unicast && s.opt("unicast_peer").is_none() {
         let why = if no_peer_ok {
             "no unicast peer: keepalived keeps the instance in FAULT; keeplite refuses an empty peer list, so the instance multicasts"
@@ -279,22 +301,9 @@ fn instance_version(
 
 /// Global GARP settings as the instance's own, unless it has them.
 fn defaults(cx: &mut Ctx, s: &mut Section, ipv6: bool) {
-    for (opt, v) in cx.g.garp.clone() {
-        if s.opt(opt).is_some() {
-            continue;
-        }
-        let text = if opt == "garp_repeat" {
-            Some(v.value.clone())
-        } else {
-            value::duration(&v.value).ok().map(duration_text)
-        };
-        match text {
-            Some(t) => s.set(opt, t, &v.at, &v.keyword),
-            None => cx.reports.add(
-                &v.at,
-                &v.keyword,
-                format!("'{}' is not a number of seconds; ignored", v.value),
-            ),
+    for (opt, v) in cx.g.instance_defaults.clone() {
+        if s.opt(opt).is_none() {
+            s.set(opt, v.value, &v.at, &v.keyword);
         }
     }
     let interval = if ipv6 { cx.g.gna_interval.clone() } else { cx.g.garp_interval.clone() };
