@@ -323,6 +323,16 @@ impl Reader<'_> {
             );
             return;
         }
+        // includeb and includea want every brace alternative to match (keepalived's
+        // brace_match check): each that matches nothing is reported.
+        if matches!(keyword, "includeb" | "includea") {
+            let alternatives = glob::braces(pattern);
+            if alternatives.len() > 1 {
+                for alt in alternatives.iter().filter(|a| glob::expand(a, dir, self.files).is_empty()) {
+                    self.reports.add(at, keyword, format!("no file matches '{alt}' (of '{pattern}')"));
+                }
+            }
+        }
         let found = glob::expand(pattern, dir, self.files);
         if found.is_empty() {
             // keepalived's plain `include` and `includer` take no match as nothing to
@@ -508,13 +518,18 @@ mod tests {
     fn include_problems_are_reported() {
         let mut fs = Memory::new("/");
         // A plain include that matches nothing reads nothing, silently, as keepalived's.
-        fs.add("/k.conf", "includea /none/*.conf\ninclude /k.conf\ninclude /optional/*.conf\n");
+        fs.add(
+            "/k.conf",
+            "includea /none/*.conf\ninclude /k.conf\ninclude /optional/*.conf\nincludeb /{k,x}.conf\n",
+        );
         let (_, reports) = lines(&fs, "/k.conf", "h");
         assert_eq!(
             reports,
             vec![
                 "/k.conf:1: includea: no file matches '/none/*.conf'",
                 "/k.conf:2: include: /k.conf includes itself; not read again",
+                "/k.conf:4: includeb: no file matches '/x.conf' (of '/{k,x}.conf')",
+                "/k.conf:4: includeb: /k.conf includes itself; not read again",
             ]
         );
     }

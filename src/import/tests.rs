@@ -134,7 +134,7 @@ fn notify_commands_and_their_users() {
 #[test]
 fn mail_alerts_follow_keepalived_defaults() {
     let mail = "global_defs {\n notification_email {\n  noc@example.org\n  acassen\n }\n smtp_server 192.0.2.25 2525\n}\n";
-    let vs = "virtual_server 10.0.0.7 80 {\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n   connect_timeout 2\n  }\n }\n}\n";
+    let vs = "virtual_server 10.0.0.7 80 {\n protocol TCP\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n   connect_timeout 2\n  }\n }\n}\n";
     let (out, reports) = run(&format!("{mail}{INSTANCE} smtp_alert\n}}\n{vs}"));
     assert_eq!(
         with(&out, "main."),
@@ -231,7 +231,7 @@ fn checkers_share_sections_and_keep_keepalived_retries() {
         )
     };
     let (out, reports) = run(&format!(
-        "virtual_server 10.0.0.7 80 {{\n delay_loop 10\n retry 2\n{}{}}}\n",
+        "virtual_server 10.0.0.7 80 {{\n protocol TCP\n delay_loop 10\n retry 2\n{}{}}}\n",
         rs("10.0.0.1"),
         rs("10.0.0.2")
     ));
@@ -270,7 +270,7 @@ fn checkers_share_sections_and_keep_keepalived_retries() {
 #[test]
 fn timeouts_stay_under_the_interval() {
     let (out, reports) = run(
-        "virtual_server 10.0.0.7 80 {\n delay_loop 3\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n  }\n  SMTP_CHECK {\n   connect_timeout 4\n   helo_name x.example\n   host {\n    connect_ip 10.0.0.9\n    bindto 10.0.0.2\n   }\n  }\n }\n}\n",
+        "virtual_server 10.0.0.7 80 {\n protocol TCP\n delay_loop 3\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n  }\n  SMTP_CHECK {\n   connect_timeout 4\n   helo_name x.example\n   host {\n    connect_ip 10.0.0.9\n    bindto 10.0.0.2\n   }\n  }\n }\n}\n",
     );
     assert_eq!(with(&out, "tcp_check.timeout"), vec!["tcp_check.timeout='2999ms'"]);
     assert_eq!(
@@ -285,14 +285,14 @@ fn timeouts_stay_under_the_interval() {
         ]
     );
     assert_eq!(reports, vec![
-        "7: connect_timeout: 4s is not shorter than the check's interval (3s), which keeplite requires; 2999ms is used"
+        "8: connect_timeout: 4s is not shorter than the check's interval (3s), which keeplite requires; 2999ms is used"
     ]);
 }
 
 #[test]
 fn a_virtual_server_group_is_one_section_per_entry() {
     let (out, reports) = run(
-        "virtual_server_group G {\n 10.0.0.1-3 80\n fwmark 9\n bogus 1\n}\nvirtual_server group G {\n real_server 10.0.0.10 80 {\n }\n}\n",
+        "virtual_server_group G {\n 10.0.0.1-3 80\n fwmark 9\n bogus 1\n}\nvirtual_server group G {\n protocol TCP\n real_server 10.0.0.10 80 {\n }\n}\n",
     );
     let names: Vec<&str> = out.lines().filter(|l| l.ends_with("=virtual_server")).collect();
     assert_eq!(
@@ -309,7 +309,7 @@ fn a_virtual_server_group_is_one_section_per_entry() {
         vec!["rs_10_0_0_10_80.virtual_server='vs_10_0_0_1_80' 'vs_10_0_0_2_80' 'vs_10_0_0_3_80' 'fwm_9'"]
     );
     assert_eq!(reports, vec!["4: bogus: 'bogus' is not an IP address; ignored"]);
-    let (out, _) = run("virtual_server_group G6 {\n 2001:db8::a-b 80\n}\nvirtual_server group G6 {\n real_server 2001:db8::1 80 {\n }\n}\n");
+    let (out, _) = run("virtual_server_group G6 {\n 2001:db8::a-b 80\n}\nvirtual_server group G6 {\n protocol TCP\n real_server 2001:db8::1 80 {\n }\n}\n");
     assert_eq!(
         with(&out, "rs_2001_db8__1_80.virtual_server"),
         vec!["rs_2001_db8__1_80.virtual_server='vs_2001_db8__a_80' 'vs_2001_db8__b_80'"]

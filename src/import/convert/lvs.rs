@@ -127,6 +127,18 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
             _ => cx.unsupported(n),
         }
     }
+    if !fwmark && common.opt("protocol").is_none() {
+        // The kernel's default for protocol 0 is UDP, and keepalived sets it so.
+        common.set("protocol", "udp", &node.at, "protocol");
+        cx.report(node, "no protocol: keepalived takes UDP (and warns), and so does the import");
+    }
+    if common.value("ops") == Some("1") && common.value("protocol").is_some_and(|p| p != "udp") {
+        if let Some(o) = common.opt("ops") {
+            let at = o.items[0].at.clone();
+            cx.reports.add(&at, "ops", "one-packet scheduling needs UDP; keepalived ignores it too");
+        }
+        common.remove("ops");
+    }
     // One section per service.
     let mut vs_names = Vec::new();
     for svc in &services {
