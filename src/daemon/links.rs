@@ -139,18 +139,12 @@ impl Links {
             }
             Event::LinkRemoved { index, .. } => match by_index(self, *index) {
                 // A port leaving its bridge is announced with an RTM_DELLINK too (family
-                // AF_BRIDGE), for a link that still exists and may still run: gone only
-                // when the kernel no longer has it (it unlists a link before it says so).
-                Some(p) => match link::by_index(sock, *index) {
-                    Ok(l) if l.name == self.ifaces[p].link.name => {
-                        let was_up = self.ifaces[p].link.is_up();
-                        self.ifaces[p].link = l;
-                        if was_up != self.ifaces[p].link.is_up() {
-                            vec![p]
-                        } else {
-                            vec![]
-                        }
-                    }
+                // AF_BRIDGE), for a link that still exists and may still run (its own
+                // RTM_NEWLINK follows): gone only when the kernel no longer has it, which
+                // it unlists before it says so. Asked by SIOCGIFNAME, which takes no RTNL
+                // lock: a deletion holds that lock on, and the loop must not wait for it.
+                Some(p) => match rustix::net::netdevice::index_to_name_inlined(&*sock, *index) {
+                    Ok(name) if name.as_str() == self.ifaces[p].link.name.as_str() => vec![],
                     _ => {
                         self.ifaces[p] = Iface::absent(self.ifaces[p].link.name.clone());
                         vec![p]
