@@ -86,6 +86,12 @@ impl Daemon {
         rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP");
     }
 
+    /// The file the daemon's log (its stderr) goes to, for a reader that follows it
+    /// (`common::timeline`).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("log")
+    }
+
     /// Everything the daemon logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()

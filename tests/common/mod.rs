@@ -8,7 +8,9 @@
 
 pub mod daemon;
 pub mod holders;
+pub mod openwrt;
 pub mod status;
+pub mod timeline;
 pub mod web;
 pub mod wire;
 
