@@ -59,6 +59,12 @@ impl Daemon {
     /// silent for 400-450 ms at a 100 ms advert interval, so that its keeplite peer rightly
     /// took over; the peer, not keeplite, failed the simultaneous-start bound.
     pub fn keepalived(ns: &Netns, label: &str, conf: &str) -> Daemon {
+        Daemon::keepalived_with(ns, label, conf, &[])
+    }
+
+    /// [`keepalived`](Self::keepalived) with more arguments, such as `-i ID` (the
+    /// configuration id that `@ID` lines are compared with).
+    pub fn keepalived_with(ns: &Netns, label: &str, conf: &str, args: &[&str]) -> Daemon {
         let dir = scratch(label);
         std::fs::write(dir.join("keepalived.conf"), conf).expect("write conf");
         let log = std::fs::File::create(dir.join("log")).expect("log");
@@ -68,6 +74,7 @@ impl Daemon {
             .args(["-n", "-10", "keepalived"])
             .args(["-f", &p("keepalived.conf"), "-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
             .args(["-l", "-D", "-n", "--vrrp"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
