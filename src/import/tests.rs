@@ -428,3 +428,17 @@ proptest! {
         loads(&done);
     }
 }
+
+/// docs/keepalived.md names every keyword the import carries over, in code quotes.
+#[test]
+fn the_docs_name_every_keyword_the_import_carries() {
+    let doc = include_str!("../../docs/keepalived.md");
+    let named = |kw: &str| {
+        doc.match_indices(&format!("`{kw}")).any(|(i, m)| {
+            let next = doc[i + m.len()..].chars().next();
+            !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    let missing: Vec<&&str> = super::MAPPED.iter().filter(|k| !named(k)).collect();
+    assert!(missing.is_empty(), "docs/keepalived.md does not name {missing:?}");
+}
