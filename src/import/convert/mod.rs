@@ -244,8 +244,13 @@ impl Ctx<'_> {
         self.reports.add(&node.at, node.keyword(), why);
     }
 
-    /// Reports a keyword keeplite has no counterpart for, with the known reason.
+    /// Reports a keyword keeplite has no counterpart for, with the known reason; an empty
+    /// block (OpenWrt's init script writes `static_routes { }` whatever the settings) and
+    /// keepalived's own process settings carry nothing and are passed over.
     pub fn unsupported(&mut self, node: &Node) {
+        if node.block.as_ref().is_some_and(Vec::is_empty) || unsupported::process_setting(node.keyword()) {
+            return;
+        }
         let why = unsupported::why(node.keyword());
         self.report(node, why);
     }

@@ -1,5 +1,54 @@
 //! Why a keepalived keyword has no keeplite counterpart, in words an operator can act on.
 
+/// keepalived's settings of its own processes (names, scheduling, memory, buffers,
+/// pid and temporary files): keeplite sets up its own process (its VRRP thread at nice
+/// -10, fixed buffers), so there is nothing to carry over, and nothing is lost.
+pub fn process_setting(kw: &str) -> bool {
+    matches!(
+        kw,
+        "process_names"
+            | "process_name"
+            | "vrrp_process_name"
+            | "checker_process_name"
+            | "bfd_process_name"
+            | "vrrp_priority"
+            | "checker_priority"
+            | "bfd_priority"
+            | "vrrp_no_swap"
+            | "checker_no_swap"
+            | "bfd_no_swap"
+            | "vrrp_rt_priority"
+            | "checker_rt_priority"
+            | "bfd_rt_priority"
+            | "vrrp_rlimit_rttime"
+            | "checker_rlimit_rttime"
+            | "bfd_rlimit_rttime"
+            | "vrrp_cpu_affinity"
+            | "checker_cpu_affinity"
+            | "bfd_cpu_affinity"
+            | "max_auto_priority"
+            | "min_auto_priority_delay"
+            | "child_wait_time"
+            | "tmp_config_directory"
+            | "config_save_dir"
+            | "use_pid_dir"
+            | "vrrp_netlink_cmd_rcv_bufs"
+            | "vrrp_netlink_cmd_rcv_bufs_force"
+            | "vrrp_netlink_monitor_rcv_bufs"
+            | "vrrp_netlink_monitor_rcv_bufs_force"
+            | "lvs_netlink_cmd_rcv_bufs"
+            | "lvs_netlink_cmd_rcv_bufs_force"
+            | "lvs_netlink_monitor_rcv_bufs"
+            | "lvs_netlink_monitor_rcv_bufs_force"
+            | "process_monitor_rcv_bufs"
+            | "process_monitor_rcv_bufs_force"
+            | "vrrp_rx_bufs_policy"
+            | "vrrp_rx_bufs_multiplier"
+            | "kernel_rx_buf_size"
+            | "random_seed"
+    )
+}
+
 /// The reason for keyword `kw`, for a keyword the import does not carry.
 pub fn why(kw: &str) -> String {
     let r = match kw {
@@ -36,20 +85,8 @@ pub fn why(kw: &str) -> String {
         "lvs_flush" | "lvs_flush_on_stop" => "keeplite never flushes the IPVS table: it manages only the services it declares",
         "lvs_timeouts" => "keeplite does not set IPVS timeouts: use ipvsadm --set",
         "linkbeat_interfaces" | "linkbeat_use_polling" => "keeplite follows links through netlink only",
-        "vrrp_priority" | "checker_priority" | "bfd_priority" | "vrrp_no_swap" | "checker_no_swap" | "bfd_no_swap"
-        | "vrrp_rt_priority" | "checker_rt_priority" | "bfd_rt_priority" | "vrrp_rlimit_rttime" | "checker_rlimit_rttime"
-        | "bfd_rlimit_rttime" | "vrrp_cpu_affinity" | "checker_cpu_affinity" | "bfd_cpu_affinity" | "max_auto_priority"
-        | "min_auto_priority_delay" => {
-            "keeplite schedules itself (its VRRP thread runs at nice -10); no setting"
-        }
-        "process_names" | "process_name" | "vrrp_process_name" | "checker_process_name" | "bfd_process_name"
-        | "child_wait_time" | "tmp_config_directory" | "config_save_dir" | "use_pid_dir" | "instance" | "reload_check_config"
-        | "reload_time_file" | "reload_repeat" | "reload_file" | "data_use_instance" | "umask" | "random_seed"
-        | "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_cmd_rcv_bufs_force" | "vrrp_netlink_monitor_rcv_bufs"
-        | "vrrp_netlink_monitor_rcv_bufs_force" | "lvs_netlink_cmd_rcv_bufs" | "lvs_netlink_cmd_rcv_bufs_force"
-        | "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force" | "process_monitor_rcv_bufs"
-        | "process_monitor_rcv_bufs_force" | "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier" | "kernel_rx_buf_size"
-        | "include_check" => "a keepalived process setting; keeplite has none",
+        "instance" | "reload_check_config" | "reload_time_file" | "reload_repeat" | "reload_file" | "data_use_instance"
+        | "umask" | "include_check" => "a keepalived process or reload setting; keeplite has none",
         "garp_group" | "garp_lower_prio_delay" | "vrrp_garp_lower_prio_delay" | "garp_extra_if" | "vrrp_garp_extra_if" | "garp_master_refresh_repeat"
         | "vrrp_garp_master_refresh_repeat" => "keeplite has no such gratuitous ARP setting",
         "dont_track_primary" | "track_src_ip" | "down_timer_adverts" | "vrrp_down_timer_adverts" | "higher_prio_send_advert" | "vrrp_higher_prio_send_advert"
