@@ -8,7 +8,8 @@
 use super::checker::{checker, Layer};
 use super::{duration_text, Ctx};
 use crate::config::value;
-use crate::import::out::Section;
+use crate::import::out::{Item, Opt, Section};
+use crate::import::report::Origin;
 use crate::import::tree::Node;
 use crate::limits;
 use std::net::IpAddr;
@@ -182,15 +183,12 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
     }
 }
 
-fn opt(at: &crate::import::report::Origin, name: &str, v: &str) -> crate::import::out::Opt {
-    crate::import::out::Opt {
+/// An option given by the `virtual_server` line itself (its address, port or mark).
+fn opt(at: &Origin, name: &str, v: &str) -> Opt {
+    Opt {
         name: name.to_owned(),
         list: name == "port",
-        items: vec![crate::import::out::Item {
-            value: v.to_owned(),
-            at: at.clone(),
-            keyword: "virtual_server".into(),
-        }],
+        items: vec![Item { value: v.to_owned(), at: at.clone(), keyword: "virtual_server".into() }],
     }
 }
 
@@ -370,7 +368,7 @@ fn real_server(
     }
     let mut layer = inherited.clone();
     let mut alert = None;
-    let mut checks: Vec<(String, crate::import::report::Origin)> = Vec::new();
+    let mut checks: Vec<(String, Origin)> = Vec::new();
     for n in node.children() {
         let k = n.keyword();
         match k {

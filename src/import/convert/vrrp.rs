@@ -225,15 +225,16 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             s.set("auth_pass", pass, &a.at, "auth_pass");
         }
     }
-    // keepalived's strict mode: keeplite's strict_mode is its address check; it also
-    // turns lower_prio_no_advert on unless set.
-    let strict = strict.or_else(|| cx.g.strict.clone().map(|at| (true, at)));
-    if let Some((true, at)) = strict {
+    // keepalived's strict mode (the instance's own, else global vrrp_strict, reported
+    // there): keeplite's strict_mode is its address check; it also turns
+    // lower_prio_no_advert on unless set.
+    let own = strict.is_some();
+    if let Some((true, at)) = strict.or_else(|| cx.g.strict.clone().map(|at| (true, at))) {
         s.set("strict_mode", "1", &at, "strict_mode");
         if s.opt("lower_prio_no_advert").is_none() {
             s.set("lower_prio_no_advert", "1", &at, "strict_mode");
         }
-        if at != cx.g.strict.clone().unwrap_or(Origin { file: "".into(), line: 0 }) {
+        if own {
             cx.reports.add(&at, "strict_mode", "carried over in part: keeplite's strict_mode discards adverts with other addresses, and lower_prio_no_advert is on; keepalived's firewall rules and its other strict checks are not applied");
         }
     }
@@ -275,13 +276,7 @@ fn set_arg(cx: &mut Ctx, s: &mut Section, n: &Node, opt: &str) {
 
 /// keepalived's version: the instance's, else global `vrrp_version`, else 2; IPv6 always 3.
 /// keeplite defaults to 3, so it is always written.
-fn instance_version(
-    cx: &mut Ctx,
-    s: &mut Section,
-    node: &Node,
-    own: Option<(String, crate::import::report::Origin)>,
-    ipv6: bool,
-) {
+fn instance_version(cx: &mut Ctx, s: &mut Section, node: &Node, own: Option<(String, Origin)>, ipv6: bool) {
     let (v, at, kw) = match (own, &cx.g.vrrp_version) {
         (Some((v, at)), _) => (v, at, "version"),
         (None, Some(g)) => (g.value.clone(), g.at.clone(), "vrrp_version"),
