@@ -442,3 +442,19 @@ fn the_docs_name_every_keyword_the_import_carries() {
     let missing: Vec<&&str> = super::MAPPED.iter().filter(|k| !named(k)).collect();
     assert!(missing.is_empty(), "docs/keepalived.md does not name {missing:?}");
 }
+
+/// A `~SEQ` that makes more instances than keeplite takes: the first 64 are carried, the
+/// rest reported, and the result loads.
+#[test]
+fn more_sections_than_keeplite_takes() {
+    let (out, reports) = run(
+        "$I= \\\n vrrp_instance V${N} { \\\n interface eth0 \\\n virtual_router_id ${N} \\\n virtual_ipaddress { 10.0.0.${N} } \\\n }\n\n~SEQ(N, 1, 70) $I\n",
+    );
+    assert_eq!(out.lines().filter(|l| l.ends_with("=vrrp")).count(), 64);
+    assert_eq!(reports.len(), 6, "{reports:?}");
+    assert!(
+        reports[0]
+            .ends_with("keeplite takes at most 64 vrrp sections (limits::VRRP_INSTANCES); V65 is left out"),
+        "{reports:?}"
+    );
+}

@@ -6,12 +6,24 @@
 use super::out::Output;
 use super::report::Reports;
 use crate::config::{self, print, Host, Severity};
+use crate::limits;
 
 /// Most rounds of removal (each removes at least one option or section).
 const ROUNDS: usize = 64;
 
+/// The most sections of each type keeplite takes.
+const CAPACITIES: [(&str, usize, &str); 6] = [
+    ("vrrp", limits::VRRP_INSTANCES, "VRRP_INSTANCES"),
+    ("sync_group", limits::SYNC_GROUPS, "SYNC_GROUPS"),
+    ("script", limits::SCRIPTS, "SCRIPTS"),
+    ("virtual_server", limits::VIRTUAL_SERVERS, "VIRTUAL_SERVERS"),
+    ("real_server", limits::REAL_SERVERS, "REAL_SERVERS"),
+    ("check", limits::CHECKS, "CHECKS"),
+];
+
 /// Removes what keeplite refuses from `out`, reporting each removal.
 pub fn verify(out: &mut Output, reports: &mut Reports) {
+    capacities(out, reports);
     let host = Host { hostname: "import".to_owned() };
     for _ in 0..ROUNDS {
         let text = print::flat(&out.document());
@@ -84,7 +96,45 @@ pub fn verify(out: &mut Output, reports: &mut Reports) {
             removed = true;
         }
         if !removed {
-            return;
+            break;
         }
+    }
+    // Should keeplite still refuse it, print nothing rather than a file that does not load.
+    let text = print::flat(&out.document());
+    if !config::parse(text.as_bytes(), &host).is_ok() {
+        for s in &out.sections {
+            reports.add(
+                &s.at,
+                &s.keyword,
+                format!("{} {}: the import could not make it load; left out", s.kind, s.name),
+            );
+        }
+        out.sections.clear();
+    }
+}
+
+/// Sections beyond keeplite's capacities are left out before anything else, so that the
+/// loader's reports stay few.
+fn capacities(out: &mut Output, reports: &mut Reports) {
+    for (kind, max, name) in CAPACITIES {
+        let mut seen = 0;
+        out.sections.retain(|s| {
+            if s.kind != kind {
+                return true;
+            }
+            seen += 1;
+            if seen <= max {
+                return true;
+            }
+            reports.add(
+                &s.at,
+                &s.keyword,
+                format!(
+                    "keeplite takes at most {max} {kind} sections (limits::{name}); {} is left out",
+                    s.name
+                ),
+            );
+            false
+        });
     }
 }
