@@ -80,6 +80,9 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         config.virtual_servers.len()
     );
     let shared = status::Shared::new(config);
+    // Every configured instance is in the status from the first request (INIT until the
+    // loop starts them), not an empty list while the loop has yet to publish.
+    *status::lock(&shared.vrrp) = router.status(Instant::now());
     let ipvs = Ipvs::start(Arc::new(config.clone()), shared.clone());
     let checker = start_checks(config, ipvs.as_ref(), &shared);
     // VRRP runs on without the status endpoint: failover must not depend on a web UI.
@@ -139,7 +142,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
             let answer = daemon.order(&request.order, Instant::now());
             request.answer(answer);
         }
-        stalls.step("reload and orders", Instant::now());
+        stalls.step("signals and orders", Instant::now());
         for source in ready {
             daemon.router.on_readable(source, now);
         }

@@ -185,6 +185,7 @@ fn vr(
         garp_lower_prio_repeat: v.garp_lower_prio_repeat,
         garp_interval: v.garp_interval,
         burst: None,
+        adding: 0,
         track_ifaces,
         track_scripts,
         notify: v.notify.clone(),

@@ -4,6 +4,7 @@
 //! Every decision is the instances' (and the sync-group coordinator's); this file only
 //! turns their actions into I/O and the world's events into their inputs.
 
+mod addresses;
 mod build;
 mod link_delay;
 mod reload;
@@ -13,7 +14,6 @@ use super::scripts::Scripts;
 use super::vmac;
 use crate::config::model::{Config, Family, Notify, Vip};
 use crate::log;
-use crate::net::address;
 use crate::net::monitor::Monitor;
 use crate::net::netlink::Socket;
 use crate::net::packet_socket::PacketSocket;
@@ -25,13 +25,11 @@ use crate::vrrp::group::{self, Command, Member};
 use crate::vrrp::instance::{Action, Hold, Instance, Reason, State};
 use crate::vrrp::io::{Mode, VrrpSocket, RECV_BUFFER};
 use crate::vrrp::packet::Version;
+use addresses::Addresses;
 use build::Parts;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
-
-/// An address change that waited this long is logged: the loop sent nothing meanwhile.
-const SLOW_ADDRESS_CHANGE: Duration = Duration::from_millis(50);
 
 /// What a readable descriptor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +38,8 @@ pub enum Source {
     Socket(usize),
     /// A script or notify child exited.
     Child,
+    /// The address thread finished a batch.
+    Addresses,
 }
 
 /// One configured instance at run time.
@@ -60,6 +60,8 @@ struct Vr {
     garp_interval: Duration,
     /// Announcement rounds still to send, and when the next is due.
     burst: Option<(u32, Instant)>,
+    /// Batches of VIPs being added by the address thread: announcements wait for them.
+    adding: u32,
     /// (interface position, tracked index) for each tracked interface.
     track_ifaces: Vec<(usize, usize)>,
     /// (script index, tracked index) for each tracked script.
@@ -119,6 +121,8 @@ pub struct Router {
     /// When the instances start, while `startup_delay` runs.
     start_at: Option<Instant>,
     nl: Socket,
+    /// Adds and removes the VIPs, off this thread.
+    addresses: Addresses,
     monitor: Monitor,
     links: Links,
     sockets: Vec<VrrpSocket>,
@@ -151,6 +155,7 @@ impl Router {
             start_at: None,
             config: config.clone(),
             nl,
+            addresses: Addresses::start()?,
             monitor,
             packet: (0..parts.links.ifaces.len()).map(|_| None).collect(),
             logged_up: parts.links.ifaces.iter().map(|i| i.link.is_up()).collect(),
@@ -223,13 +228,14 @@ impl Router {
         fds.extend(self.sockets.iter().enumerate().map(|(i, s)| (s.as_fd(), Source::Socket(i))));
         fds.extend(self.scripts.exit_fds().map(|fd| (fd, Source::Child)));
         fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
+        fds.push((self.addresses.fd(), Source::Addresses));
         fds
     }
 
     /// The earliest time [`tick`](Self::tick) has work.
     pub fn next_deadline(&self) -> Option<Instant> {
         let instances = self.vrs.iter().filter_map(|v| v.instance.poll_timeout());
-        let bursts = self.vrs.iter().filter_map(|v| v.burst.map(|(_, t)| t));
+        let bursts = self.vrs.iter().filter(|v| v.adding == 0).filter_map(|v| v.burst.map(|(_, t)| t));
         let links = self.vrs.iter().filter_map(|v| v.link_delay.deadline());
         instances
             .chain(bursts)
@@ -247,6 +253,7 @@ impl Router {
             Source::Socket(s) => self.read_socket(s, now),
             // Reaped in `tick`.
             Source::Child => {}
+            Source::Addresses => self.addresses_done(now),
         }
         self.flush(now);
     }
@@ -526,38 +533,29 @@ impl Router {
         self.change_vip_list(i, &vips, add);
     }
 
-    /// Adds or removes `vips` on instance `i`'s VIP interface.
+    /// Asks the address thread to add or remove `vips` on instance `i`'s VIP interface.
     fn change_vip_list(&mut self, i: usize, vips: &[Vip], add: bool) {
-        let vr = &self.vrs[i];
+        let vr = &mut self.vrs[i];
         let iface = &self.links.ifaces[vr.vip_iface()];
-        if !iface.present() {
+        if !iface.present() || vips.is_empty() {
             // Deleting an interface deletes its addresses; there is nowhere to add them.
             return;
         }
-        let link = &iface.link;
-        for vip in vips {
-            let asked = Instant::now();
-            let result = if add {
-                address::add(&mut self.nl, link, vip.addr, vip.prefix)
-            } else {
-                address::delete(&mut self.nl, link, vip.addr, vip.prefix)
-            };
-            let took = asked.elapsed();
-            if took >= SLOW_ADDRESS_CHANGE {
-                let what = if add { "adding" } else { "removing" };
-                log::warning!(
-                    "vrrp {}: {what} {} took {} ms (the kernel's RTNL lock was held by another process)",
-                    vr.name,
-                    vip.addr,
-                    took.as_millis()
-                );
-            }
-            // Already there on add, already gone on delete: the goal is met.
-            if let Err(e) = result.map_err(|e| (e.kind(), e)) {
-                use crate::net::error::ErrorKind::{Exists, NotThere};
-                if !matches!((add, e.0), (true, Exists) | (false, NotThere)) {
-                    log::error!("vrrp {}: {}", vr.name, e.1);
-                }
+        self.addresses.change(&vr.name, &iface.link, vips, add);
+        if add {
+            vr.adding += 1;
+        }
+    }
+
+    /// Batches the address thread finished: a new master's announcements, held back
+    /// until its VIPs were in, go out now.
+    fn addresses_done(&mut self, now: Instant) {
+        for done in self.addresses.finished() {
+            let Some(i) = self.vrs.iter().position(|v| v.name == done.instance) else { continue };
+            if done.add {
+                let vr = &mut self.vrs[i];
+                vr.adding = vr.adding.saturating_sub(1);
+                self.announce_due(i, now);
             }
         }
     }
@@ -583,6 +581,10 @@ impl Router {
 
     /// Sends the announcement rounds of instance `i` that are due.
     fn announce_due(&mut self, i: usize, now: Instant) {
+        if self.vrs[i].adding > 0 {
+            // Announced once the VIPs are in (`addresses_done`).
+            return;
+        }
         while let Some((left, at)) = self.vrs[i].burst {
             if at > now || left == 0 {
                 if left == 0 {
@@ -718,6 +720,8 @@ impl Router {
             vr.instance.shutdown(now);
         }
         self.flush(now);
+        // The VIPs must be gone before the process is (and before a vmac goes).
+        self.addresses.wait_idle();
         for vr in &self.vrs {
             log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
         }

@@ -108,6 +108,7 @@ impl Router {
                     vr.instance = running.instance;
                     vr.transitions = running.transitions;
                     vr.burst = running.burst;
+                    vr.adding = running.adding;
                     vr.instance.reconfigure(now, params, &tracked);
                     if vr.instance.state() == State::Master && !added.is_empty() {
                         self.change_vip_list(j, &added, true);
