@@ -6,8 +6,9 @@
 //! check-config` must accept what it printed. Together the files use every keyword the
 //! import carries over (`keeplite::import::MAPPED`).
 //!
-//! keepalived's own sample configurations (`../shared/keepalived-samples`, or
-//! `$KEEPALIVED_SAMPLES`; not part of this repository) must each import to a file that
+//! keepalived's own sample configurations (`$KEEPALIVED_SAMPLES`, else
+//! `../shared/keepalived-samples`, else Debian's `/usr/share/doc/keepalived/samples`; not
+//! part of this repository) must each import to a file that
 //! loads, with exactly the keywords `tests/fixtures/import/samples.expected` lists as
 //! reported. Without the directory the test says so and passes, except under `CI=true`.
 //!
@@ -162,16 +163,22 @@ fn a_missing_file_is_an_error_with_no_output() {
     );
 }
 
-/// Where keepalived's sample configurations are, if here.
+/// Where keepalived's sample configurations are, if here: `$KEEPALIVED_SAMPLES`, else the
+/// folder beside the checkout, else Debian's keepalived package (a prerequisite of the
+/// test tiers, ci/prerequisites.sh), which ships the same 25 files.
 fn samples_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("KEEPALIVED_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/keepalived-samples"));
-    if dir.join("keepalived.conf.sample").exists() {
-        return Some(dir);
+    let candidates: Vec<PathBuf> = match std::env::var_os("KEEPALIVED_SAMPLES") {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => vec![root().join("../shared/keepalived-samples"), "/usr/share/doc/keepalived/samples".into()],
+    };
+    if let Some(dir) = candidates.iter().find(|d| d.join("keepalived.conf.sample").exists()) {
+        return Some(dir.clone());
     }
-    let why =
-        format!("keepalived's sample configurations are not in {} (set KEEPALIVED_SAMPLES)", dir.display());
+    let tried: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+    let why = format!(
+        "keepalived's sample configurations are not in {} (install keepalived, or set KEEPALIVED_SAMPLES)",
+        tried.join(" nor ")
+    );
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{why} (CI=true: a missing prerequisite is a failure)");
     }
