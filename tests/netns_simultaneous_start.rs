@@ -194,7 +194,8 @@ impl Pair {
         loop {
             let held = self.holders();
             let now = Instant::now();
-            since_ref = since_ref.or_else(|| reference(self).map(|r| (r, SystemTime::now() - now.duration_since(r))));
+            since_ref =
+                since_ref.or_else(|| reference(self).map(|r| (r, SystemTime::now() - now.duration_since(r))));
             both_held |= since_ref.is_some() && held == (true, true);
             let right = match held {
                 (true, false) => true,
@@ -223,7 +224,10 @@ impl Pair {
     /// The run as it went: keepalived's side, every advert host a saw from 1 s before
     /// the reference moment `wall` to `took` after it (kernel stamps), and both logs.
     fn detail(&self, what: &str, wall: SystemTime, took: Duration) -> String {
-        let mut out = format!("{what}: keepalived is {}; host a (high) saw, from the reference moment:\n", self.keepalived);
+        let mut out = format!(
+            "{what}: keepalived is {}; host a (high) saw, from the reference moment:\n",
+            self.keepalived
+        );
         for x in self.wire.adverts() {
             let (sign, d) = match x.at.duration_since(wall) {
                 Ok(d) => ("+", d),
@@ -232,7 +236,13 @@ impl Pair {
             if (sign == "-" && d > Duration::from_secs(1)) || (sign == "+" && d > took + ADVERT) {
                 continue;
             }
-            out += &format!("  {sign}{:7.1} ms  {} -> {} priority {}\n", d.as_secs_f64() * 1000.0, x.src, x.dst, x.priority);
+            out += &format!(
+                "  {sign}{:7.1} ms  {} -> {} priority {}\n",
+                d.as_secs_f64() * 1000.0,
+                x.src,
+                x.dst,
+                x.priority
+            );
         }
         out + &logs(&[&self.high, &self.low])
     }
