@@ -78,6 +78,8 @@ fn converge(hosts: &[&Netns], expect: Expect, daemons: &[&Daemon], what: &str) {
 fn run(s: &Scenario, runner: Runner) {
     let lan =
         Lan::new(&format!("{}{}", s.tag, if matches!(runner, Runner::Keepalived) { "ka" } else { "kl" }), 2);
+    // Both routers start on a LAN that is up, IPv6 link-local addresses included.
+    lan.until_link_local();
     let dir = scratch(s.tag);
     (s.setup)(&lan, &dir);
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);

@@ -140,12 +140,7 @@ impl Pair {
     fn start(case: &Case, n: usize, lan: Lan) -> Pair {
         // A LAN that is up: the hosts' link-local addresses past DAD (keepalived logs that it
         // is up before it can send from a tentative one, which would count against the pair).
-        for h in &lan.hosts {
-            common::daemon::until("a usable link-local address", Duration::from_secs(10), &[], || {
-                let a = h.ip_output(&["-6", "addr", "show", "dev", "eth0", "scope", "link"]);
-                a.contains("fe80:") && !a.contains("tentative")
-            });
-        }
+        lan.until_link_local();
         let holders = Holders::new(&lan.hosts, case.vip());
         let wire = Capture::start(&lan.hosts[0]);
         let (a, b) = (&lan.hosts[0], &lan.hosts[1]);

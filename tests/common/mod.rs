@@ -307,6 +307,24 @@ impl Lan {
         Lan { switch, hosts }
     }
 
+    /// Waits until every host's eth0 has its link-local address past duplicate address
+    /// detection: before that an IPv6 advert cannot be sent from it (keepalived logs
+    /// `send advert error 22` and carries on as master, keeplite waits in FAULT), which a
+    /// pair started on a LAN that has just come up would count against itself.
+    pub fn until_link_local(&self) {
+        for h in &self.hosts {
+            daemon::until(
+                &format!("{}: a usable link-local address", h.name),
+                std::time::Duration::from_secs(10),
+                &[],
+                || {
+                    let a = h.ip_output(&["-6", "addr", "show", "dev", "eth0", "scope", "link"]);
+                    a.contains("fe80:") && !a.contains("tentative")
+                },
+            );
+        }
+    }
+
     /// Joins `host` to the LAN with a veth named `ifname` holding `addr` (CIDR), up.
     pub fn attach(&self, host: &Netns, ifname: &str, addr: &str) {
         let port = format!("x{}", NEXT.fetch_add(1, Ordering::Relaxed));
