@@ -20,7 +20,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use std::io::{Read, Seek, SeekFrom};
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -73,6 +73,8 @@ pub struct Timeline {
     /// Who held the VIP when the record started.
     initial: Vec<bool>,
     vip: IpAddr,
+    /// Turns of the reading thread: each reads everything queued when it began.
+    turns: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -120,7 +122,8 @@ impl Timeline {
             .collect();
         let entries = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (record, halt) = (entries.clone(), stop.clone());
+        let turns = Arc::new(AtomicU64::new(0));
+        let (record, halt, turned) = (entries.clone(), stop.clone(), turns.clone());
         let vip_text = vip.to_owned();
         let thread = std::thread::spawn(move || {
             let mut monitors = monitors;
@@ -163,9 +166,21 @@ impl Timeline {
                 if !new.is_empty() {
                     record.lock().unwrap().extend(new);
                 }
+                turned.fetch_add(1, Ordering::Release);
             }
         });
-        Timeline { entries, initial, vip: vip.parse().expect("vip"), stop, thread: Some(thread) }
+        Timeline { entries, initial, vip: vip.parse().expect("vip"), turns, stop, thread: Some(thread) }
+    }
+
+    /// Waits until the thread has read everything queued before this call (two whole turns
+    /// from now; at most 5 s): a loaded machine may leave it behind, and a question asked of
+    /// the record meanwhile would miss the latest.
+    pub fn sync(&self) {
+        let target = self.turns.load(Ordering::Acquire) + 2;
+        let start = Instant::now();
+        while self.turns.load(Ordering::Acquire) < target && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Everything recorded so far, in order.
@@ -228,6 +243,33 @@ impl Timeline {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// The host whose VIP addition was recorded at `at`, if one was.
+    pub fn vip_added_at(&self, at: Instant) -> Option<usize> {
+        let entries = self.entries.lock().unwrap();
+        entries.iter().find_map(|e| match &e.what {
+            What::AddrAdded { addr, .. } if *addr == self.vip && e.at == at => Some(e.host),
+            _ => None,
+        })
+    }
+
+    /// The host whose VIP removal was recorded at `at`, if one was.
+    pub fn vip_removed_at(&self, at: Instant) -> Option<usize> {
+        let entries = self.entries.lock().unwrap();
+        entries.iter().find_map(|e| match &e.what {
+            What::AddrRemoved { addr, .. } if *addr == self.vip && e.at == at => Some(e.host),
+            _ => None,
+        })
+    }
+
+    /// The host that had address `addr` (not the VIP) at some time of the record.
+    pub fn host_of(&self, addr: &IpAddr) -> Option<usize> {
+        let entries = self.entries.lock().unwrap();
+        entries.iter().find_map(|e| match &e.what {
+            What::AddrAdded { addr: a, .. } if a == addr && *a != self.vip => Some(e.host),
+            _ => None,
+        })
     }
 
     /// The log lines of host `host` recorded within `from..`, with when each came.

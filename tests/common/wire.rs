@@ -107,6 +107,12 @@ impl Capture {
         self.frames.lock().unwrap().clone()
     }
 
+    /// When the last frame read so far was received (`None` before the first): cheap to
+    /// ask often, unlike [`frames`](Self::frames), whose copy holds the reading thread up.
+    pub fn last_at(&self) -> Option<SystemTime> {
+        self.frames.lock().unwrap().last().map(|f| f.at)
+    }
+
     /// The VRRP adverts read so far.
     pub fn adverts(&self) -> Vec<Advert> {
         self.frames.lock().unwrap().iter().filter_map(Frame::advert).collect()
