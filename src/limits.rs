@@ -102,6 +102,16 @@ pub const ALL: &[(&str, usize)] = &[
     ("PROBES_RUNNING", PROBES_RUNNING),
 ];
 
+/// The section types whose count has a limit: (section type, its limit, the limit's name).
+pub const SECTIONS: [(&str, usize, &str); 6] = [
+    ("vrrp", VRRP_INSTANCES, "VRRP_INSTANCES"),
+    ("sync_group", SYNC_GROUPS, "SYNC_GROUPS"),
+    ("script", SCRIPTS, "SCRIPTS"),
+    ("virtual_server", VIRTUAL_SERVERS, "VIRTUAL_SERVERS"),
+    ("real_server", REAL_SERVERS, "REAL_SERVERS"),
+    ("check", CHECKS, "CHECKS"),
+];
+
 #[cfg(test)]
 mod tests {
     /// docs/configuration.md's limits table lists every limit with its value.

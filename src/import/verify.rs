@@ -11,16 +11,6 @@ use crate::limits;
 /// Most rounds of removal (each removes at least one option or section).
 const ROUNDS: usize = 64;
 
-/// The most sections of each type keeplite takes.
-const CAPACITIES: [(&str, usize, &str); 6] = [
-    ("vrrp", limits::VRRP_INSTANCES, "VRRP_INSTANCES"),
-    ("sync_group", limits::SYNC_GROUPS, "SYNC_GROUPS"),
-    ("script", limits::SCRIPTS, "SCRIPTS"),
-    ("virtual_server", limits::VIRTUAL_SERVERS, "VIRTUAL_SERVERS"),
-    ("real_server", limits::REAL_SERVERS, "REAL_SERVERS"),
-    ("check", limits::CHECKS, "CHECKS"),
-];
-
 /// Removes what keeplite refuses from `out`, reporting each removal.
 pub fn verify(out: &mut Output, reports: &mut Reports) {
     capacities(out, reports);
@@ -116,7 +106,7 @@ pub fn verify(out: &mut Output, reports: &mut Reports) {
 /// Sections beyond keeplite's capacities are left out before anything else, so that the
 /// loader's reports stay few.
 fn capacities(out: &mut Output, reports: &mut Reports) {
-    for (kind, max, name) in CAPACITIES {
+    for (kind, max, name) in limits::SECTIONS {
         let mut seen = 0;
         out.sections.retain(|s| {
             if s.kind != kind {

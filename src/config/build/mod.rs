@@ -152,15 +152,7 @@ fn check_schema(doc: &Document, diags: &mut Diagnostics) {
 
 /// Section counts against their limits; the error is on the first section past the limit.
 fn check_capacities(doc: &Document, diags: &mut Diagnostics) {
-    const TABLES: &[(&str, usize, &str)] = &[
-        ("vrrp", limits::VRRP_INSTANCES, "VRRP_INSTANCES"),
-        ("sync_group", limits::SYNC_GROUPS, "SYNC_GROUPS"),
-        ("script", limits::SCRIPTS, "SCRIPTS"),
-        ("virtual_server", limits::VIRTUAL_SERVERS, "VIRTUAL_SERVERS"),
-        ("real_server", limits::REAL_SERVERS, "REAL_SERVERS"),
-        ("check", limits::CHECKS, "CHECKS"),
-    ];
-    for &(kind, limit, name) in TABLES {
+    for (kind, limit, name) in limits::SECTIONS {
         if let Some(over) = doc.sections.iter().filter(|s| s.kind == kind).nth(limit) {
             diags.error(
                 At::section(over.line, &over.name),
