@@ -271,18 +271,31 @@ pub fn until<C: Check>(
 /// Stays: looks at `holds` every 20 ms throughout `window` (at least 5 looks) and panics at
 /// the first look where it does not hold, with `what`, when, what was seen, and the logs of
 /// `daemons`. "Never X" is `holds_for(.., || !x())`.
+///
+/// A look takes time (a `keeplite status` or an `ip` run: a second on a loaded machine),
+/// and what it saw may be from any moment of it: a failed look that ended after the window
+/// may have seen past it, and ends the watch instead (unless it was the first look, so that
+/// a window never passes without one).
 pub fn holds_for<C: Check>(what: &str, window: Duration, daemons: &[&Daemon], mut holds: impl FnMut() -> C) {
     let start = Instant::now();
     let mut looks = 0;
-    while start.elapsed() < window || looks < 5 {
-        if let Err(seen) = holds().check() {
-            panic!(
-                "{what}: broken after {:?} of {window:?} (look {looks}: {seen})\n{}",
-                start.elapsed(),
-                logs(daemons)
-            );
+    loop {
+        let result = holds().check();
+        let ended = start.elapsed();
+        match result {
+            Err(seen) if ended <= window || looks == 0 => {
+                panic!(
+                    "{what}: broken after {ended:?} of {window:?} (look {looks}: {seen})\n{}",
+                    logs(daemons)
+                )
+            }
+            Err(_) => return,
+            Ok(_) => {}
         }
         looks += 1;
+        if ended >= window && looks >= 5 {
+            return;
+        }
         std::thread::sleep(POLL);
     }
 }
