@@ -523,17 +523,25 @@ impl Pair {
         let (_, back_at, back_to) =
             self.fault_and_back(r, t0).unwrap_or_else(|| fail(format!("router {r} never left FAULT")));
         let kind = self.routers[r].kind;
+        let adverts = self.adverts(wall0, wall_end);
+        // Master again: its first advert after its bridge was usable, on the wire (the
+        // kernel's stamp; its log line, read by the record's thread, may be stamped late).
+        let wall = |t: Instant| wall_end - end.saturating_duration_since(t);
         let master_again = (r == self.master()).then(|| {
-            let at = self
+            let logged = self
                 .timeline
                 .log_lines(r, back_at)
                 .into_iter()
                 .find(|(_, l)| transition_to(kind, l) == Some("MASTER"))
                 .map(|(at, _)| at)
                 .unwrap_or_else(|| fail(format!("router {r} never master again")));
-            at.saturating_duration_since(rec.usable)
+            let sent = adverts
+                .iter()
+                .filter(|a| a.at >= wall(rec.usable) && self.timeline.host_of(&a.src) == Some(r))
+                .map(|a| a.at)
+                .min();
+            sent.map_or(logged.saturating_duration_since(rec.usable), |t| between(wall(rec.usable), t))
         });
-        let adverts = self.adverts(wall0, wall_end);
         Outcome {
             what: what.to_owned(),
             router: r,
@@ -864,7 +872,8 @@ pub struct Outcome {
     pub back_before_usable: Duration,
     /// The state it left FAULT for.
     pub back_to: String,
-    /// For the higher-priority router: from usable to MASTER again.
+    /// For the higher-priority router: from usable to its first advert as master on the
+    /// wire (to its MASTER log line if the wire has none).
     pub master_again: Option<Duration>,
     /// Stretches without and with several VIP holders, from the change until settled.
     pub holders: Stretches,

@@ -7,8 +7,8 @@
 //! costs a process.
 //!
 //! The stamps are the test's clock when the thread read the notification or the line; it
-//! waits in poll(2) on the notification sockets, so that is within a few milliseconds of
-//! the kernel's sending them on a quiet machine. A loaded machine delays the thread, which
+//! waits in poll(2) on the notification sockets, at nice -10, so that is within a few
+//! milliseconds of the kernel's sending them on a quiet machine. A loaded machine delays the thread, which
 //! stamps late by the same amount everything it reads in one go: it can shorten a gap
 //! between two notifications, never lengthen one. Time what a daemon sends with the wire
 //! capture (`common::wire`), whose stamps are the kernel's.
@@ -126,6 +126,9 @@ impl Timeline {
         let (record, halt, turned) = (entries.clone(), stop.clone(), turns.clone());
         let vip_text = vip.to_owned();
         let thread = std::thread::spawn(move || {
+            // At the daemons' VRRP threads' nice (-10): the stamps are only as good as this
+            // thread's being scheduled, and a loaded run saw it 244 ms late at nice 0.
+            let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), -10);
             let mut monitors = monitors;
             while !halt.load(Ordering::Relaxed) {
                 {
