@@ -18,6 +18,7 @@ mod signals;
 mod stall;
 mod status;
 mod vmac;
+mod worker;
 
 use crate::check::runner::Checker;
 use crate::config::Config;
@@ -25,12 +26,13 @@ use crate::json::Json;
 use crate::log;
 use crate::vrrp::instance::Hold;
 use clock::Clock;
-use control::{Control, Order};
+use control::{Control, Order, Request};
 use ipvs::Ipvs;
 use pid_file::PidFile;
 use router::{Router, Source};
 use service_manager::ServiceManager;
 use signals::Signals;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +49,8 @@ struct Daemon<'a> {
     sync_master: bool,
     /// The status thread held the VRRP snapshot at the last publish: try again soon.
     unpublished: bool,
+    /// Reloads begun and not yet done, in order: who asked (none for SIGHUP).
+    reloading: VecDeque<Option<Request>>,
 }
 
 /// How soon a publish the status thread was in the way of is tried again.
@@ -99,6 +103,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         reload,
         sync_master: false,
         unpublished: false,
+        reloading: VecDeque::new(),
     };
     // After the other threads started: only this one, the VRRP loop, runs raised.
     priority::raise_vrrp_thread();
@@ -136,23 +141,25 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         }
         if signals.take_reloads() > 0 {
             // SIGHUP: the outcome is in the log.
-            let _ = daemon.reload();
+            daemon.begin_reload(None);
         }
         for request in control.take() {
-            let answer = daemon.order(&request.order, Instant::now());
-            request.answer(answer);
+            daemon.order(request, Instant::now());
         }
         stalls.step("signals and orders", Instant::now());
+        // Each step reads the clock afresh: the one before may have taken long, and an
+        // instance given an old time would count its timers from then.
         for source in ready {
-            daemon.router.on_readable(source, now);
+            daemon.router.on_readable(source, Instant::now());
         }
+        daemon.finish_reloads();
         stalls.step("packets and notifications", Instant::now());
-        daemon.router.tick(now);
+        daemon.router.tick(Instant::now());
         stalls.step("timers", Instant::now());
         if let Some(sm) = &mut service_manager {
-            sm.tick(now);
+            sm.tick(Instant::now());
         }
-        daemon.publish(now);
+        daemon.publish(Instant::now());
         stalls.step("publish", Instant::now());
         if let Some(report) = stalls.end(Instant::now()) {
             log::warning!("{report}");
@@ -173,52 +180,63 @@ fn exit_on_second_stop(stops: usize, signals: &Signals) {
 }
 
 impl Daemon<'_> {
-    /// Carries out an order from the status endpoint.
-    fn order(&mut self, order: &Order, now: Instant) -> Result<Json, String> {
-        let (instance, hold) = match order {
-            Order::Reload => return self.reload().map(|done| Json::object([("reload", Json::str(&done))])),
+    /// Carries out an order from the status endpoint and answers it (a reload once done).
+    fn order(&mut self, request: Request, now: Instant) {
+        let (instance, hold) = match &request.order {
+            Order::Reload => return self.begin_reload(Some(request)),
             Order::Yield { instance, time } => {
-                (instance, (!time.is_zero()).then(|| Hold::Until(now + *time)))
+                (instance.clone(), (!time.is_zero()).then(|| Hold::Until(now + *time)))
             }
-            Order::Hold { instance, on } => (instance, on.then_some(Hold::Indefinite)),
+            Order::Hold { instance, on } => (instance.clone(), on.then_some(Hold::Indefinite)),
         };
-        self.router.set_hold(instance, hold, now)?;
-        self.publish(now);
-        let vrrp = status::lock(&self.shared.vrrp);
-        let v = vrrp.iter().find(|v| &v.name == instance).ok_or("instance vanished")?;
-        Ok(v.json(now))
+        let answer = self.router.set_hold(&instance, hold, now).and_then(|()| {
+            self.publish(now);
+            let vrrp = status::lock(&self.shared.vrrp);
+            let v = vrrp.iter().find(|v| v.name == instance).ok_or("instance vanished")?;
+            Ok(v.json(now))
+        });
+        request.answer(answer);
     }
 
-    /// Reads the file again and applies what changed; an invalid file, or a change this
-    /// build cannot apply without a restart, keeps everything running as it was.
-    fn reload(&mut self) -> Result<String, String> {
-        let outcome = self.try_reload();
-        match &outcome {
-            Ok(done) => log::info!("reload: {done}"),
-            Err(e) => log::error!("reload: keeping the running configuration: {e}"),
+    /// Reads the file again and starts applying what changed (the VRRP side opens what it
+    /// needs off this thread; [`finish_reloads`](Self::finish_reloads) does the rest). An
+    /// invalid file, or a change this build cannot apply without a restart, keeps
+    /// everything running as it was.
+    fn begin_reload(&mut self, asked_by: Option<Request>) {
+        let new = (self.reload)().and_then(|new| match restart_needed(&self.running, &new) {
+            Some(option) => Err(format!("global {option} changed; that needs a restart")),
+            None => Ok(new),
+        });
+        match new {
+            Ok(new) => {
+                self.router.begin_reload(new, Instant::now());
+                self.reloading.push_back(asked_by);
+            }
+            Err(e) => reloaded(asked_by, Err(e)),
         }
-        outcome
     }
 
-    fn try_reload(&mut self) -> Result<String, String> {
-        let new = (self.reload)()?;
-        if let Some(option) = restart_needed(&self.running, &new) {
-            return Err(format!("global {option} changed; that needs a restart"));
+    /// Finishes the reloads whose VRRP side is in place: IPVS and the checks follow.
+    fn finish_reloads(&mut self) {
+        for (new, vrrp) in self.router.take_reloaded() {
+            let asked_by = self.reloading.pop_front().flatten();
+            let outcome = vrrp.map(|vrrp| {
+                let config = Arc::new(new.clone());
+                match &self.ipvs {
+                    Some(ipvs) => ipvs.reload(config.clone()),
+                    None => self.ipvs = Ipvs::start(config.clone(), self.shared.clone()),
+                }
+                match &self.checker {
+                    Some(checker) => checker.reload(config),
+                    None => self.checker = start_checks(&new, self.ipvs.as_ref(), &self.shared),
+                }
+                let done = format!("{vrrp}; {} virtual server(s)", new.virtual_servers.len());
+                self.running = new;
+                self.publish(Instant::now());
+                done
+            });
+            reloaded(asked_by, outcome);
         }
-        let vrrp = self.router.reload(&new, Instant::now())?;
-        let config = Arc::new(new.clone());
-        match &self.ipvs {
-            Some(ipvs) => ipvs.reload(config.clone()),
-            None => self.ipvs = Ipvs::start(config.clone(), self.shared.clone()),
-        }
-        match &self.checker {
-            Some(checker) => checker.reload(config),
-            None => self.checker = start_checks(&new, self.ipvs.as_ref(), &self.shared),
-        }
-        let done = format!("{vrrp}; {} virtual server(s)", new.virtual_servers.len());
-        self.running = new;
-        self.publish(Instant::now());
-        Ok(done)
     }
 
     /// The VRRP part of the status snapshot, and the IPVS sync daemon's role.
@@ -258,6 +276,17 @@ impl Daemon<'_> {
         if let Some(ipvs) = ipvs {
             ipvs.stop();
         }
+    }
+}
+
+/// Logs a reload's outcome and answers whoever asked for it.
+fn reloaded(asked_by: Option<Request>, outcome: Result<String, String>) {
+    match &outcome {
+        Ok(done) => log::info!("reload: {done}"),
+        Err(e) => log::error!("reload: keeping the running configuration: {e}"),
+    }
+    if let Some(request) = asked_by {
+        request.answer(outcome.map(|done| Json::object([("reload", Json::str(&done))])));
     }
 }
 

@@ -8,16 +8,13 @@
 //! that a new master's gratuitous ARPs follow its addresses while its adverts go on.
 
 use super::super::stall::QUIET;
+use super::super::worker::Worker;
 use crate::config::model::Vip;
 use crate::log;
 use crate::net::address;
 use crate::net::link::Link;
 use crate::net::netlink::Socket;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::thread::JoinHandle;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 /// A change that waited this long for the kernel is logged.
@@ -40,12 +37,7 @@ pub struct Done {
 
 /// The thread that changes addresses, and the loop's end of it.
 pub struct Addresses {
-    batches: Option<Sender<Batch>>,
-    done: Receiver<Done>,
-    /// Readable when a batch is done (one byte per batch).
-    wake: UnixStream,
-    in_flight: usize,
-    thread: Option<JoinHandle<()>>,
+    worker: Worker<Batch, Done>,
 }
 
 impl Addresses {
@@ -58,68 +50,36 @@ impl Addresses {
 
     /// Starts the thread, which hands each batch to `apply`.
     fn start_with(mut apply: impl FnMut(&Batch) + Send + 'static) -> Result<Addresses, String> {
-        let (wake, mut wake_tx) = UnixStream::pair().map_err(|e| e.to_string())?;
-        wake.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let (batches, todo) = channel::<Batch>();
-        let (done_tx, done) = channel();
-        let thread = std::thread::Builder::new()
-            .name("addresses".into())
-            .spawn(move || {
-                for batch in todo {
-                    apply(&batch);
-                    let report = Done { instance: batch.instance, add: batch.add };
-                    if done_tx.send(report).is_err() || wake_tx.write_all(&[1]).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start the address thread: {e}"))?;
-        Ok(Addresses { batches: Some(batches), done, wake, in_flight: 0, thread: Some(thread) })
+        let worker = Worker::start("addresses", move |batch: Batch| {
+            apply(&batch);
+            Done { instance: batch.instance, add: batch.add }
+        })?;
+        Ok(Addresses { worker })
     }
 
     /// Asks for `vips` to be added to or removed from `link`; [`finished`](Self::finished)
     /// reports it done.
     pub fn change(&mut self, instance: &str, link: &Link, vips: &[Vip], add: bool) {
         let batch = Batch { instance: instance.to_owned(), link: link.clone(), vips: vips.to_vec(), add };
-        match self.batches.as_ref().map(|tx| tx.send(batch)) {
-            Some(Ok(())) => self.in_flight += 1,
-            _ => log::error!("vrrp {instance}: the address thread is gone; addresses not changed"),
+        if !self.worker.submit(batch) {
+            log::error!("vrrp {instance}: the address thread is gone; addresses not changed");
         }
     }
 
     /// Readable when a batch is done.
     pub fn fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
+        self.worker.fd()
     }
 
     /// The batches done since the last call, in the order asked.
     pub fn finished(&mut self) -> Vec<Done> {
-        let mut buf = [0u8; 64];
-        while matches!(self.wake.read(&mut buf), Ok(1..)) {}
-        let done: Vec<Done> = self.done.try_iter().collect();
-        self.in_flight -= done.len().min(self.in_flight);
-        done
+        self.worker.finished()
     }
 
     /// Waits until every batch asked for is done (at shutdown: the VIPs must be gone
     /// before the process is).
     pub fn wait_idle(&mut self) {
-        while self.in_flight > 0 {
-            match self.done.recv() {
-                Ok(_) => self.in_flight -= 1,
-                Err(_) => break,
-            }
-        }
-        let _ = self.finished();
-    }
-}
-
-impl Drop for Addresses {
-    fn drop(&mut self) {
-        self.batches = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.worker.wait_idle();
     }
 }
 
@@ -195,6 +155,6 @@ mod tests {
         let order =
             vec![("gw".to_owned(), true, 2), ("gw".to_owned(), false, 1), ("lan".to_owned(), true, 1)];
         assert_eq!(*applied.lock().unwrap(), order);
-        assert_eq!(a.in_flight, 0);
+        assert!(a.finished().is_empty());
     }
 }

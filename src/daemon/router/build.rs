@@ -1,7 +1,9 @@
 //! What a configuration's vrrp sections need opened: the interfaces, one VRRP socket per
 //! (interface, family), the vmacs and the track scripts, and each instance built from its
 //! section. Everything that can fail happens here, before a running router changes, so a
-//! reload that cannot be carried out leaves the running one as it was.
+//! reload that cannot be carried out leaves the running one as it was. At a reload, and
+//! when an interface appears, this runs on a thread of its own ([`Job`]): it waits for the
+//! kernel's RTNL lock, and the running instances advertise meanwhile.
 
 use super::{Group, Vr};
 use crate::config::model::{Config, Family, Vrrp};
@@ -12,7 +14,31 @@ use crate::net::netlink::Socket;
 use crate::vrrp::instance::{Instance, Params, Tracked};
 use crate::vrrp::io::VrrpSocket;
 use crate::vrrp::packet::{Version, AUTH_DATA_LEN};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A build asked of the build thread: `config`, against the sockets running now
+/// (`running`: each one's interface index and family) and the vmacs that exist.
+pub struct Job {
+    pub config: Config,
+    pub running: Vec<(u32, Family)>,
+    pub vmac_exists: Vec<bool>,
+    pub now: Instant,
+}
+
+/// What the build thread made of a [`Job`], and how long it took.
+pub struct Built {
+    pub parts: Result<Parts, String>,
+    pub took: Duration,
+}
+
+impl Job {
+    /// Carries out the job with netlink socket `nl`.
+    pub fn run(self, nl: &mut Socket) -> Built {
+        let started = Instant::now();
+        let parts = Parts::build(nl, &self.config, self.now, &self.running, &self.vmac_exists);
+        Built { parts, took: started.elapsed() }
+    }
+}
 
 /// A socket the new configuration uses: one the running router has open, or a new one.
 pub enum Slot {
@@ -34,14 +60,14 @@ fn text(e: impl std::fmt::Display) -> String {
 }
 
 impl Parts {
-    /// Opens what `config` needs. `running` are the sockets open now (reused when the
-    /// interface and family match); `vmac_exists[i]` says the vmac of section `i` is up
+    /// Opens what `config` needs. `running` are the sockets open now, by interface index
+    /// and family (reused when both match); `vmac_exists[i]` says the vmac of section `i` is up
     /// already and must be kept, not created afresh.
     pub fn build(
         nl: &mut Socket,
         config: &Config,
         now: Instant,
-        running: &[VrrpSocket],
+        running: &[(u32, Family)],
         vmac_exists: &[bool],
     ) -> Result<Parts, String> {
         let names = config.vrrp.iter().flat_map(|v| {
@@ -53,13 +79,13 @@ impl Parts {
         let mut sockets: Vec<Slot> = Vec::new();
         let mut socket_for = |name: &str, index: u32, family: Family| -> Result<usize, String> {
             let open = sockets.iter().position(|s| match s {
-                Slot::Running(r) => running[*r].ifindex() == index && running[*r].family() == family,
+                Slot::Running(r) => running[*r] == (index, family),
                 Slot::New(s) => s.ifindex() == index && s.family() == family,
             });
             if let Some(at) = open {
                 return Ok(at);
             }
-            let slot = match running.iter().position(|s| s.ifindex() == index && s.family() == family) {
+            let slot = match running.iter().position(|&s| s == (index, family)) {
                 Some(r) => Slot::Running(r),
                 None => Slot::New(VrrpSocket::open(name, index, family).map_err(text)?),
             };

@@ -7,6 +7,7 @@
 mod addresses;
 mod build;
 mod link_delay;
+mod pending;
 mod reload;
 
 use super::links::Links;
@@ -27,6 +28,7 @@ use crate::vrrp::io::{Mode, VrrpSocket, RECV_BUFFER};
 use crate::vrrp::packet::Version;
 use addresses::Addresses;
 use build::Parts;
+use pending::Builds;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
@@ -40,6 +42,8 @@ pub enum Source {
     Child,
     /// The address thread finished a batch.
     Addresses,
+    /// The build thread finished a build.
+    Built,
 }
 
 /// One configured instance at run time.
@@ -123,6 +127,8 @@ pub struct Router {
     nl: Socket,
     /// Adds and removes the VIPs, off this thread.
     addresses: Addresses,
+    /// Opens what a reload or an interface that appeared needs, off this thread.
+    builds: Builds,
     monitor: Monitor,
     links: Links,
     sockets: Vec<VrrpSocket>,
@@ -156,6 +162,7 @@ impl Router {
             config: config.clone(),
             nl,
             addresses: Addresses::start()?,
+            builds: Builds::start()?,
             monitor,
             packet: (0..parts.links.ifaces.len()).map(|_| None).collect(),
             logged_up: parts.links.ifaces.iter().map(|i| i.link.is_up()).collect(),
@@ -229,6 +236,7 @@ impl Router {
         fds.extend(self.scripts.exit_fds().map(|fd| (fd, Source::Child)));
         fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
         fds.push((self.addresses.fd(), Source::Addresses));
+        fds.push((self.builds.fd(), Source::Built));
         fds
     }
 
@@ -249,16 +257,18 @@ impl Router {
     /// Handles a readable descriptor.
     pub fn on_readable(&mut self, source: Source, now: Instant) {
         match source {
-            Source::Monitor => self.read_monitor(now),
+            Source::Monitor => self.read_monitor(),
             Source::Socket(s) => self.read_socket(s, now),
             // Reaped in `tick`.
             Source::Child => {}
             Source::Addresses => self.addresses_done(now),
+            Source::Built => self.builds_done(),
         }
-        self.flush(now);
+        // Reading the interfaces may have waited for the kernel.
+        self.flush(Instant::now().max(now));
     }
 
-    fn read_monitor(&mut self, now: Instant) {
+    fn read_monitor(&mut self) {
         let mut appeared = false;
         loop {
             let event = match self.monitor.next_event() {
@@ -270,7 +280,12 @@ impl Router {
                 }
             };
             let indexes: Vec<u32> = self.links.ifaces.iter().map(|i| i.link.index).collect();
-            for pos in self.links.apply(&mut self.nl, &event) {
+            self.builds.note(&event);
+            let changed = self.links.apply(&mut self.nl, &event);
+            // Applying may have read addresses, and waited for the kernel meanwhile: the
+            // instances get the time the change is seen at, not the time the loop woke.
+            let now = Instant::now();
+            for pos in changed {
                 let iface = &self.links.ifaces[pos];
                 let (before, index, up) = (indexes[pos], iface.link.index, iface.link.is_up());
                 if index != before {
@@ -300,21 +315,11 @@ impl Router {
                 }
             }
         }
+        // An interface that appeared (created late, or deleted and created again under a
+        // new index) needs its sockets, multicast memberships and vmacs opened again; the
+        // instances continue with their state, as at a reload of the same file.
         if appeared {
-            self.rebuild(now);
-        }
-    }
-
-    /// Opens again what an interface that appeared (created late, or deleted and created
-    /// again under a new index) needs: its sockets, multicast memberships and vmacs. The
-    /// instances continue with their state, as at a reload of the same file.
-    fn rebuild(&mut self, now: Instant) {
-        let config = self.config.clone();
-        match self.reload(&config, now) {
-            Ok(_) => log::info!("vrrp: interfaces changed: sockets and vmacs opened on them"),
-            Err(e) => log::error!(
-                "vrrp: interfaces changed but cannot be used: {e} (trying again at the next change)"
-            ),
+            self.request_rebuild(Instant::now());
         }
     }
 
@@ -716,6 +721,7 @@ impl Router {
 
     /// Stops every instance: masters send priority 0 and release their addresses.
     pub fn shutdown(&mut self, now: Instant) {
+        self.abandon_builds();
         for vr in &mut self.vrs {
             vr.instance.shutdown(now);
         }

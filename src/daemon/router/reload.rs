@@ -3,9 +3,11 @@
 //! use_vmac) continues it: state, timers, VIPs and counters stay, the new settings apply
 //! in place (a master keeps advertising on its schedule and only adds or removes the VIPs
 //! that changed). Other sections start as at start-up; running instances the file no longer
-//! has stop as at shutdown (priority-0 advert, VIPs released).
+//! has stop as at shutdown (priority-0 advert, VIPs released). What the new file needs is
+//! opened first, off the VRRP thread (`pending`); a reload that cannot open it changes
+//! nothing.
 
-use super::build::{self, Parts};
+use super::build::{self, Job, Parts};
 use super::{Router, Vr};
 use crate::config::model::{Config, Vip, Vrrp};
 use crate::vrrp::instance::{State, Tracked};
@@ -56,16 +58,23 @@ fn same_settings(old: &Config, k: usize, new: &Config, j: usize) -> bool {
 }
 
 impl Router {
-    /// Applies `config` in place of the one the router runs now. On an error nothing
-    /// running has changed.
-    pub fn reload(&mut self, config: &Config, now: Instant) -> Result<Outcome, String> {
+    /// The build of `config` against what runs now: the sockets open, the vmacs that exist.
+    pub(super) fn job(&self, config: Config, now: Instant) -> Job {
         let continues = continues(&self.config.vrrp, &config.vrrp);
         // A vmac goes with its base interface when that is deleted.
-        let vmac_exists: Vec<bool> = continues
+        let vmac_exists = continues
             .iter()
             .map(|c| c.is_some_and(|k| self.vrs[k].vmac.is_some_and(|p| self.links.ifaces[p].present())))
             .collect();
-        let parts = Parts::build(&mut self.nl, config, now, &self.sockets, &vmac_exists)?;
+        let running = self.sockets.iter().map(|s| (s.ifindex(), s.family())).collect();
+        Job { config, running, vmac_exists, now }
+    }
+
+    /// Applies `config`, whose parts were built against the router as it runs (one build
+    /// at a time: nothing it depends on has changed since), in place of the one the
+    /// router runs now.
+    pub(super) fn apply_built(&mut self, config: &Config, parts: Parts, now: Instant) -> Outcome {
+        let continues = continues(&self.config.vrrp, &config.vrrp);
         // Nothing below fails.
         let old = std::mem::replace(&mut self.config, config.clone());
         let mut outcome = Outcome::default();
@@ -133,7 +142,7 @@ impl Router {
             self.announce_due(j, now);
         }
         self.flush(now);
-        Ok(outcome)
+        outcome
     }
 
     /// Stops instance `k` for good: a master sends priority 0 and releases its VIPs, its
@@ -168,8 +177,13 @@ impl Router {
         }
         self.groups = groups;
         self.packet = (0..links.ifaces.len()).map(|_| None).collect();
-        self.logged_up = links.ifaces.iter().map(|i| i.link.is_up()).collect();
         self.links = links;
+        // Notifications applied while the build ran may be newer than its reading of the
+        // interfaces.
+        for event in self.builds.take_events() {
+            self.links.apply(&mut self.nl, &event);
+        }
+        self.logged_up = self.links.ifaces.iter().map(|i| i.link.is_up()).collect();
         self.vrs = vrs;
     }
 
