@@ -268,6 +268,37 @@ fn checkers_share_sections_and_keep_keepalived_retries() {
 }
 
 #[test]
+fn every_checker_block_is_carried_or_reported_even_empty() {
+    let (out, reports) = run(
+        "virtual_server 10.0.0.7 53 {\n protocol UDP\n real_server 10.0.0.1 53 {\n  PING_CHECK {\n  }\n  UDP_CHECK {\n  }\n  DNS_CHECK {\n  }\n  nb_get_retry 3\n }\n}\n",
+    );
+    assert!(out.contains("rs_10_0_0_1_53=real_server"), "{out}");
+    assert!(with(&out, "rs_10_0_0_1_53.check").is_empty(), "{out}");
+    let why = "keeplite has no UDP, DNS or ping checks yet (issue 16, item 2); the real server is carried over without this check";
+    assert_eq!(reports, vec![
+        format!("4: PING_CHECK: {why}"),
+        format!("6: UDP_CHECK: {why}"),
+        format!("8: DNS_CHECK: {why}"),
+        "10: nb_get_retry: keepalived reads nb_get_retry (the old name of retry) only in HTTP_GET and SSL_GET, and ignores it here, as the import does: write retry".to_owned(),
+    ]);
+}
+
+#[test]
+fn checks_past_the_limit_are_reported_under_their_checker() {
+    let (out, reports) = run(
+        "virtual_server 10.0.0.7 80 {\n protocol TCP\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n   connect_port 1\n  }\n  TCP_CHECK {\n   connect_port 2\n  }\n  TCP_CHECK {\n   connect_port 3\n  }\n  TCP_CHECK {\n   connect_port 4\n  }\n  MISC_CHECK {\n   misc_path /bin/true\n  }\n }\n}\n",
+    );
+    assert_eq!(
+        with(&out, "rs_10_0_0_1_80.check"),
+        vec!["rs_10_0_0_1_80.check='tcp_check' 'tcp_check_2' 'tcp_check_3' 'tcp_check_4'"]
+    );
+    assert_eq!(
+        reports,
+        vec!["16: MISC_CHECK: keeplite takes at most 4 checks per real server; 'misc_check' is left out"]
+    );
+}
+
+#[test]
 fn timeouts_stay_under_the_interval() {
     let (out, reports) = run(
         "virtual_server 10.0.0.7 80 {\n protocol TCP\n delay_loop 3\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n  }\n  SMTP_CHECK {\n   connect_timeout 4\n   helo_name x.example\n   host {\n    connect_ip 10.0.0.9\n    bindto 10.0.0.2\n   }\n  }\n }\n}\n",

@@ -87,8 +87,10 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
         "SSL_GET" => "https",
         "SMTP_CHECK" => "smtp",
         "MISC_CHECK" => "script",
-        _ => {
-            cx.unsupported(node);
+        // Reported even when empty: `PING_CHECK { }` is a whole check with keepalived's
+        // defaults, not an empty block to pass over.
+        kw => {
+            cx.report(node, super::unsupported::why(kw));
             return Vec::new();
         }
     };

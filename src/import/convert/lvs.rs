@@ -368,7 +368,8 @@ fn real_server(
     }
     let mut layer = inherited.clone();
     let mut alert = None;
-    let mut checks: Vec<(String, Origin)> = Vec::new();
+    // Each check's name, with where and by which checker it was written.
+    let mut checks: Vec<(String, Origin, &str)> = Vec::new();
     for n in node.children() {
         let k = n.keyword();
         match k {
@@ -405,21 +406,21 @@ fn real_server(
             "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK"
             | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
                 for name in checker(cx, n, &layer) {
-                    if !checks.iter().any(|(c, _)| *c == name) {
-                        checks.push((name, n.at.clone()));
+                    if !checks.iter().any(|(c, _, _)| *c == name) {
+                        checks.push((name, n.at.clone(), k));
                     }
                 }
             }
             _ => cx.unsupported(n),
         }
     }
-    for (i, (name, at)) in checks.iter().enumerate() {
+    for (i, (name, at, checker)) in checks.iter().enumerate() {
         if i < limits::CHECKS_PER_REAL_SERVER {
             s.push("check", name, at, "checker");
         } else {
             cx.reports.add(
                 at,
-                "url",
+                *checker,
                 format!(
                     "keeplite takes at most {} checks per real server; '{name}' is left out",
                     limits::CHECKS_PER_REAL_SERVER

@@ -99,6 +99,10 @@ pub fn why(kw: &str) -> String {
             "keeplite's checks have no such setting"
         }
         "warmup" => "keeplite spreads the first checks itself; no setting",
+        // Carried in a checker; anywhere else keepalived does not read it.
+        "nb_get_retry" => {
+            "keepalived reads nb_get_retry (the old name of retry) only in HTTP_GET and SSL_GET, and ignores it here, as the import does: write retry"
+        }
         "http_protocol" => "keeplite's http checks always send HTTP/1.1 with Connection: close",
         "fast_recovery" => "keeplite has one URL per check, each checked at its own interval",
         "regex" | "regex_no_match" | "regex_options" | "regex_stack" | "regex_min_offset" | "regex_max_offset" => {
