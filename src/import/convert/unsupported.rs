@@ -55,7 +55,7 @@ pub fn why(kw: &str) -> String {
         "virtual_routes" | "virtual_rules" | "static_routes" | "static_rules" | "static_ipaddress" => {
             "keeplite does not manage routes, rules or static addresses yet (issue 16, item 1)"
         }
-        "track_file" | "FILE_CHECK" => "keeplite has no file tracking yet (issue 16, item 2)",
+        "track_file" | "vrrp_track_file" | "FILE_CHECK" => "keeplite has no file tracking yet (issue 16, item 2)",
         "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "UDP_CHECK" | "DNS_CHECK" | "PING_CHECK" => {
             "keeplite has no UDP, DNS or ping checks yet (issue 16, item 2); the real server is carried over without this check"
@@ -70,8 +70,24 @@ pub fn why(kw: &str) -> String {
             "keeplite has no notify FIFO yet (issue 16, item 4); notify scripts and the status socket remain"
         }
         "enable_snmp_vrrp" | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2" | "enable_snmp_rfcv3"
-        | "enable_traps" | "snmp_socket" | "snmp_name" => "keeplite has no SNMP (out of scope); use its status socket",
-        "enable_dbus" | "dbus_service_name" => "keeplite has no DBus (out of scope); use its status socket",
+        | "enable_traps" | "snmp_socket" | "snmp_name" | "snmp_vs_stats_update_interval" | "snmp_rs_stats_update_interval" => {
+            "keeplite has no SNMP (out of scope); use its status socket"
+        }
+        "enable_dbus" | "dbus_service_name" | "dbus_no_interface_name" => {
+            "keeplite has no DBus (out of scope); use its status socket"
+        }
+        "state_file_location" | "stats_file_location" | "json_file_location" | "json_version" => {
+            "keeplite dumps no state files on signals; its status socket answers in JSON at any time"
+        }
+        "iproute_usr_dir" | "iproute_etc_dir" => "keeplite reads no iproute2 files",
+        "use_symlink_paths" => "keeplite runs commands as written, by /bin/sh -c",
+        "set_supplementary_groups" => {
+            "keeplite runs a script as its user with that user's group and no supplementary groups"
+        }
+        "v3_checksum_as_v2" => {
+            "keeplite always puts the IP pseudo-header in the checksum of version 3 adverts, IPv4 too (keepalived's default): a keepalived peer with this option and keeplite reject each other's adverts"
+        }
+        "no_virtual_ipaddress" => "keeplite needs at least one vip per instance",
         "vrrp_iptables" | "vrrp_ipsets" | "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex"
         | "nftables_ipvs" | "nftables_ipvs_priority" | "nftables_ipvs_start_fwmark" | "disable_local_igmp" => {
             "keeplite installs no firewall rules"
@@ -121,168 +137,66 @@ pub fn why(kw: &str) -> String {
     r.to_owned()
 }
 
-/// keepalived keywords its manual documents (those the import handles are listed too: a
-/// handled keyword in the wrong block is still keepalived's).
+/// keepalived keywords its manual documents: those the import carries (a carried keyword
+/// in the wrong block is still keepalived's), and the others without a reason of their own.
 fn known(kw: &str) -> bool {
-    KNOWN.contains(&kw)
+    super::MAPPED.contains(&kw) || KNOWN.contains(&kw)
 }
 
 const KNOWN: &[&str] = &[
-    "accept",
-    "advert_int",
-    "alpha",
-    "auth_pass",
-    "auth_type",
-    "authentication",
-    "bindto",
-    "connect_ip",
-    "connect_port",
-    "connect_timeout",
-    "debug",
-    "delay",
-    "delay_before_retry",
-    "delay_loop",
-    "digest",
-    "dynamic",
-    "dynamic_interfaces",
-    "enable_script_security",
-    "enable_sni",
-    "fall",
-    "garp_interval",
-    "garp_master_delay",
-    "garp_master_refresh",
-    "garp_master_repeat",
-    "global_defs",
-    "gna_interval",
-    "group",
-    "helo_name",
-    "host",
-    "hysteresis",
-    "inhibit_on_failure",
-    "init_fail",
-    "interface",
-    "interface_up_down_delays",
-    "interfaces",
-    "interval",
-    "ip_family",
-    "lb_algo",
-    "lb_kind",
-    "lthreshold",
-    "lvs_method",
-    "lvs_sched",
-    "lvs_sync_daemon",
-    "lvs_sync_daemon_interface",
-    "mcast_src_ip",
-    "misc_dynamic",
-    "misc_path",
-    "misc_timeout",
-    "name",
-    "native_ipv6",
-    "nb_get_retry",
-    "no_accept",
-    "nopreempt",
-    "notification_email",
-    "notification_email_from",
-    "notify",
-    "notify_backup",
-    "notify_down",
-    "notify_fault",
-    "notify_master",
-    "notify_stop",
-    "notify_up",
-    "ops",
-    "password",
-    "path",
-    "payload",
-    "persistence_granularity",
-    "persistence_timeout",
-    "preempt",
-    "preempt_delay",
-    "priority",
-    "protocol",
-    "quorum",
-    "quorum_down",
-    "quorum_up",
-    "real_server",
-    "require_reply",
-    "min_reply_length",
-    "max_reply_length",
-    "retry",
-    "rise",
-    "router_id",
-    "script",
-    "script_user",
-    "skip_check_adv_addr",
-    "smtp_alert",
-    "smtp_alert_checker",
-    "smtp_alert_vrrp",
-    "smtp_connect_timeout",
-    "smtp_helo_name",
-    "smtp_server",
-    "sorry_server",
-    "state",
-    "status_code",
-    "strict_mode",
-    "sync_group_tracking_weight",
-    "timeout",
-    "tls_compliant",
-    "track_interface",
-    "track_script",
-    "type",
-    "unicast_fault_no_peer",
-    "unicast_peer",
-    "unicast_src_ip",
-    "url",
-    "use_vmac",
-    "user",
-    "uthreshold",
-    "version",
-    "virtual_ipaddress",
-    "virtual_ipaddress_excluded",
-    "virtual_router_id",
-    "virtual_server",
-    "virtual_server_group",
-    "virtualhost",
-    "vrrp_garp_interval",
-    "vrrp_garp_master_delay",
-    "vrrp_garp_master_refresh",
-    "vrrp_garp_master_repeat",
-    "vrrp_gna_interval",
-    "vrrp_instance",
-    "vrrp_min_garp",
-    "vrrp_script",
-    "vrrp_skip_check_adv_addr",
-    "vrrp_startup_delay",
-    "vrrp_sync_group",
-    "vrrp_version",
-    "weight",
-    "SSL",
-    "SSL_GET",
-    "HTTP_GET",
-    "TCP_CHECK",
-    "SMTP_CHECK",
-    "MISC_CHECK",
+    "active_key",
+    "anti_replay",
+    "auth_hmac",
     "ca",
     "certificate",
+    "checker",
+    "debug",
+    "delay",
+    "dynamic",
+    "file",
+    "fork_delay",
+    "full_command",
+    "garp_interval",
+    "gna_interval",
+    "hoplimit",
+    "idle_tx",
+    "init_fail",
+    "init_file",
+    "interfaces",
     "key",
-    "auth_hmac",
-    "sni_name",
-    "vrrp_delay_after_boot",
-    "neighbor_ip",
-    "source_ip",
+    "max_hops",
+    "max_reply_length",
+    "min_reply_length",
     "min_rx",
     "min_tx",
-    "idle_tx",
+    "mode",
+    "multihop",
     "multiplier",
+    "name",
+    "neighbor_ip",
+    "neighbour_ip",
+    "param_match",
     "passive",
+    "password",
+    "payload",
+    "process",
+    "require_reply",
+    "sni_name",
+    "source_ip",
+    "SSL",
+    "terminate_delay",
+    "time_window",
+    "timer_expired_backup",
+    "tls_compliant",
     "ttl",
-    "max_hops",
-    "hoplimit",
+    "type",
+    "vrrp",
+    "vrrp_delay_after_boot",
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::why;
+    use super::{process_setting, why};
 
     #[test]
     fn reasons_name_the_missing_feature_or_a_typo() {
@@ -290,5 +204,18 @@ mod tests {
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");
+    }
+
+    #[test]
+    fn no_keyword_of_keepalived_24_is_taken_for_a_typo() {
+        let manual = include_str!("../../../tests/fixtures/import/keywords-2.4.txt");
+        let typos: Vec<&str> = manual
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(str::split_whitespace)
+            .filter(|kw| !process_setting(kw) && why(kw).contains("typo"))
+            .collect();
+        assert!(typos.is_empty(), "{typos:?}");
+        assert_eq!(why("v3_checksum_as_v2").split(':').next(), Some("keeplite always puts the IP pseudo-header in the checksum of version 3 adverts, IPv4 too (keepalived's default)"));
     }
 }
