@@ -299,6 +299,36 @@ fn checks_past_the_limit_are_reported_under_their_checker() {
 }
 
 #[test]
+fn sni_name_is_the_checks_sni() {
+    let (out, reports) = run(
+        "virtual_server 10.0.0.7 443 {\n protocol TCP\n virtualhost www.example\n real_server 10.0.0.1 443 {\n  SSL_GET {\n   url {\n    path /\n   }\n   sni_name sni.example\n  }\n  SSL_GET {\n   url {\n    path /b\n   }\n   enable_sni\n  }\n  HTTP_GET {\n   url {\n    path /\n   }\n   sni_name x.example\n  }\n }\n}\n",
+    );
+    assert_eq!(with(&out, "ssl_get.sni"), vec!["ssl_get.sni='sni.example'"]);
+    assert_eq!(with(&out, "ssl_get_2.sni"), vec!["ssl_get_2.sni='www.example'"]);
+    assert_eq!(
+        reports,
+        vec!["21: sni_name: an HTTP_GET has no TLS handshake to send a name in; keepalived ignores it too"]
+    );
+}
+
+#[test]
+fn delay_after_boot_is_an_approximate_startup_delay() {
+    let (out, reports) =
+        run(&format!("global_defs {{\n vrrp_delay_after_boot 30\n vrrp_startup_delay 5\n}}\n{INSTANCE}}}\n"));
+    assert_eq!(with(&out, "main.startup_delay"), vec!["main.startup_delay='30s'"]);
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].starts_with("2: vrrp_delay_after_boot: carried approximately, as startup_delay"),
+        "{reports:?}"
+    );
+    // The longer of the two, as keepalived; the last of each.
+    let (out, _) = run(&format!(
+        "global_defs {{\n vrrp_startup_delay 50\n vrrp_delay_after_boot 30\n vrrp_startup_delay 5\n}}\n{INSTANCE}}}\n"
+    ));
+    assert_eq!(with(&out, "main.startup_delay"), vec!["main.startup_delay='30s'"]);
+}
+
+#[test]
 fn timeouts_stay_under_the_interval() {
     let (out, reports) = run(
         "virtual_server 10.0.0.7 80 {\n protocol TCP\n delay_loop 3\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n  }\n  SMTP_CHECK {\n   connect_timeout 4\n   helo_name x.example\n   host {\n    connect_ip 10.0.0.9\n    bindto 10.0.0.2\n   }\n  }\n }\n}\n",

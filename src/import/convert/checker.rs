@@ -100,6 +100,7 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
     let mut hosts = Vec::new();
     let mut extra: Vec<(&'static str, Val)> = Vec::new();
     let mut sni = false;
+    let mut sni_name = None;
     let mut misc_timeout = None;
     for n in node.children() {
         let kw = n.keyword();
@@ -118,6 +119,10 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
             }
             ("http" | "https", "url") => urls.push(url(cx, n)),
             ("https", "enable_sni") => sni = true,
+            ("https", "sni_name") => sni_name = val(n),
+            ("http", "enable_sni" | "sni_name") => {
+                cx.report(n, "an HTTP_GET has no TLS handshake to send a name in; keepalived ignores it too")
+            }
             ("smtp", "helo_name") => {
                 if let Some(v) = val(n) {
                     extra.push(("helo_name", v));
@@ -232,7 +237,9 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
                 if let Some(v) = &host {
                     s.set("host", &v.value, &v.at, &v.keyword);
                 }
-                if sni {
+                if let Some(v) = &sni_name {
+                    s.set("sni", &v.value, &v.at, &v.keyword);
+                } else if sni {
                     let name = host.map(|h| h.value).or_else(|| layer.vs_host.clone());
                     if let Some(n) = name {
                         s.set("sni", n, &node.at, "enable_sni");

@@ -64,6 +64,8 @@ pub struct Globals {
     /// `lvs_sync_daemon_interface` of an instance (keepalived's old form).
     pub instance_sync: Option<(String, String, Origin)>,
     pub skip_check_adv_addr: bool,
+    /// The last `vrrp_startup_delay` and the last `vrrp_delay_after_boot`.
+    pub startup_delays: [Option<(Duration, Origin, &'static str)>; 2],
 }
 
 /// Reads every global block (wherever it is in the file) into `cx.g` and the global section.
@@ -96,6 +98,10 @@ pub fn collect(cx: &mut Ctx, nodes: &[Node]) {
         }
     }
     cx.g.mail = has_server && emails > 0;
+    // keepalived waits for the longer of the two.
+    if let Some((d, at, kw)) = cx.g.startup_delays.iter().flatten().max_by_key(|(d, _, _)| *d) {
+        s.set("startup_delay", duration_text(*d), at, kw);
+    }
     if !s.options.is_empty() {
         cx.global = Some(s);
     }
@@ -152,7 +158,13 @@ fn global_keyword(cx: &mut Ctx, s: &mut Section, n: &Node, has_server: &mut bool
         "smtp_alert_checker" => cx.g.smtp_alert_checker = cx.flag(n),
         "vrrp_startup_delay" => {
             if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
-                s.set("startup_delay", duration_text(d), &n.at, kw);
+                cx.g.startup_delays[0] = Some((d, n.at.clone(), "vrrp_startup_delay"));
+            }
+        }
+        "vrrp_delay_after_boot" => {
+            if let Some(d) = cx.arg(n).and_then(|v| cx.seconds(n, v)) {
+                cx.report(n, "carried approximately, as startup_delay: keeplite waits this long after it starts, at every start; keepalived waits until this long after the machine booted, so not after a later restart");
+                cx.g.startup_delays[1] = Some((d, n.at.clone(), "vrrp_delay_after_boot"));
             }
         }
         "script_user" => {

@@ -181,7 +181,6 @@ const KNOWN: &[&str] = &[
     "payload",
     "process",
     "require_reply",
-    "sni_name",
     "source_ip",
     "SSL",
     "terminate_delay",
@@ -191,7 +190,6 @@ const KNOWN: &[&str] = &[
     "ttl",
     "type",
     "vrrp",
-    "vrrp_delay_after_boot",
 ];
 
 #[cfg(test)]
