@@ -329,6 +329,21 @@ fn delay_after_boot_is_an_approximate_startup_delay() {
 }
 
 #[test]
+fn excluded_addresses_of_the_adverts_family_are_reported() {
+    // The excluded block first: the vips still lead, and set the family.
+    let (out, reports) = run(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress_excluded {\n  2001:db8::9/64\n  10.0.0.9/24\n }\n native_ipv6\n virtual_ipaddress {\n  10.0.0.7/24\n }\n}\n",
+    );
+    assert_eq!(with(&out, "VI_1.vip"), vec!["VI_1.vip='10.0.0.7/24' '2001:db8::9/64' '10.0.0.9/24'"]);
+    assert_eq!(reports, vec![
+        "6: virtual_ipaddress_excluded: 10.0.0.9 is of the adverts' family (IPv4): keeplite has no excluded list and carries it in its adverts, where keepalived leaves it out, so a keepalived peer sees a different address list",
+        "8: native_ipv6: the first vip is IPv4; keeplite takes the family from the first vip",
+    ]);
+    let (_, reports) = run(&format!("{INSTANCE} virtual_ipaddress_excluded {{\n  2001:db8::9\n }}\n}}\n"));
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+#[test]
 fn timeouts_stay_under_the_interval() {
     let (out, reports) = run(
         "virtual_server 10.0.0.7 80 {\n protocol TCP\n delay_loop 3\n real_server 10.0.0.1 80 {\n  TCP_CHECK {\n  }\n  SMTP_CHECK {\n   connect_timeout 4\n   helo_name x.example\n   host {\n    connect_ip 10.0.0.9\n    bindto 10.0.0.2\n   }\n  }\n }\n}\n",

@@ -43,13 +43,32 @@ fn vip_option(cx: &mut Ctx, n: &Node, interface: Option<&str>, word: &str, value
     }
 }
 
-/// The first VIP's family decides the instance's; `None` until one is seen.
-fn add_vips(cx: &mut Ctx, s: &mut Section, n: &Node, interface: Option<&str>, family: &mut Option<bool>) {
+/// The instance's family (IPv6: true): its first vip's, keepalived's `virtual_ipaddress`
+/// before `virtual_ipaddress_excluded` wherever they are in the block.
+fn instance_family(children: &[Node]) -> Option<bool> {
+    ["virtual_ipaddress", "virtual_ipaddress_excluded"].iter().find_map(|kw| {
+        children
+            .iter()
+            .filter(|c| c.keyword() == *kw)
+            .flat_map(Node::children)
+            .find_map(|line| value::prefix(line.words.first()?).ok())
+            .map(|(ip, _)| ip.is_ipv6())
+    })
+}
+
+/// Adds the addresses of a `virtual_ipaddress` block (`excluded`: `None`), or of a
+/// `virtual_ipaddress_excluded` one (`excluded`: the instance's family). keeplite keeps
+/// addresses of the other family out of its adverts, as keepalived does with excluded
+/// ones, but cannot keep out one of the adverts' family: each of those is reported.
+fn add_vips(cx: &mut Ctx, s: &mut Section, n: &Node, interface: Option<&str>, excluded: Option<bool>) {
     for line in n.children() {
         let Some(addr) = line.words.first() else { continue };
         match value::prefix(addr) {
             Ok((ip, len)) => {
-                family.get_or_insert(ip.is_ipv6());
+                if excluded == Some(ip.is_ipv6()) {
+                    let v = if ip.is_ipv6() { "IPv6" } else { "IPv4" };
+                    cx.reports.add(&line.at, n.keyword(), format!("{ip} is of the adverts' family ({v}): keeplite has no excluded list and carries it in its adverts, where keepalived leaves it out, so a keepalived peer sees a different address list"));
+                }
                 let text = if addr.contains('/') { format!("{ip}/{len}") } else { ip.to_string() };
                 let before = s.opt("vip").map_or(0, |o| o.items.len());
                 s.push("vip", text, &line.at, n.keyword());
@@ -82,7 +101,8 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let interface =
         children.iter().rev().find(|c| c.keyword() == "interface").and_then(|c| c.arg(0)).map(str::to_owned);
     let grouped = cx.grouped.get(kname).copied();
-    let mut family = None;
+    let family = instance_family(children);
+    let mut excluded = Vec::new();
     let mut version = None;
     let mut alerts = None;
     let mut auth_pass = None;
@@ -110,9 +130,9 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                 Some("BACKUP") => s.set("state", "backup", &n.at, kw),
                 _ => cx.report(n, "takes MASTER or BACKUP; ignored"),
             },
-            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
-                add_vips(cx, &mut s, n, interface.as_deref(), &mut family);
-            }
+            "virtual_ipaddress" => add_vips(cx, &mut s, n, interface.as_deref(), None),
+            // After the vips: the first vip sets keeplite's family of the adverts.
+            "virtual_ipaddress_excluded" => excluded.push(n),
             "nopreempt" => s.set("preempt", "0", &n.at, kw),
             "preempt" => s.set("preempt", "1", &n.at, kw),
             "preempt_delay" => {
@@ -213,6 +233,9 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             "debug" => {}
             _ => cx.unsupported(n),
         }
+    }
+    for n in excluded {
+        add_vips(cx, &mut s, n, interface.as_deref(), family);
     }
     let ipv6 = family == Some(true);
     instance_version(cx, &mut s, node, version, ipv6);
