@@ -2,7 +2,7 @@
 
 use std::io;
 
-/// What the import needs of a file system.
+/// What the import needs of the machine: its files, and its environment.
 pub trait Files {
     /// A file's bytes.
     fn read(&self, path: &str) -> io::Result<Vec<u8>>;
@@ -12,6 +12,8 @@ pub trait Files {
     fn is_file(&self, path: &str) -> bool;
     /// The working directory, for `${_PWD}` of a file named by a relative path.
     fn current_dir(&self) -> String;
+    /// An environment variable, for `${_ENV NAME}`.
+    fn env(&self, name: &str) -> Option<String>;
 }
 
 /// The real file system, with each file read up to `max_bytes` + 1 (enough to tell it is
@@ -40,21 +42,33 @@ impl Files for Disk {
     fn current_dir(&self) -> String {
         std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/".to_owned())
     }
+
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
 }
 
-/// Files held in memory, by path; directories are implied by the paths.
+/// Files held in memory, by path; directories are implied by the paths. The environment
+/// is empty unless set.
 #[cfg(test)]
 #[derive(Debug, Default, Clone)]
 pub struct Memory {
     files: Vec<(String, Vec<u8>)>,
     cwd: String,
+    env: Vec<(String, String)>,
 }
 
 #[cfg(test)]
 impl Memory {
     /// An empty file system whose working directory is `cwd`.
     pub fn new(cwd: &str) -> Memory {
-        Memory { files: Vec::new(), cwd: cwd.to_owned() }
+        Memory { files: Vec::new(), cwd: cwd.to_owned(), env: Vec::new() }
+    }
+
+    /// Sets an environment variable.
+    pub fn set_env(&mut self, name: &str, value: &str) -> &mut Memory {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// Adds (or replaces) a file.
@@ -120,5 +134,9 @@ impl Files for Memory {
 
     fn current_dir(&self) -> String {
         self.cwd.clone()
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 }

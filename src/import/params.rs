@@ -64,11 +64,13 @@ fn is_name(s: &str) -> bool {
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// Where a substitution happens: what `${_PWD}` stands for.
-#[derive(Debug, Clone, Copy)]
+/// Where a substitution happens: what `${_PWD}` and `${_ENV NAME}` stand for.
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     /// The directory of the file being read.
     pub pwd: &'a str,
+    /// The import's environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// The result of substituting the parameters of one line.
@@ -81,6 +83,8 @@ pub struct Substituted {
     pub changed: bool,
     /// `${_RANDOM}` was used: keepalived picks a new number at each read.
     pub random: bool,
+    /// The variables `${_ENV NAME}` read, each with whether it is set.
+    pub env: Vec<(String, bool)>,
 }
 
 /// Why substitution stopped.
@@ -134,23 +138,22 @@ impl Defs {
         }
     }
 
-    /// The value of a reference to `name` (with `params`, for `${_RANDOM MIN MAX}`), and
-    /// whether it spans several lines; `None` when nothing by that name is defined (the
-    /// reference then stays as written, as in keepalived).
-    fn value(
-        &self,
-        name: &str,
-        params: &[u64],
-        multiline_ok: bool,
-        cx: Context,
-    ) -> Option<(Vec<String>, bool)> {
+    /// The value of a reference `r` (with its parameters, for `${_RANDOM MIN MAX}` and
+    /// `${_ENV NAME}`), and whether it spans several lines; `None` when nothing by that
+    /// name is defined (the reference then stays as written, as in keepalived).
+    fn value(&self, r: &Reference, multiline_ok: bool, cx: Context) -> Option<(Vec<String>, bool)> {
+        let (name, params) = (r.name, &r.params);
         if let Some(d) = self.defs.iter().find(|d| d.name == name) {
-            if d.multiline && !multiline_ok || !params.is_empty() {
+            if d.multiline && !multiline_ok || !params.is_empty() || r.env.is_some() {
                 return None;
             }
             return Some((d.lines.clone(), d.multiline));
         }
         let one = |s: String| Some((vec![s], false));
+        if let Some(var) = r.env {
+            // An unset variable stands for nothing.
+            return one((cx.env)(var).unwrap_or_default());
+        }
         match name {
             "_PWD" if params.is_empty() => one(cx.pwd.to_owned()),
             "_INSTANCE" if params.is_empty() => one(self.instance.clone()),
@@ -176,7 +179,7 @@ impl Defs {
                 continue;
             };
             let multiline_ok = at + 1 + r.len == buf.len();
-            let Some((lines, multiline)) = self.value(r.name, &r.params, multiline_ok, cx) else {
+            let Some((lines, multiline)) = self.value(&r, multiline_ok, cx) else {
                 pos = at + 1;
                 continue;
             };
@@ -186,6 +189,9 @@ impl Defs {
             }
             out.changed = true;
             out.random |= r.name == "_RANDOM" && !self.defs.iter().any(|d| d.name == "_RANDOM");
+            if let Some(var) = r.env {
+                out.env.push((var.to_owned(), (cx.env)(var).is_some()));
+            }
             let first = lines.first().cloned().unwrap_or_default();
             let tilde = first.trim_start_matches([' ', '\t']).starts_with('~');
             buf.replace_range(at..at + 1 + r.len, &first);
@@ -213,12 +219,14 @@ impl Defs {
 struct Reference<'a> {
     name: &'a str,
     params: Vec<u64>,
+    /// The variable of `${_ENV VAR}`.
+    env: Option<&'a str>,
     /// Length of the reference after the `$`.
     len: usize,
 }
 
 /// Reads `NAME` (followed by white space, `,`, `)` or the end) or `{NAME}` /
-/// `{NAME 1 2}` at the start of `s`.
+/// `{NAME 1 2}` / `{_ENV VAR}` at the start of `s`.
 fn reference(s: &str) -> Option<Reference<'_>> {
     let braced = s.starts_with('{');
     let body = if braced { &s[1..] } else { s };
@@ -231,27 +239,41 @@ fn reference(s: &str) -> Option<Reference<'_>> {
     if !braced {
         return match after.chars().next() {
             None | Some(' ' | '\t' | ',' | ')') => {
-                Some(Reference { name, params: Vec::new(), len: name_len })
+                Some(Reference { name, params: Vec::new(), env: None, len: name_len })
             }
             _ => None,
         };
     }
     let close = after.find('}')?;
     let inside = &after[..close];
+    let len = 1 + name_len + close + 1;
+    if name == "_ENV" {
+        let var = inside.trim_start_matches(' ');
+        return (inside.starts_with(' ') && is_name(var)).then_some(Reference {
+            name,
+            params: Vec::new(),
+            env: Some(var),
+            len,
+        });
+    }
     if !inside.bytes().all(|b| b == b' ' || b.is_ascii_digit())
         || inside.ends_with(' ') && !inside.trim().is_empty()
     {
         return None;
     }
     let params: Vec<u64> = inside.split_whitespace().map(|p| p.parse().unwrap_or(u64::MAX)).collect();
-    Some(Reference { name, params, len: 1 + name_len + close + 1 })
+    Some(Reference { name, params, env: None, len })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const CX: Context = Context { pwd: "/etc/keepalived" };
+    fn home(var: &str) -> Option<String> {
+        (var == "HOME").then(|| "/root".to_owned())
+    }
+
+    const CX: Context = Context { pwd: "/etc/keepalived", env: &home };
 
     fn sub(d: &Defs, t: &str) -> String {
         d.substitute(t, CX).unwrap().text
@@ -310,6 +332,22 @@ mod tests {
         assert!(d.substitute("$B", CX).is_err());
         d.set("C", "${C}${C}${C}${C}${C}${C}${C}${C}${C}${C}");
         assert_eq!(d.substitute("$C", CX), Err(SubstError::TooLong));
+    }
+
+    #[test]
+    fn env_reads_the_environment() {
+        let mut d = Defs::new("x");
+        let s = d.substitute("router_id ${_ENV HOME}/${_ENV NOPE}.", CX).unwrap();
+        assert_eq!(s.text, "router_id /root/.");
+        assert_eq!(s.env, vec![("HOME".to_owned(), true), ("NOPE".to_owned(), false)]);
+        // Not a variable name, or without braces: left as written.
+        assert_eq!(
+            sub(&d, "${_ENV} ${_ENV 1} ${_ENVHOME} $_ENV HOME"),
+            "${_ENV} ${_ENV 1} ${_ENVHOME} $_ENV HOME"
+        );
+        // The value is read again, as any parameter's.
+        d.set("R", "${_ENV HOME}");
+        assert_eq!(sub(&d, "$R"), "/root");
     }
 
     #[test]

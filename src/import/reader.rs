@@ -223,8 +223,7 @@ impl Reader<'_> {
             if text.starts_with('~') || !text.contains('$') {
                 break;
             }
-            let pwd = self.pwd(dir);
-            match self.defs.substitute(&text, Context { pwd: &pwd }) {
+            match self.substitute(&text, dir) {
                 Ok(s) if s.changed => {
                     if s.random {
                         self.reports.add(
@@ -232,6 +231,14 @@ impl Reader<'_> {
                             "${_RANDOM}",
                             "keepalived draws a random number at each reading; the import takes the lowest",
                         );
+                    }
+                    for (var, set) in &s.env {
+                        let why = if *set {
+                            "keepalived reads the variable from its environment at each reading; the import took the value in its own environment"
+                        } else {
+                            "the variable is not set in the import's environment: replaced by nothing; keepalived reads it from its own environment at each reading"
+                        };
+                        self.reports.add(at, format!("${{_ENV {var}}}"), why);
                     }
                     if !s.more.is_empty() {
                         self.stack.push(Source::Expansion {
@@ -279,6 +286,12 @@ impl Reader<'_> {
         }
     }
 
+    /// Substitutes the parameters of `text`, read in directory `dir`.
+    fn substitute(&self, text: &str, dir: &str) -> Result<params::Substituted, SubstError> {
+        let files = self.files;
+        self.defs.substitute(text, Context { pwd: &self.pwd(dir), env: &|var| files.env(var) })
+    }
+
     /// `${_PWD}`: the absolute directory of the file being read.
     fn pwd(&self, dir: &str) -> String {
         if dir.starts_with('/') {
@@ -292,12 +305,11 @@ impl Reader<'_> {
 
     fn repeat(&mut self, text: &str, at: &Origin, dir: &str) {
         // The arguments may use parameters; the repeated text is substituted at each turn.
-        let pwd = self.pwd(dir);
         let (head, tail) = match text.find(')') {
             Some(i) => text.split_at(i),
             None => (text, ""),
         };
-        let head = match self.defs.substitute(head, Context { pwd: &pwd }) {
+        let head = match self.substitute(head, dir) {
             Ok(s) if s.more.is_empty() => s.text,
             _ => head.to_owned(),
         };

@@ -433,6 +433,24 @@ fn includes_conditions_and_parameters_end_to_end() {
 }
 
 #[test]
+fn env_variables_are_taken_from_the_imports_environment_and_reported() {
+    let mut fs = Memory::new("/");
+    fs.add(
+        "/etc/keepalived/keepalived.conf",
+        "global_defs {\n router_id ${_ENV NODE}\n smtp_helo_name x${_ENV UNSET}\n}\n",
+    )
+    .set_env("NODE", "lb1");
+    let done = import("/etc/keepalived/keepalived.conf", "a", &fs).unwrap();
+    assert!(loads(&done).contains("main.router_id='lb1'"), "{}", loads(&done));
+    let reports: Vec<String> =
+        done.reports.iter().map(|r| format!("{}: {}: {}", r.at.line, r.keyword, r.why)).collect();
+    assert_eq!(reports, vec![
+        "2: ${_ENV NODE}: keepalived reads the variable from its environment at each reading; the import took the value in its own environment",
+        "3: ${_ENV UNSET}: the variable is not set in the import's environment: replaced by nothing; keepalived reads it from its own environment at each reading",
+    ]);
+}
+
+#[test]
 fn an_unreadable_file_is_the_only_error() {
     let fs = Memory::new("/");
     assert_eq!(
