@@ -107,11 +107,13 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
         if kind != "script" && target_keyword(cx, &mut target, n) {
             continue;
         }
-        if kind != "script" && kw != "virtualhost" && layer.read(n) {
+        // keepalived reads retry's old name in HTTP_GET and SSL_GET only.
+        let old_retry_elsewhere = kw == "nb_get_retry" && !matches!(kind, "http" | "https");
+        if kind != "script" && kw != "virtualhost" && !old_retry_elsewhere && layer.read(n) {
             continue;
         }
         match (kind, kw) {
-            (_, "delay_before_retry" | "retry" | "nb_get_retry" | "delay_loop") => {
+            (_, "delay_before_retry" | "retry" | "delay_loop") => {
                 layer.read(n);
             }
             ("http" | "https", "virtualhost") => {
