@@ -20,6 +20,7 @@ enum Command {
     Run(Run),
     CheckConfig(CheckConfig),
     Status(Status),
+    Subscribe(Subscribe),
     Rpcd(Rpcd),
     Digest(Digest),
     Import(Import),
@@ -51,6 +52,19 @@ struct CheckConfig {
     /// print the effective configuration in native UCI form instead of flat form
     #[argh(switch)]
     uci: bool,
+}
+
+#[derive(FromArgs)]
+/// Print the running daemon's events (VRRP transitions, health, quorum, IPVS writes) as
+/// JSON lines, as they happen, until it stops.
+#[argh(subcommand, name = "subscribe")]
+struct Subscribe {
+    /// status socket (default: global.status_socket of the configuration file, else /var/run/keeplite/status.sock)
+    #[argh(option, short = 's')]
+    socket: Option<String>,
+    /// configuration file to take the status socket from (default: run's, /etc/config/keeplite if it exists, else /etc/keeplite.conf)
+    #[argh(option, short = 'f')]
+    file: Option<String>,
 }
 
 #[derive(FromArgs)]
@@ -145,6 +159,7 @@ pub fn main() -> i32 {
         Command::Run(r) => run(&r),
         Command::CheckConfig(c) => check_config(&c),
         Command::Status(s) => status(&s),
+        Command::Subscribe(s) => subscribe(&s),
         Command::Rpcd(r) => rpcd(&r),
         Command::Digest(d) => digest(&d),
         Command::Import(i) => import(&i),
@@ -323,6 +338,21 @@ fn run(args: &Run) -> i32 {
         }
     };
     crate::daemon::run(&config, &reload)
+}
+
+fn subscribe(args: &Subscribe) -> i32 {
+    use std::io::Write;
+    let streamed = locate::find(args.socket.as_deref(), args.file.as_deref(), &host()).and_then(|socket| {
+        let mut out = std::io::stdout().lock();
+        socket.subscribe(|line| writeln!(out, "{line}").and_then(|()| out.flush()))
+    });
+    match streamed {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("keeplite: {e}");
+            1
+        }
+    }
 }
 
 fn status(args: &Status) -> i32 {

@@ -13,6 +13,7 @@ use crate::ipvs::desired::{desired, DesiredService, RealServerHealth};
 use crate::ipvs::model::{DumpedService, ServiceKey, SyncRole};
 use crate::ipvs::quorum::Quorum;
 use crate::ipvs::reconcile::{reconcile, Op};
+use crate::json::Json;
 use crate::log;
 use crate::notify::{self, Report};
 use rustix::io::Errno;
@@ -240,7 +241,24 @@ impl Worker {
                 }
             } else if old.weight != new.weight {
                 log::info!("real server {} ({}): dynamic weight {:?}", rs.name, rs.address, new.weight);
+            } else {
+                continue;
             }
+            let weight = new.weight.map_or(Json::Null, |w| Json::Int(i64::from(w)));
+            let virtual_servers = rs
+                .virtual_servers
+                .iter()
+                .filter_map(|&vi| self.config.virtual_servers.get(vi))
+                .map(|vs| Json::str(&vs.name))
+                .collect();
+            let fields = vec![
+                ("real_server", Json::str(&rs.name)),
+                ("address", Json::str(rs.address.to_string())),
+                ("virtual_servers", Json::Array(virtual_servers)),
+                ("up", Json::Bool(new.up)),
+                ("weight", weight),
+            ];
+            self.shared.events.emit("health", fields);
         }
         self.health = health;
         self.reconcile(false);
@@ -255,6 +273,14 @@ impl Worker {
             let vs = &self.config.virtual_servers[change.virtual_server];
             let (word, script) = if change.up { ("up", &vs.quorum_up) } else { ("down", &vs.quorum_down) };
             log::info!("ipvs {}: quorum {word} (alive weight {})", vs.name, change.alive_weight);
+            self.shared.events.emit(
+                "quorum",
+                vec![
+                    ("virtual_server", Json::str(&vs.name)),
+                    ("up", Json::Bool(change.up)),
+                    ("alive_weight", Json::Int(i64::try_from(change.alive_weight).unwrap_or(i64::MAX))),
+                ],
+            );
             if let Some(command) = script {
                 self.scripts.submit(notify::Job { command: command.clone(), args: Vec::new() });
             }
@@ -292,6 +318,7 @@ impl Worker {
         }
         let errors = client.apply(&ops);
         log_writes(&ops, errors.len(), read, started.elapsed());
+        self.shared.events.emit("ipvs", write_event(&ops, errors.len()));
         // What the kernel holds now, as long as it took every write; after a refusal the
         // next round reads the table back.
         self.known = if errors.is_empty() { applied(&kernel, &ops).ok() } else { None };
@@ -437,6 +464,20 @@ fn log_writes(ops: &[Op], failed: usize, read: Option<Duration>, took: Duration)
         millis(took),
         read.map_or("not needed".into(), millis)
     );
+}
+
+/// Writes listed in one `ipvs` event, at most (the rest are counted).
+const WRITES_IN_EVENT: usize = 32;
+
+/// The fields of the `ipvs` event for one round of kernel writes.
+fn write_event(ops: &[Op], refused: usize) -> Vec<(&'static str, Json)> {
+    let listed = ops.iter().take(WRITES_IN_EVENT).map(|op| Json::str(op.to_string())).collect();
+    let count = |n: usize| Json::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    vec![
+        ("writes", Json::Array(listed)),
+        ("unlisted", count(ops.len().saturating_sub(WRITES_IN_EVENT))),
+        ("refused", count(refused)),
+    ]
 }
 
 fn millis(d: Duration) -> String {

@@ -75,7 +75,9 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
     let mut service_manager = ServiceManager::from_env(Instant::now()).transpose()?;
     let _pid_file = config.global.pid_file.as_deref().map(PidFile::create).transpose()?;
     let mut signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let router = Router::new(config, Instant::now()).map_err(|e| format!("cannot start VRRP: {e}"))?;
+    let (shared, events) = status::Shared::new(config);
+    let router = Router::new(config, shared.events.clone(), Instant::now())
+        .map_err(|e| format!("cannot start VRRP: {e}"))?;
     let clock = Clock::new().map_err(|e| format!("cannot create a timer: {e}"))?;
     let (mut control, remote) = control::channel().map_err(|e| format!("cannot create a channel: {e}"))?;
     log::info!(
@@ -83,7 +85,6 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         config.vrrp.len(),
         config.virtual_servers.len()
     );
-    let shared = status::Shared::new(config);
     // Every configured instance is in the status from the first request (INIT until the
     // loop starts them), not an empty list while the loop has yet to publish.
     *status::lock(&shared.vrrp) = router.status(Instant::now());
@@ -91,7 +92,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
     let checker = start_checks(config, ipvs.as_ref(), &shared);
     // VRRP runs on without the status endpoint: failover must not depend on a web UI.
     let status_server =
-        status::start(config, shared.clone(), ipvs.as_ref().map(Ipvs::weight_override), remote)
+        status::start(config, shared.clone(), events, ipvs.as_ref().map(Ipvs::weight_override), remote)
             .map_err(|e| log::error!("status: {e}; running without the status endpoint"))
             .ok();
     let mut daemon = Daemon {

@@ -12,6 +12,7 @@ use crate::ipvs::desired::{members, DesiredService, RealServerHealth};
 use crate::ipvs::model::{DumpedService, ServiceKey};
 use crate::ipvs::quorum::Quorum;
 use crate::json::Json;
+use crate::status::events::{self, Emitter};
 use crate::status::snapshot::{CheckResult, KernelDest, RealServer, Snapshot, VirtualService, Vrrp};
 use crate::status::{Peer, Reply, Request, Server};
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub vrrp: Mutex<Vec<Vrrp>>,
     pub services: Mutex<Services>,
     pub checks: Mutex<Checks>,
+    /// The event stream's producers' end.
+    pub events: Arc<Emitter>,
 }
 
 /// Locks `m`, even after a thread panicked holding it: a status reply is better than none.
@@ -53,15 +56,18 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Empty parts for `config`.
-    pub fn new(config: &Config) -> Arc<Shared> {
-        Arc::new(Shared {
+    /// Empty parts for `config`, and the event stream's end the status server reads.
+    pub fn new(config: &Config) -> (Arc<Shared>, events::Source) {
+        let (events, source) = events::channel();
+        let shared = Arc::new(Shared {
             router_id: config.global.router_id.clone(),
             started: Instant::now(),
             vrrp: Mutex::default(),
             services: Mutex::default(),
             checks: Mutex::default(),
-        })
+            events,
+        });
+        (shared, source)
     }
 
     /// The parts put together, check results in their real servers.
@@ -120,6 +126,7 @@ pub fn check_publisher(shared: Arc<Shared>) -> Publish {
 pub fn start(
     config: &Config,
     shared: Arc<Shared>,
+    events: events::Source,
     weights: Option<WeightOverride>,
     event_loop: Remote,
 ) -> Result<Server, String> {
@@ -131,7 +138,7 @@ pub fn start(
         }
         write(request, &shared, weights.as_ref(), &event_loop)
     };
-    Server::start(path, handler).map_err(|e| e.to_string())
+    Server::start_with_events(path, handler, events).map_err(|e| e.to_string())
 }
 
 /// A write method (the server let only root through): the event loop's orders go to it,

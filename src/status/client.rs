@@ -80,9 +80,10 @@ fn trusted_server(stream: &UnixStream) -> Result<(), String> {
     }
 }
 
-fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
+/// Connects to the server at `path` and checks whose it is.
+fn connect(path: &Path) -> Result<UnixStream, Failure> {
     let shown = path.display();
-    let mut stream = UnixStream::connect(path).map_err(|e| {
+    let stream = UnixStream::connect(path).map_err(|e| {
         Failure::Fatal(match e.kind() {
             ErrorKind::NotFound => format!("{shown}: no such socket; is keeplite running?"),
             ErrorKind::ConnectionRefused => format!("{shown}: nothing listens; is keeplite running?"),
@@ -92,12 +93,18 @@ fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
             _ => format!("{shown}: {e}"),
         })
     })?;
+    trusted_server(&stream).map_err(|why| Failure::Fatal(format!("{shown}: {why}")))?;
+    Ok(stream)
+}
+
+fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
+    let shown = path.display();
+    let mut stream = connect(path)?;
     let io_error = |e: std::io::Error| match e.kind() {
         ErrorKind::WouldBlock | ErrorKind::TimedOut => Failure::Fatal(format!("{shown}: no reply in time")),
         ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => Failure::Closed,
         _ => Failure::Fatal(format!("{shown}: {e}")),
     };
-    trusted_server(&stream).map_err(|why| Failure::Fatal(format!("{shown}: {why}")))?;
     stream.set_write_timeout(Some(left(path, deadline)?)).map_err(io_error)?;
     stream.write_all(line).map_err(io_error)?;
     let mut reply = Vec::new();
@@ -127,3 +134,55 @@ fn once(path: &Path, line: &[u8], deadline: Instant) -> Result<Json, Failure> {
         Err(e) => Err(Failure::Fatal(format!("{shown}: the reply is not JSON: {e}"))),
     }
 }
+
+/// Subscribes to the event stream at `path` and hands `each` every event line, in order,
+/// until the daemon closes the stream (it stopped: `Ok`), drops this subscriber for
+/// falling behind, or `each` fails (the reader went away: `Ok`).
+pub fn subscribe(path: &Path, mut each: impl FnMut(&str) -> std::io::Result<()>) -> Result<(), String> {
+    let shown = path.display();
+    let fatal = |f: Failure| match f {
+        Failure::Fatal(e) => e,
+        Failure::Closed => format!("{shown}: the daemon closed the connection without a reply"),
+    };
+    let mut stream = connect(path).map_err(fatal)?;
+    stream.set_write_timeout(Some(TIMEOUT)).map_err(|e| format!("{shown}: {e}"))?;
+    stream.write_all(b"{\"method\":\"subscribe\"}\n").map_err(|e| format!("{shown}: {e}"))?;
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| format!("{shown}: {e}"))?;
+    let mut lines = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut (&mut lines).take(MAX_EVENT as u64), &mut line);
+        match read {
+            Ok(0) if first => {
+                return Err(format!("{shown}: the daemon closed the connection without a reply"))
+            }
+            Ok(0) => return Ok(()),
+            Ok(_) if !line.ends_with('\n') => {
+                return Err(format!("{shown}: an event line longer than {MAX_EVENT} bytes"))
+            }
+            Ok(_) => {}
+            Err(e) if first => return Err(format!("{shown}: no reply in time ({e})")),
+            Err(e) => return Err(format!("{shown}: {e}")),
+        }
+        let text = line.trim_end();
+        let value = json::parse(text.as_bytes(), json::Limits { max_bytes: MAX_EVENT, max_depth: MAX_DEPTH })
+            .map_err(|e| format!("{shown}: not JSON: {e}"))?;
+        if value.get("ok").is_some() && !reply::is_ok(&value) {
+            return Err(format!("{shown}: {}", reply::error_text(&value).unwrap_or("the daemon said no")));
+        }
+        if first {
+            first = false;
+            // Events come when they happen: no deadline between them.
+            lines.get_ref().set_read_timeout(None).map_err(|e| format!("{shown}: {e}"))?;
+            continue;
+        }
+        if each(text).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// Longest event line read.
+const MAX_EVENT: usize = 64 * 1024;

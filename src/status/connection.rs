@@ -4,7 +4,12 @@
 //! an error and the connection is closed (the rest of that line cannot be told from the
 //! next request); so does a connection idle for the idle timeout, which also bounds how
 //! long a client may take to read its reply.
+//!
+//! `subscribe` turns the connection into an event stream: no more requests, no idle
+//! timeout and no lifetime cap, an event line whenever there is one, until the client
+//! closes, falls behind (its queue fills) or does not read for the idle timeout.
 
+use super::events::{Ended, Subscription};
 use super::reply;
 use super::request::{self, Method, Request};
 use super::server::{Peer, Reply, Shared, Stats};
@@ -44,6 +49,7 @@ pub(super) async fn serve(mut stream: Async<UnixStream>, peer: Peer, shared: &Sh
             let line: Vec<u8> = buf.drain(..=end).collect();
             match answer_line(&mut stream, &line[..end], &peer, shared).await {
                 Answered::Gone => return,
+                Answered::Subscribed(events) => return stream_events(&mut stream, events, shared).await,
                 // A blank line is not a request: it does not buy more time.
                 Answered::Blank => {}
                 Answered::Yes => deadline = (Instant::now() + limits.idle).min(end_of_life),
@@ -83,6 +89,8 @@ enum Answered {
     Blank,
     /// The client is gone or does not read its reply.
     Gone,
+    /// A subscription began: events follow.
+    Subscribed(Subscription),
 }
 
 /// Answers one line (blank lines are skipped).
@@ -91,11 +99,66 @@ async fn answer_line(stream: &mut Async<UnixStream>, line: &[u8], peer: &Peer, s
     if line.iter().all(u8::is_ascii_whitespace) {
         return Answered::Blank;
     }
-    let reply = answer(line, peer, shared).await;
-    if send(stream, &reply, Instant::now() + shared.limits.idle).await {
-        Answered::Yes
-    } else {
-        Answered::Gone
+    let parsed = request::parse(line);
+    let mut subscription = None;
+    let reply = match parsed {
+        Ok(Request::Subscribe) => {
+            Stats::bump(&shared.stats.requests);
+            match shared.hub.subscribe() {
+                Some((events, next)) => {
+                    subscription = Some(events);
+                    let next = i64::try_from(next).unwrap_or(i64::MAX);
+                    reply::ok(Json::object([("subscribed", Json::Bool(true)), ("next_seq", Json::Int(next))]))
+                }
+                None => {
+                    Stats::bump(&shared.stats.errors);
+                    let max = super::events::MAX_SUBSCRIBERS;
+                    reply::busy(format!("busy: {max} subscribers already; try again"))
+                }
+            }
+        }
+        parsed => answer(parsed, peer, shared).await,
+    };
+    match (send(stream, &reply, Instant::now() + shared.limits.idle).await, subscription) {
+        (false, _) => Answered::Gone,
+        (true, Some(events)) => Answered::Subscribed(events),
+        (true, None) => Answered::Yes,
+    }
+}
+
+/// Writes each event of `events` until the client closes, falls behind or stops
+/// reading; what the client sends meanwhile is read and ignored.
+async fn stream_events(stream: &mut Async<UnixStream>, events: Subscription, shared: &Shared) {
+    let mut sink = [0u8; CHUNK];
+    loop {
+        let next = future::or(async { Some(events.next().await) }, async {
+            // Some(Ok(0)) or an error: the client went away.
+            loop {
+                match (&*stream).read(&mut sink).await {
+                    Ok(n) if n > 0 => continue,
+                    _ => return None,
+                }
+            }
+        });
+        let line = match next.await {
+            None | Some(Err(Ended::Stopped)) => return,
+            Some(Err(Ended::TooSlow)) => {
+                let why = format!(
+                    "dropped: {} events waited unread; subscribe again (and read faster)",
+                    super::events::PER_SUBSCRIBER
+                );
+                let _ = send(stream, &reply::error(why), Instant::now() + shared.limits.idle).await;
+                return;
+            }
+            Some(Ok(line)) => line,
+        };
+        let deadline = Instant::now() + shared.limits.idle;
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        if !matches!(until(deadline, stream.write_all(&bytes)).await, Some(Ok(()))) {
+            return;
+        }
     }
 }
 
@@ -112,10 +175,10 @@ async fn send(stream: &mut Async<UnixStream>, reply: &Json, deadline: Instant) -
     matches!(until(deadline, stream.write_all(line.as_bytes())).await, Some(Ok(())))
 }
 
-/// The reply to one request line.
-async fn answer(line: &[u8], peer: &Peer, shared: &Shared) -> Json {
+/// The reply to one request line, as parsed.
+async fn answer(parsed: Result<Request, request::Error>, peer: &Peer, shared: &Shared) -> Json {
     Stats::bump(&shared.stats.requests);
-    let request = match request::parse(line) {
+    let request = match parsed {
         Ok(r) => r,
         Err(e) => {
             Stats::bump(&shared.stats.errors);

@@ -45,6 +45,12 @@ impl Socket {
         client::call(&self.path, method, params, timeout).map_err(|e| self.explain(e))
     }
 
+    /// Streams the daemon's events (see [`client::subscribe`]); an error also says where
+    /// the path came from.
+    pub fn subscribe(&self, each: impl FnMut(&str) -> std::io::Result<()>) -> Result<(), String> {
+        client::subscribe(&self.path, each).map_err(|e| self.explain(e))
+    }
+
     /// `error` (which names the socket) followed by where the socket came from.
     pub fn explain(&self, error: String) -> String {
         let older = |file: &str, errors: usize| match errors {

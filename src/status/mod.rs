@@ -6,6 +6,7 @@
 
 pub mod client;
 mod connection;
+pub mod events;
 pub mod locate;
 mod peer_cred;
 pub mod reply;

@@ -28,6 +28,8 @@ pub enum Method {
     SetWeight,
     Yield,
     Hold,
+    /// The event stream: the connection carries event lines from then on.
+    Subscribe,
 }
 
 /// The type of a parameter.
@@ -50,7 +52,7 @@ pub const MAX_YIELD_SECONDS: u32 = 86400;
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 11] = [
         Method::Status,
         Method::Vrrp,
         Method::VirtualServers,
@@ -61,6 +63,7 @@ impl Method {
         Method::SetWeight,
         Method::Yield,
         Method::Hold,
+        Method::Subscribe,
     ];
 
     /// The name on the wire.
@@ -76,6 +79,7 @@ impl Method {
             Method::SetWeight => "set_weight",
             Method::Yield => "yield",
             Method::Hold => "hold",
+            Method::Subscribe => "subscribe",
         }
     }
 
@@ -86,7 +90,10 @@ impl Method {
 
     /// True for methods that change the daemon (root only).
     pub fn is_write(self) -> bool {
-        !matches!(self, Method::Status | Method::Vrrp | Method::VirtualServers | Method::Counters)
+        !matches!(
+            self,
+            Method::Status | Method::Vrrp | Method::VirtualServers | Method::Counters | Method::Subscribe
+        )
     }
 
     /// The parameters the method takes; all are required.
@@ -94,7 +101,12 @@ impl Method {
         const WEIGHT: Param = Param::Int { min: 0, max: MAX_WEIGHT as i64 };
         const SECONDS: Param = Param::Int { min: 0, max: MAX_YIELD_SECONDS as i64 };
         match self {
-            Method::Status | Method::Vrrp | Method::VirtualServers | Method::Counters | Method::Reload => &[],
+            Method::Status
+            | Method::Vrrp
+            | Method::VirtualServers
+            | Method::Counters
+            | Method::Reload
+            | Method::Subscribe => &[],
             Method::Drain | Method::Undrain => &[("name", Param::Name)],
             Method::SetWeight => &[("name", Param::Name), ("weight", WEIGHT)],
             Method::Yield => &[("instance", Param::Name), ("seconds", SECONDS)],
@@ -142,6 +154,8 @@ pub enum Request {
         instance: String,
         on: bool,
     },
+    /// Every event from now on, one line each, until either side closes.
+    Subscribe,
 }
 
 impl Request {
@@ -158,6 +172,7 @@ impl Request {
             Request::SetWeight { .. } => Method::SetWeight,
             Request::Yield { .. } => Method::Yield,
             Request::Hold { .. } => Method::Hold,
+            Request::Subscribe => Method::Subscribe,
         }
     }
 
@@ -170,7 +185,8 @@ impl Request {
             | Request::Vrrp
             | Request::VirtualServers
             | Request::Counters
-            | Request::Reload => {
+            | Request::Reload
+            | Request::Subscribe => {
                 vec![]
             }
             Request::Drain { name: n } | Request::Undrain { name: n } => vec![name(n)],
@@ -289,6 +305,7 @@ pub fn from_parts(method: &str, params: Option<&Json>) -> Result<Request, Error>
         Method::SetWeight => Request::SetWeight { name: args.name("name")?, weight: args.uint("weight")? },
         Method::Yield => Request::Yield { instance: args.name("instance")?, seconds: args.uint("seconds")? },
         Method::Hold => Request::Hold { instance: args.name("instance")?, on: args.bool("on")? },
+        Method::Subscribe => Request::Subscribe,
     })
 }
 
@@ -430,7 +447,7 @@ mod tests {
             assert_eq!(Method::from_name(m.name()), Some(m));
         }
         let reads: Vec<&str> = Method::ALL.iter().filter(|m| !m.is_write()).map(|m| m.name()).collect();
-        assert_eq!(reads, ["status", "vrrp", "virtual_servers", "counters"]);
+        assert_eq!(reads, ["status", "vrrp", "virtual_servers", "counters", "subscribe"]);
     }
 
     fn request() -> impl Strategy<Value = Request> {
@@ -438,6 +455,7 @@ mod tests {
         prop_oneof![
             Just(Request::Status),
             Just(Request::Reload),
+            Just(Request::Subscribe),
             name.prop_map(|name| Request::Drain { name }),
             (name, 0..=MAX_WEIGHT).prop_map(|(name, weight)| Request::SetWeight { name, weight }),
             (name, 0..=MAX_YIELD_SECONDS)

@@ -16,9 +16,10 @@ use std::io::Read;
 /// Largest parameters object read from stdin.
 const MAX_INPUT: usize = 64 * 1024;
 
-/// What `list` prints: every method and its parameter signature.
+/// What `list` prints: every method and its parameter signature. Not `subscribe`: an
+/// exec plugin answers once (ubus gets the events from `keeplite subscribe --ubus`).
 pub fn list() -> Json {
-    Json::object(Method::ALL.iter().map(|m| {
+    Json::object(Method::ALL.iter().filter(|m| **m != Method::Subscribe).map(|m| {
         let params = m.params().iter().map(|(name, kind)| {
             let example = match kind {
                 Param::Name => Json::str("str"),
@@ -58,6 +59,9 @@ pub fn call(socket: &Socket, method: &str, stdin: impl Read, terminal: bool) -> 
         Ok(p) => p,
         Err(e) => return (reply::error(e), false),
     };
+    if method == Method::Subscribe.name() {
+        return (reply::error("subscribe streams events: run `keeplite subscribe`"), false);
+    }
     match socket.call(method, params.as_ref(), client::TIMEOUT) {
         Ok(r) => {
             let ok = reply::is_ok(&r);

@@ -2,6 +2,7 @@
 //! no client, however slow or hostile, can delay VRRP, and a few cannot shut out the rest.
 
 use super::connection;
+use super::events::{self, Hub};
 use super::peer_cred::peer_cred;
 use super::request::Request;
 use super::socket_file::{self, FileId};
@@ -156,6 +157,8 @@ pub(super) struct Shared {
     /// Connections open now, and how many of them each non-root user holds.
     pub open: Cell<usize>,
     pub by_uid: RefCell<HashMap<u32, usize>>,
+    /// The event stream's subscribers.
+    pub hub: Hub,
 }
 
 /// A running server; [`Server::stop`] (or dropping it) closes it and removes the socket.
@@ -173,11 +176,29 @@ impl Server {
         Server::start_with(path, handler, Limits::default())
     }
 
+    /// Listens on `path` with the default limits; `subscribe` streams the events of `events`.
+    pub fn start_with_events(
+        path: impl AsRef<Path>,
+        handler: impl Handler,
+        events: events::Source,
+    ) -> Result<Server, String> {
+        Server::spawn(path, handler, Limits::default(), Some(events))
+    }
+
     /// Listens on `path` with `limits`.
     pub fn start_with(
         path: impl AsRef<Path>,
         handler: impl Handler,
         limits: Limits,
+    ) -> Result<Server, String> {
+        Server::spawn(path, handler, limits, None)
+    }
+
+    fn spawn(
+        path: impl AsRef<Path>,
+        handler: impl Handler,
+        limits: Limits,
+        events: Option<events::Source>,
     ) -> Result<Server, String> {
         let path = path.as_ref().to_path_buf();
         let (listener, id) = socket_file::bind(&path)?;
@@ -190,16 +211,20 @@ impl Server {
         };
         let stats = Arc::new(Stats::default());
         let (stop, stopped) = async_channel::bounded(1);
-        let shared = Shared {
-            handler: Box::new(handler),
-            limits,
-            stats: stats.clone(),
-            open: Cell::new(0),
-            by_uid: RefCell::new(HashMap::new()),
-        };
-        let spawned = std::thread::Builder::new()
-            .name("status".into())
-            .spawn(move || run(listener, Rc::new(shared), stopped));
+        let handler: Box<dyn Handler> = Box::new(handler);
+        let thread_stats = stats.clone();
+        let spawned = std::thread::Builder::new().name("status".into()).spawn(move || {
+            // Made here: the subscribers' queues belong to this thread.
+            let shared = Shared {
+                handler,
+                limits,
+                stats: thread_stats,
+                open: Cell::new(0),
+                by_uid: RefCell::new(HashMap::new()),
+                hub: Hub::default(),
+            };
+            run(listener, Rc::new(shared), stopped, events)
+        });
         match spawned {
             Ok(thread) => {
                 log::info!("status: listening on {}", path.display());
@@ -243,8 +268,17 @@ impl Drop for Server {
 }
 
 /// The thread: accepts until stopped; dropping the executor closes open connections.
-fn run(listener: Async<UnixListener>, shared: Rc<Shared>, stopped: async_channel::Receiver<()>) {
+fn run(
+    listener: Async<UnixListener>,
+    shared: Rc<Shared>,
+    stopped: async_channel::Receiver<()>,
+    events: Option<events::Source>,
+) {
     let ex = async_executor::LocalExecutor::new();
+    if let Some(source) = events {
+        let shared = shared.clone();
+        ex.spawn(async move { shared.hub.run(source).await }).detach();
+    }
     async_io::block_on(ex.run(async {
         // Out of descriptors, accept fails every ACCEPT_BACKOFF: logged once per streak.
         let mut failing = false;

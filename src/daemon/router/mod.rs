@@ -14,11 +14,13 @@ use super::links::Links;
 use super::scripts::Scripts;
 use super::vmac;
 use crate::config::model::{Config, Family, Notify, Vip};
+use crate::json::Json;
 use crate::log;
 use crate::net::monitor::Monitor;
 use crate::net::netlink::Socket;
 use crate::net::packet_socket::PacketSocket;
 use crate::notify::{self, Kind, Report};
+use crate::status::events::Emitter;
 use crate::status::snapshot as status;
 use crate::vrrp::announce::{self, MacAddr, NeighbourAdvert};
 use crate::vrrp::counters::Counters;
@@ -31,6 +33,7 @@ use build::Parts;
 use pending::Builds;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a readable descriptor belongs to.
@@ -142,6 +145,8 @@ pub struct Router {
     notify: notify::Runner,
     /// Packets for a VRID no instance has, or that could not be attributed.
     pub unattributed: Counters,
+    /// Transitions go to the event stream too.
+    events: Arc<Emitter>,
     buf: Box<[u8; RECV_BUFFER]>,
 }
 
@@ -151,7 +156,7 @@ fn text(e: impl std::fmt::Display) -> String {
 
 impl Router {
     /// Opens everything the configuration's vrrp sections need.
-    pub fn new(config: &Config, now: Instant) -> Result<Router, String> {
+    pub fn new(config: &Config, events: Arc<Emitter>, now: Instant) -> Result<Router, String> {
         // The monitor opens before the first reads, so no change falls in between.
         let monitor = Monitor::open().map_err(text)?;
         let mut nl = Socket::open().map_err(text)?;
@@ -173,6 +178,7 @@ impl Router {
             scripts: parts.scripts,
             notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
+            events,
             buf: Box::new([0; RECV_BUFFER]),
         })
     }
@@ -471,6 +477,10 @@ impl Router {
             group.state = shared;
             if let Some(state) = shared {
                 log::info!("sync group {}: {}", group.name, state.name());
+                self.events.emit(
+                    "sync_group",
+                    vec![("group", Json::str(&group.name)), ("state", Json::str(state.name()))],
+                );
                 for job in notify::jobs(Kind::Group, &group.name, state, 0, &group.notify) {
                     self.notify.submit(job);
                 }
@@ -491,6 +501,16 @@ impl Router {
                     from.name(),
                     to.name(),
                     reason_text(reason)
+                );
+                self.events.emit(
+                    "vrrp",
+                    vec![
+                        ("instance", Json::str(&vr.name)),
+                        ("from", Json::str(from.name())),
+                        ("to", Json::str(to.name())),
+                        ("reason", Json::str(reason_text(reason))),
+                        ("priority", Json::Int(i64::from(priority))),
+                    ],
                 );
                 // A full queue is logged and counted by the runner.
                 for job in notify::jobs(Kind::Instance, &vr.name, to, priority, &vr.notify) {
