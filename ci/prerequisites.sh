@@ -26,6 +26,7 @@ PREREQ_APT=(
     openssl          # their certificates (tests, appliance boxes)
     python3          # /usr/bin/python3: ci/bench.d/failover.py, JSON in image/openwrt/test
     python3-aiosmtpd # the SMTP server of the netns checks and e-mail alert tests
+    dnsmasq-base     # the DNS server of the netns dns checks (the binary alone, no service)
     chromium         # the web status page, headless (netns_web, image/appliance/browser-test)
     curl             # ./ci/demo's client on the LAN
     socat            # ./ci/demo --shell: a host port forwarded to a box's status page

@@ -62,6 +62,8 @@ pub const MAIL_ATTEMPTS: usize = 3;
 pub const IPVS_SERVICES: usize = 4096;
 /// Kernel IPVS destinations keeplite programs, over all services.
 pub const IPVS_DESTINATIONS: usize = 16384;
+/// Bytes of a `udp` check's `payload` and of its `expect`; also the longest reply it reads.
+pub const UDP_PAYLOAD: usize = 512;
 /// Distinct probes (check, target address, target port) the checker runs.
 pub const PROBES: usize = 4096;
 /// Probes running at once; due ones wait for a slot. This bounds the descriptors (one
@@ -98,6 +100,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("MAIL_ATTEMPTS", MAIL_ATTEMPTS),
     ("IPVS_SERVICES", IPVS_SERVICES),
     ("IPVS_DESTINATIONS", IPVS_DESTINATIONS),
+    ("UDP_PAYLOAD", UDP_PAYLOAD),
     ("PROBES", PROBES),
     ("PROBES_RUNNING", PROBES_RUNNING),
 ];

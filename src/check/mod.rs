@@ -6,11 +6,15 @@
 //! A `check` section is a template: one probe runs per distinct (check, target address,
 //! target port, interval), and its result counts for every real server that uses it.
 
+pub mod datagram;
 pub mod digest;
+pub mod dns;
+pub mod file;
 pub mod http;
 #[cfg(feature = "tls")]
 pub mod https;
 mod mailbox;
+pub mod ping;
 pub mod plan;
 pub mod reactor;
 pub mod runner;
@@ -20,6 +24,7 @@ pub mod smtp;
 pub mod tcp;
 #[cfg(test)]
 mod test_server;
+pub mod udp;
 
 use std::fmt;
 use std::future::Future;
@@ -33,6 +38,8 @@ pub enum Outcome {
     Ok,
     /// A `dynamic` script passed and set this weight (its exit code less 2).
     Weight(u32),
+    /// A file check passed and shifts the weight by this much.
+    Shift(i32),
     /// The connection was refused (RST): nothing listens.
     Refused,
     /// No answer within the check's timeout.
@@ -50,6 +57,10 @@ pub enum Outcome {
     Tls(String),
     /// A script exited with this code (a failure).
     Exit(i32),
+    /// A DNS answer with this RCODE (not NOERROR).
+    Rcode(u8),
+    /// A file check read this value, which means down.
+    Value(i64),
     /// Anything else, in words (a system call's error).
     Error(String),
 }
@@ -57,7 +68,7 @@ pub enum Outcome {
 impl Outcome {
     /// True for a success.
     pub fn passed(&self) -> bool {
-        matches!(self, Outcome::Ok | Outcome::Weight(_))
+        matches!(self, Outcome::Ok | Outcome::Weight(_) | Outcome::Shift(_))
     }
 }
 
@@ -66,6 +77,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Ok => f.write_str("ok"),
             Outcome::Weight(w) => write!(f, "ok, weight {w}"),
+            Outcome::Shift(s) => write!(f, "ok, weight {s:+}"),
             Outcome::Refused => f.write_str("connection refused"),
             Outcome::Timeout => f.write_str("timeout"),
             Outcome::Unreachable => f.write_str("unreachable"),
@@ -74,8 +86,22 @@ impl fmt::Display for Outcome {
             Outcome::BadReply(what) => write!(f, "bad reply: {what}"),
             Outcome::Tls(why) => write!(f, "TLS failure: {why}"),
             Outcome::Exit(code) => write!(f, "exit code {code}"),
+            Outcome::Rcode(code) => write!(f, "DNS {}", rcode_name(*code)),
+            Outcome::Value(v) => write!(f, "value {v} in the file"),
             Outcome::Error(why) => f.write_str(why),
         }
+    }
+}
+
+/// A DNS RCODE in words (RFC 1035 4.1.1, RFC 2136).
+fn rcode_name(code: u8) -> String {
+    match code {
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        n => format!("rcode {n}"),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::config::model::{CheckKind, Config, ServiceKey};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// One probe: what it checks, where, and how often.
@@ -41,10 +41,16 @@ pub fn plan(config: &Config) -> Plan {
             for &v in &rs.virtual_servers {
                 let vs = &config.virtual_servers[v];
                 let interval = check.interval.unwrap_or(vs.delay_loop);
-                let addr = check.connect_ip.unwrap_or(rs.address);
+                let addr = match check.kind {
+                    // One file, whoever reads it: one probe for all.
+                    CheckKind::File(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    _ => check.connect_ip.unwrap_or(rs.address),
+                };
                 let script = matches!(check.kind, CheckKind::Script { .. });
-                // The target port: the check's, the real server's, else each service port.
+                // The target port: the check's, the real server's, else each service port;
+                // none for a ping or a file.
                 let ports: Vec<u16> = match (check.connect_port.filter(|_| !script), rs.port, &vs.key) {
+                    _ if matches!(check.kind, CheckKind::Ping | CheckKind::File(_)) => vec![0],
                     (Some(p), ..) | (None, Some(p), _) => vec![p],
                     (None, None, ServiceKey::Address { ports, .. }) => {
                         ports.iter().flat_map(|r| r.ports()).collect()
@@ -145,5 +151,21 @@ http.connect_port=8080
         let p = plan(&c);
         assert_eq!(p.probes.len(), 2);
         assert_eq!(p.probes[1].target, "203.0.113.2:0".parse().unwrap());
+    }
+
+    #[test]
+    fn pings_are_one_probe_per_address_and_files_one_in_all() {
+        let c = config(
+            "vs=virtual_server\nvs.address=198.51.100.10\nvs.port=80 443\n\
+             a=real_server\na.virtual_server=vs\na.address=203.0.113.1\na.check=p f\n\
+             b=real_server\nb.virtual_server=vs\nb.address=203.0.113.2\nb.check=p f\n\
+             p=check\np.type=ping\np.interval=2s\np.timeout=1s\n\
+             f=check\nf.type=file\nf.file=/run/flag\nf.interval=2s\nf.timeout=1s\n",
+        );
+        let p = plan(&c);
+        let targets: Vec<String> = p.probes.iter().map(|s| s.target.to_string()).collect();
+        // Two ports each, yet one ping per address; one file probe for both servers.
+        assert_eq!(targets, ["203.0.113.1:0", "0.0.0.0:0", "203.0.113.2:0"]);
+        assert_eq!(p.uses, vec![vec![0, 1], vec![2, 1]]);
     }
 }

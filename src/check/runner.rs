@@ -9,7 +9,7 @@ use super::mailbox::Mailbox;
 use super::plan::plan;
 use super::reactor::{self, Timer};
 use super::schedule::Scheduler;
-use super::{http, script, smtp, tcp, Outcome, Target};
+use super::{dns, file, http, ping, script, smtp, tcp, udp, Outcome, Target};
 #[cfg(feature = "tls")]
 use crate::config::model::TlsCheck;
 use crate::config::model::{CheckKind, HttpCheck};
@@ -84,6 +84,10 @@ enum Job {
     #[cfg(not(feature = "tls"))]
     Https,
     Smtp(Target, String),
+    Udp(Target, Settings),
+    Dns(Target, Settings),
+    Ping(Target),
+    File(Settings),
     Script {
         command: String,
         run_as: Result<Option<RunAs>, String>,
@@ -92,12 +96,24 @@ enum Job {
     },
 }
 
+/// A check's settings, shared with the configuration rather than copied per run.
+struct Settings {
+    config: Arc<Config>,
+    check: usize,
+}
+
+impl Settings {
+    fn kind(&self) -> &CheckKind {
+        &self.config.checks[self.check].kind
+    }
+}
+
 /// The HTTP requests of the probes, made at their first run and kept until a reload (by
 /// probe index, as the scheduler numbers them).
 type Prepared = Vec<Option<Rc<http::Prepared>>>;
 
 impl Job {
-    fn new(config: &Config, sched: &Scheduler, i: usize, prepared: &mut Prepared) -> Job {
+    fn new(config: &Arc<Config>, sched: &Scheduler, i: usize, prepared: &mut Prepared) -> Job {
         let spec = sched.probes()[i].spec;
         let check = &config.checks[spec.check];
         let target = Target { addr: spec.target, bind: check.bind_ip, timeout: check.timeout };
@@ -119,6 +135,10 @@ impl Job {
             #[cfg(not(feature = "tls"))]
             CheckKind::Https(..) => Job::Https,
             CheckKind::Smtp { helo_name } => Job::Smtp(target, helo_name.clone()),
+            CheckKind::Udp(_) => Job::Udp(target, Settings { config: config.clone(), check: spec.check }),
+            CheckKind::Dns(_) => Job::Dns(target, Settings { config: config.clone(), check: spec.check }),
+            CheckKind::Ping => Job::Ping(target),
+            CheckKind::File(_) => Job::File(Settings { config: config.clone(), check: spec.check }),
             CheckKind::Script { command, dynamic, user } => Job::Script {
                 command: command.clone(),
                 run_as: user
@@ -147,6 +167,19 @@ impl Job {
             #[cfg(not(feature = "tls"))]
             Job::Https => Outcome::Error(NO_TLS.into()),
             Job::Smtp(target, helo) => Box::pin(smtp::probe(&target, &helo)).await,
+            Job::Udp(target, settings) => match settings.kind() {
+                CheckKind::Udp(check) => Box::pin(udp::probe(&target, check)).await,
+                _ => Outcome::Error("udp: not a udp check".into()),
+            },
+            Job::Dns(target, settings) => match settings.kind() {
+                CheckKind::Dns(check) => Box::pin(dns::probe(&target, check)).await,
+                _ => Outcome::Error("dns: not a dns check".into()),
+            },
+            Job::Ping(target) => Box::pin(ping::probe(&target)).await,
+            Job::File(settings) => match settings.kind() {
+                CheckKind::File(check) => file::probe(check).await,
+                _ => Outcome::Error("file: not a file check".into()),
+            },
             Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
             Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {
                 script::probe(&command, run_as, timeout, dynamic).await
@@ -258,10 +291,11 @@ fn run(
                     // Put in words only for the log line of a change (a clone of the usual
                     // outcomes allocates nothing).
                     let kept = outcome.clone();
-                    let weight_before = sched.probes()[i].weight();
+                    let weight_of = |p: &super::schedule::Probe| (p.weight(), p.shift());
+                    let weight_before = weight_of(&sched.probes()[i]);
                     let change = sched.report(Instant::now(), i, outcome, took);
                     // The health of the real servers can only move with a probe's state or weight.
-                    stale |= change.is_some() || sched.probes()[i].weight() != weight_before;
+                    stale |= change.is_some() || weight_of(&sched.probes()[i]) != weight_before;
                     if let Some(change) = change {
                         let spec = sched.probes()[i].spec;
                         let name = &config.checks[spec.check].name;

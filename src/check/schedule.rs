@@ -28,6 +28,8 @@ pub struct Probe {
     pub last: Option<(Outcome, Duration)>,
     /// The weight the last passing `dynamic` script set.
     weight: Option<u32>,
+    /// The weight shift the last passing file check read.
+    shift: i32,
     /// Runs so far.
     pub runs: u64,
     /// When the last run ended.
@@ -43,6 +45,11 @@ impl Probe {
     /// The weight the last passing `dynamic` script set.
     pub fn weight(&self) -> Option<u32> {
         self.weight
+    }
+
+    /// The weight shift the last passing file check read (0 for other kinds).
+    pub fn shift(&self) -> i32 {
+        self.shift
     }
 }
 
@@ -90,6 +97,7 @@ impl Scheduler {
                     running: false,
                     last: None,
                     weight: None,
+                    shift: 0,
                     runs: 0,
                     ended: None,
                 }
@@ -170,8 +178,10 @@ impl Scheduler {
         p.running = false;
         p.runs += 1;
         let passed = outcome.passed();
-        if let Outcome::Weight(w) = outcome {
-            p.weight = Some(w);
+        match outcome {
+            Outcome::Weight(w) => p.weight = Some(w),
+            Outcome::Shift(s) => p.shift = s,
+            _ => {}
         }
         let changed = p.state.record(passed);
         // A failure that has not yet taken the probe down is retried sooner.
@@ -184,13 +194,14 @@ impl Scheduler {
     }
 
     /// The health of every real server: up when every probe it uses is up; a dynamic
-    /// weight from the first of its probes that set one.
+    /// weight from the first of its probes that set one; the sum of their shifts.
     pub fn health(&self) -> Vec<RealServerHealth> {
         self.uses
             .iter()
             .map(|probes| RealServerHealth {
                 up: probes.iter().all(|&i| self.probes[i].is_up()),
                 weight: probes.iter().find_map(|&i| self.probes[i].weight),
+                shift: probes.iter().map(|&i| self.probes[i].shift).fold(0i32, i32::saturating_add),
             })
             .collect()
     }

@@ -440,6 +440,90 @@ pub struct TlsCheck {
     pub ca_file: Option<String>,
 }
 
+/// Bytes a reply must start with (at most `limits::UDP_PAYLOAD`); a nibble whose mask is
+/// 0 matches anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    pub bytes: Box<[u8]>,
+    /// Per byte: the bits compared (`0xff` unless the hex form had `x` nibbles).
+    pub mask: Box<[u8]>,
+}
+
+/// Settings of a UDP check (keepalived's UDP_CHECK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpCheck {
+    /// At most `limits::UDP_PAYLOAD` bytes.
+    pub payload: Box<[u8]>,
+    /// Pass only on a reply; without, pass unless an ICMP error comes back.
+    pub require_reply: bool,
+    /// What the reply must start with.
+    pub expect: Option<Pattern>,
+}
+
+/// DNS query types a `dns` check can ask for (keepalived's DNS_CHECK list, with PTR and SRV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsType {
+    A,
+    Ns,
+    Cname,
+    Soa,
+    Ptr,
+    Mx,
+    Txt,
+    Aaaa,
+    Srv,
+}
+
+impl DnsType {
+    /// The RR type number (RFC 1035 3.2.2, RFC 3596, RFC 2782).
+    pub fn code(self) -> u16 {
+        match self {
+            DnsType::A => 1,
+            DnsType::Ns => 2,
+            DnsType::Cname => 5,
+            DnsType::Soa => 6,
+            DnsType::Ptr => 12,
+            DnsType::Mx => 15,
+            DnsType::Txt => 16,
+            DnsType::Aaaa => 28,
+            DnsType::Srv => 33,
+        }
+    }
+}
+
+/// Names of [`DnsType`] in the file (upper case, as keepalived and zone files write them).
+pub const DNS_TYPES: &[(&str, DnsType)] = &[
+    ("A", DnsType::A),
+    ("NS", DnsType::Ns),
+    ("CNAME", DnsType::Cname),
+    ("SOA", DnsType::Soa),
+    ("PTR", DnsType::Ptr),
+    ("MX", DnsType::Mx),
+    ("TXT", DnsType::Txt),
+    ("AAAA", DnsType::Aaaa),
+    ("SRV", DnsType::Srv),
+];
+
+/// Settings of a DNS check (keepalived's DNS_CHECK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// The name asked for, without the trailing dot (`""`: the root).
+    pub name: String,
+    pub qtype: DnsType,
+    /// An answer record of the asked type must hold this (see `check::dns`).
+    pub expect: Option<String>,
+}
+
+/// Settings of a file check (keepalived's FILE_CHECK and its `track_file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    pub path: String,
+    /// 0: any non-zero value is down; else the value times this shifts the weight.
+    pub weight: i32,
+    /// Turns the value's sign (weight 0: zero is down, non-zero up).
+    pub reverse: bool,
+}
+
 /// What a check does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -448,6 +532,10 @@ pub enum CheckKind {
     Https(HttpCheck, TlsCheck),
     Smtp { helo_name: String },
     Script { command: String, dynamic: bool, user: Option<String> },
+    Udp(UdpCheck),
+    Dns(DnsCheck),
+    Ping,
+    File(FileCheck),
 }
 
 impl CheckKind {
@@ -459,7 +547,17 @@ impl CheckKind {
             CheckKind::Https(..) => "https",
             CheckKind::Smtp { .. } => "smtp",
             CheckKind::Script { .. } => "script",
+            CheckKind::Udp(_) => "udp",
+            CheckKind::Dns(_) => "dns",
+            CheckKind::Ping => "ping",
+            CheckKind::File(_) => "file",
         }
+    }
+
+    /// True when a probe goes to a port (a script and a file check have no target, a ping
+    /// only an address).
+    pub fn has_port(&self) -> bool {
+        !matches!(self, CheckKind::Script { .. } | CheckKind::Ping | CheckKind::File(_))
     }
 }
 

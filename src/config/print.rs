@@ -256,8 +256,51 @@ fn check(k: &Check) -> Section {
             o.flag("dynamic", *dynamic);
             o.opt("user", user.as_ref());
         }
+        CheckKind::Udp(u) => {
+            if !u.payload.is_empty() {
+                let all = vec![0xff; u.payload.len()];
+                bytes(&mut o, "payload", &u.payload, &all);
+            }
+            o.flag("require_reply", u.require_reply);
+            if let Some(p) = &u.expect {
+                bytes(&mut o, "expect", &p.bytes, &p.mask);
+            }
+        }
+        CheckKind::Dns(d) => {
+            o.set("dns_name", if d.name.is_empty() { "." } else { &d.name });
+            o.set("dns_type", keyword_name(d.qtype, DNS_TYPES));
+            o.opt("dns_expect", d.expect.as_ref());
+        }
+        CheckKind::Ping => {}
+        CheckKind::File(f) => {
+            o.set("file", &f.path);
+            o.set("weight", f.weight);
+            o.flag("reverse", f.reverse);
+        }
     }
     o.section
+}
+
+/// Bytes as `name` when they are printable text compared whole, else as `name_hex` (`x`
+/// for a nibble not compared).
+fn bytes(o: &mut Out, name: &str, bytes: &[u8], mask: &[u8]) {
+    let text = bytes.iter().all(|b| (b' '..=b'~').contains(b)) && mask.iter().all(|&m| m == 0xff);
+    if text {
+        o.set(name, String::from_utf8_lossy(bytes));
+        return;
+    }
+    let hex = "0123456789abcdef".as_bytes();
+    let mut out = String::new();
+    for (i, (&b, &m)) in bytes.iter().zip(mask).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        for (shift, nibble_mask) in [(4, 0xf0), (0, 0x0f)] {
+            let c = if m & nibble_mask == 0 { b'x' } else { hex[usize::from(b >> shift & 0xf)] };
+            out.push(char::from(c));
+        }
+    }
+    o.set(&format!("{name}_hex"), out);
 }
 
 fn http(o: &mut Out, h: &HttpCheck) {

@@ -275,7 +275,7 @@ fn check_usage(b: &Built, diags: &mut Diagnostics) {
                     );
                 }
             }
-            let probes_a_port = !matches!(c.kind, CheckKind::Script { .. });
+            let probes_a_port = c.kind.has_port();
             let fwmark_only = r.virtual_servers.iter().any(|&vi| {
                 b.virtual_servers.get(vi).is_some_and(|v| matches!(v.key, ServiceKey::Fwmark { .. }))
             });
@@ -323,8 +323,17 @@ fn ipvs_capacity(b: &Built, diags: &mut Diagnostics) {
             for &ci in &r.checks {
                 let Some(c) = b.checks.get(ci) else { continue };
                 for p in virtual_ports(v) {
-                    let port = c.connect_port.or(r.port).unwrap_or(p);
-                    probes.insert((ci, c.connect_ip.unwrap_or(r.address), port));
+                    // As check::plan counts them: a ping has no port, a file no target.
+                    let port = if c.kind.has_port() || c.kind.type_name() == "script" {
+                        c.connect_port.or(r.port).unwrap_or(p)
+                    } else {
+                        0
+                    };
+                    let addr = match c.kind {
+                        CheckKind::File(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                        _ => c.connect_ip.unwrap_or(r.address),
+                    };
+                    probes.insert((ci, addr, port));
                 }
             }
         }

@@ -241,6 +241,8 @@ impl Worker {
                 }
             } else if old.weight != new.weight {
                 log::info!("real server {} ({}): dynamic weight {:?}", rs.name, rs.address, new.weight);
+            } else if old.shift != new.shift {
+                log::info!("real server {} ({}): weight shifted by {}", rs.name, rs.address, new.shift);
             } else {
                 continue;
             }
@@ -257,6 +259,7 @@ impl Worker {
                 ("virtual_servers", Json::Array(virtual_servers)),
                 ("up", Json::Bool(new.up)),
                 ("weight", weight),
+                ("shift", Json::Int(i64::from(new.shift))),
             ];
             self.shared.events.emit("health", fields);
         }
@@ -425,7 +428,8 @@ fn with_overrides(
         .iter()
         .zip(health)
         .map(|(rs, h)| match overrides.get(&rs.name) {
-            Some(&weight) => RealServerHealth { weight: Some(weight), ..*h },
+            // The operator's weight is the weight: no file check shifts it.
+            Some(&weight) => RealServerHealth { weight: Some(weight), shift: 0, ..*h },
             None => *h,
         })
         .collect()

@@ -270,19 +270,20 @@ fn checkers_share_sections_and_keep_keepalived_retries() {
 #[test]
 fn every_checker_block_is_carried_or_reported_even_empty() {
     let (out, reports) = run(
-        "virtual_server 10.0.0.7 53 {\n protocol UDP\n real_server 10.0.0.1 53 {\n  PING_CHECK {\n  }\n  UDP_CHECK {\n  }\n  DNS_CHECK {\n  }\n  nb_get_retry 3\n  TCP_CHECK {\n   nb_get_retry 3\n  }\n }\n}\n",
+        "virtual_server 10.0.0.7 53 {\n protocol UDP\n real_server 10.0.0.1 53 {\n  PING_CHECK {\n  }\n  UDP_CHECK {\n  }\n  DNS_CHECK {\n  }\n  BFD_CHECK {\n  }\n  nb_get_retry 3\n  TCP_CHECK {\n   nb_get_retry 3\n  }\n }\n}\n",
     );
     assert!(out.contains("rs_10_0_0_1_53=real_server"), "{out}");
-    assert_eq!(with(&out, "rs_10_0_0_1_53.check"), vec!["rs_10_0_0_1_53.check='tcp_check'"]);
+    // `PING_CHECK { }` is a whole check with keepalived's defaults, not an empty block.
+    assert_eq!(
+        with(&out, "rs_10_0_0_1_53.check"),
+        vec!["rs_10_0_0_1_53.check='ping_check' 'udp_check' 'dns_check' 'tcp_check'"]
+    );
     assert_eq!(with(&out, "tcp_check.fall"), vec!["tcp_check.fall='2'"]);
-    let why = "keeplite has no UDP, DNS or ping checks yet (issue 16, item 2); the real server is carried over without this check";
-    assert_eq!(reports, vec![
-        format!("4: PING_CHECK: {why}"),
-        format!("6: UDP_CHECK: {why}"),
-        format!("8: DNS_CHECK: {why}"),
-        "10: nb_get_retry: keepalived reads nb_get_retry (the old name of retry) only in HTTP_GET and SSL_GET, and ignores it here, as the import does: write retry".to_owned(),
-        "12: nb_get_retry: keepalived reads nb_get_retry (the old name of retry) only in HTTP_GET and SSL_GET, and ignores it here, as the import does: write retry".to_owned(),
-    ]);
+    let retry = "nb_get_retry: keepalived reads nb_get_retry (the old name of retry) only in HTTP_GET and SSL_GET, and ignores it here, as the import does: write retry";
+    assert_eq!(
+        reports,
+        vec!["10: BFD_CHECK: keeplite has no BFD".to_owned(), format!("12: {retry}"), format!("14: {retry}"),]
+    );
 }
 
 #[test]

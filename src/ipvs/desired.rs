@@ -18,22 +18,26 @@ pub struct RealServerHealth {
     pub up: bool,
     /// A dynamic weight from a check script, overriding the configured weight.
     pub weight: Option<u32>,
+    /// Added to the weight (dynamic or configured) by file checks; 0 without.
+    pub shift: i32,
 }
 
 impl RealServerHealth {
     /// Up, with the configured weight.
-    pub const UP: RealServerHealth = RealServerHealth { up: true, weight: None };
+    pub const UP: RealServerHealth = RealServerHealth { up: true, weight: None, shift: 0 };
 
     /// One entry per real server of `config`, all up (the state before any check ran).
     pub fn all_up(config: &Config) -> Vec<RealServerHealth> {
         vec![RealServerHealth::UP; config.real_servers.len()]
     }
 
-    /// The weight the real server gets while up: the dynamic one, else the configured one.
+    /// The weight the real server gets while up: the dynamic one, else the configured one,
+    /// shifted by file checks (never below 0).
     pub fn weight_of(self, rs: &RealServer) -> u32 {
         // The kernel reads the weight as a signed int and refuses negative ones, so a huge
         // dynamic weight would fail on every write instead of just being large.
-        self.weight.unwrap_or(rs.weight).min(i32::MAX as u32)
+        let base = i64::from(self.weight.unwrap_or(rs.weight));
+        (base + i64::from(self.shift)).clamp(0, i64::from(i32::MAX)) as u32
     }
 
     /// The health of real server `index`; up when the table is short (a daemon bug that
@@ -413,11 +417,11 @@ c.inhibit_on_failure='1'
 ";
 
     const UP: RealServerHealth = RealServerHealth::UP;
-    const DOWN: RealServerHealth = RealServerHealth { up: false, weight: None };
+    const DOWN: RealServerHealth = RealServerHealth { up: false, weight: None, shift: 0 };
 
     #[test]
     fn health_and_quorum_shape_the_destinations() {
-        let dynamic = |w| RealServerHealth { up: true, weight: Some(w) };
+        let dynamic = |w| RealServerHealth { up: true, weight: Some(w), shift: 0 };
         // (name, text edits, health of a b c, quorum before, want, quorum change)
         type Case<'a> =
             (&'a str, &'a [(&'a str, &'a str)], [RealServerHealth; 3], bool, &'a str, Option<bool>);

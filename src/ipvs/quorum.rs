@@ -164,7 +164,7 @@ r2.weight='2'
     #[test]
     fn alive_weights_sum_up_servers_with_dynamic_weights() {
         let c = config(TWO_SERVICES);
-        let h = |up, weight| RealServerHealth { up, weight };
+        let h = |up, weight| RealServerHealth { up, weight, shift: 0 };
         // (health of r1, r2) -> sums of a, b
         let table = [
             ([h(true, None), h(true, None)], [5, 3]),
@@ -183,8 +183,8 @@ r2.weight='2'
     fn update_all_reports_transitions_in_order() {
         let c = config(TWO_SERVICES);
         let mut states = Quorum::initial(&c);
-        let up = RealServerHealth { up: true, weight: None };
-        let down = RealServerHealth { up: false, weight: None };
+        let up = RealServerHealth::UP;
+        let down = RealServerHealth { up: false, ..RealServerHealth::UP };
         // Both up: 5 >= 4 - 1, nothing changes.
         assert_eq!(update_all(&c, &[up, up], &mut states), []);
         // r2 fails: a has 3, not below 3, sticks up.

@@ -423,7 +423,7 @@ b.address='10.0.0.2'
              c=real_server\nc.virtual_server='v'\nc.address='10.0.0.3'\nc.inhibit_on_failure='1'\n",
         );
         let up = RealServerHealth::UP;
-        let down = RealServerHealth { up: false, weight: None };
+        let down = RealServerHealth { up: false, ..RealServerHealth::UP };
         let v = "tcp 192.0.2.1:80 ->";
         // (health of a b c, writes, quorum change)
         let steps: &[([RealServerHealth; 3], &[&str], Option<bool>)] = &[

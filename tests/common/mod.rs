@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
+pub mod checks;
 pub mod daemon;
 pub mod holders;
 pub mod openwrt;

@@ -1,5 +1,6 @@
 //! `check` sections: health-check templates.
 
+use super::kinds;
 use super::reader::Reader;
 use super::Host;
 use crate::config::model::*;
@@ -9,26 +10,47 @@ use std::time::Duration;
 /// keepalived's `connect_timeout` default.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-const NETWORK: &[&str] = &["connect_ip", "connect_port", "bind_ip"];
+const ADDRESS: &[&str] = &["connect_ip", "bind_ip"];
+const PORT: &[&str] = &["connect_port"];
 const HTTP: &[&str] = &["path", "expect_status", "digest", "host"];
 const TLS: &[&str] = &["sni", "verify", "ca_file"];
 const SMTP: &[&str] = &["helo_name"];
 const SCRIPT: &[&str] = &["command", "dynamic", "user"];
+const GROUPS: [&[&str]; 10] =
+    [ADDRESS, PORT, HTTP, TLS, SMTP, SCRIPT, kinds::UDP, kinds::DNS, kinds::FILE, &[]];
 
-const TYPES: &[(&str, &str)] =
-    &[("tcp", "tcp"), ("http", "http"), ("https", "https"), ("smtp", "smtp"), ("script", "script")];
+const TYPES: &[(&str, &str)] = &[
+    ("tcp", "tcp"),
+    ("http", "http"),
+    ("https", "https"),
+    ("smtp", "smtp"),
+    ("script", "script"),
+    ("udp", "udp"),
+    ("dns", "dns"),
+    ("ping", "ping"),
+    ("file", "file"),
+];
+
+/// The option groups a check type takes.
+fn groups(kind: &str) -> &'static [&'static [&'static str]] {
+    match kind {
+        "tcp" => &[ADDRESS, PORT],
+        "http" => &[ADDRESS, PORT, HTTP],
+        "https" => &[ADDRESS, PORT, HTTP, TLS],
+        "smtp" => &[ADDRESS, PORT, SMTP],
+        "udp" => &[ADDRESS, PORT, kinds::UDP],
+        "dns" => &[ADDRESS, PORT, kinds::DNS],
+        "ping" => &[ADDRESS],
+        "file" => &[kinds::FILE],
+        _ => &[SCRIPT],
+    }
+}
 
 /// Reads one `check` section.
 pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
     let kind = r.required("type", |v| value::keyword(v, TYPES))?;
-    let allowed: Vec<&[&str]> = match kind {
-        "tcp" => vec![NETWORK],
-        "http" => vec![NETWORK, HTTP],
-        "https" => vec![NETWORK, HTTP, TLS],
-        "smtp" => vec![NETWORK, SMTP],
-        _ => vec![SCRIPT],
-    };
-    for group in [NETWORK, HTTP, TLS, SMTP, SCRIPT] {
+    let allowed = groups(kind);
+    for group in GROUPS.into_iter().filter(|g| !g.is_empty()) {
         if !allowed.contains(&group) {
             let types = applies_to(group);
             let article = if kind.starts_with('h') { "an" } else { "a" };
@@ -63,7 +85,8 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
             "a timeout shorter than the interval",
         );
     }
-    // keepalived's delay_before_retry: 3 s for HTTP_GET and SSL_GET, 1 s otherwise.
+    // keepalived's delay_before_retry: 3 s for HTTP_GET and SSL_GET, 1 s otherwise (its
+    // DNS_CHECK's default, the delay_loop, is set by the import, which knows it).
     let retry_default =
         if matches!(kind, "http" | "https") { Duration::from_secs(3) } else { Duration::from_secs(1) };
     let kind = match kind {
@@ -74,6 +97,10 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
             CheckKind::Https(h, tls(r))
         }
         "smtp" => CheckKind::Smtp { helo_name: r.or("helo_name", host.hostname.clone(), value::host) },
+        "udp" => CheckKind::Udp(kinds::udp(r)),
+        "dns" => CheckKind::Dns(kinds::dns(r)),
+        "ping" => CheckKind::Ping,
+        "file" => CheckKind::File(kinds::file(r)?),
         _ => CheckKind::Script {
             command: r.required("command", value::command)?,
             dynamic: r.or("dynamic", false, value::boolean),
@@ -95,13 +122,13 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
     })
 }
 
-fn applies_to(group: &[&str]) -> &'static str {
-    match group.first() {
-        Some(&"connect_ip") => "tcp, http, https and smtp",
-        Some(&"path") => "http and https",
-        Some(&"sni") => "https",
-        Some(&"helo_name") => "smtp",
-        _ => "script",
+/// The check types that take the options of `group`, in words.
+fn applies_to(group: &[&str]) -> String {
+    let types: Vec<&str> = TYPES.iter().map(|&(t, _)| t).filter(|t| groups(t).contains(&group)).collect();
+    match types.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod check;
 mod global;
+mod kinds;
 mod lvs;
 mod reader;
 mod vrrp;

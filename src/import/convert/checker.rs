@@ -3,8 +3,10 @@
 //! Options a checker leaves out come from its real server, then its virtual server, as in
 //! keepalived. One `HTTP_GET` with several `url`s is one check per URL, one `SMTP_CHECK`
 //! with several `host`s one check per host: keeplite's real server is up when all its
-//! checks pass, as keepalived's is when every URL and host answers.
+//! checks pass, as keepalived's is when every URL and host answers. The keywords of UDP,
+//! DNS and file checkers are read by `checker_kinds`.
 
+use super::checker_kinds as kinds;
 use super::global::Val;
 use super::{duration_text, Ctx};
 use crate::import::out::Section;
@@ -87,8 +89,12 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
         "SSL_GET" => "https",
         "SMTP_CHECK" => "smtp",
         "MISC_CHECK" => "script",
-        // Reported even when empty: `PING_CHECK { }` is a whole check with keepalived's
-        // defaults, not an empty block to pass over.
+        "UDP_CHECK" => "udp",
+        "DNS_CHECK" => "dns",
+        "PING_CHECK" => "ping",
+        "FILE_CHECK" => {
+            return kinds::file_check(cx, node).map(|s| cx.check_section(s)).into_iter().collect()
+        }
         kw => {
             cx.report(node, super::unsupported::why(kw));
             return Vec::new();
@@ -113,6 +119,8 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
             continue;
         }
         match (kind, kw) {
+            ("udp", _) if kinds::udp(cx, n, &mut extra) => {}
+            ("dns", _) if kinds::dns(cx, n, &mut extra) => {}
             (_, "delay_before_retry" | "retry" | "delay_loop") => {
                 layer.read(n);
             }
@@ -201,14 +209,21 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
                 format!("'{}' is not a retry count keeplite takes (0..998); ignored", v.value),
             ),
         },
+        // keepalived retries a DNS_CHECK 3 times by default.
+        None if kind == "dns" => base.set("fall", "4", &node.at, node.keyword()),
         // keepalived retries once by default, except for scripts.
         None if kind != "script" => base.set("fall", "2", &node.at, node.keyword()),
         None => {}
     }
-    if let Some(v) = &layer.retry_delay {
-        if let Some(d) = cx.duration(v) {
-            base.set("retry_delay", duration_text(d), &v.at, &v.keyword);
+    match &layer.retry_delay {
+        Some(v) => {
+            if let Some(d) = cx.duration(v) {
+                base.set("retry_delay", duration_text(d), &v.at, &v.keyword);
+            }
         }
+        // A DNS_CHECK's delay_before_retry defaults to its delay_loop.
+        None if kind == "dns" => base.set("retry_delay", duration_text(every), &node.at, node.keyword()),
+        None => {}
     }
     for (opt, v) in &extra {
         base.set(opt, &v.value, &v.at, &v.keyword);
@@ -258,6 +273,14 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
             }
         }
         "script" => sections.push(base),
+        "ping" => {
+            if let Some(v) = target.connect_port.take() {
+                cx.reports.add(&v.at, &v.keyword, "a ping has no port; ignored");
+            }
+            let mut s = base;
+            set_target(&mut s, &target);
+            sections.push(s);
+        }
         _ => {
             let mut s = base;
             set_target(&mut s, &target);

@@ -6,6 +6,7 @@
 //! forward), then everything else in file order.
 
 mod checker;
+mod checker_kinds;
 mod global;
 mod lvs;
 mod script;
@@ -150,6 +151,10 @@ pub const MAPPED: &[&str] = &[
     "SSL_GET",
     "SMTP_CHECK",
     "MISC_CHECK",
+    "UDP_CHECK",
+    "DNS_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
     "connect_ip",
     "connect_port",
     "bindto",
@@ -195,6 +200,8 @@ pub struct Ctx<'r> {
     pub grouped: HashMap<String, bool>,
     /// Check sections by content, for sharing.
     check_keys: Vec<(String, String)>,
+    /// keepalived's `track_file` blocks by name, for its FILE_CHECKs.
+    pub track_files: HashMap<String, Node>,
 }
 
 /// Converts keepalived's tree into keeplite sections; what cannot be carried goes to
@@ -214,7 +221,13 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         instances: HashMap::new(),
         grouped: HashMap::new(),
         check_keys: Vec::new(),
+        track_files: HashMap::new(),
     };
+    for node in nodes.iter().filter(|n| matches!(n.keyword(), "track_file" | "vrrp_track_file")) {
+        if let Some(name) = node.arg(0) {
+            cx.track_files.insert(name.to_owned(), node.clone());
+        }
+    }
     global::collect(&mut cx, nodes);
     script::declare(&mut cx, nodes);
     for node in nodes {
@@ -225,6 +238,8 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
             "vrrp_instance" => vrrp::instance(&mut cx, node),
             "virtual_server" => lvs::virtual_server(&mut cx, node, nodes),
             "virtual_server_group" => {}
+            // Declarations, read where a FILE_CHECK names them.
+            "track_file" | "vrrp_track_file" => {}
             "" => cx.block_without_keyword(node),
             _ => cx.unsupported(node),
         }

@@ -55,11 +55,10 @@ pub fn why(kw: &str) -> String {
         "virtual_routes" | "virtual_rules" | "static_routes" | "static_rules" | "static_ipaddress" => {
             "keeplite does not manage routes, rules or static addresses yet (issue 16, item 1)"
         }
-        "track_file" | "vrrp_track_file" | "FILE_CHECK" => "keeplite has no file tracking yet (issue 16, item 2)",
-        "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
-        "UDP_CHECK" | "DNS_CHECK" | "PING_CHECK" => {
-            "keeplite has no UDP, DNS or ping checks yet (issue 16, item 2); the real server is carried over without this check"
+        "track_file" | "vrrp_track_file" => {
+            "keeplite tracks files in real servers' file checks (FILE_CHECK) only, not in VRRP instances yet (issue 16, item 2)"
         }
+        "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
         "unicast_ttl" | "mcast_dst_ip" | "vrrp_mcast_group4" | "vrrp_mcast_group6" | "check_unicast_src"
         | "vrrp_check_unicast_src" | "notify_priority_changes" | "vrrp_notify_priority_changes" | "omega" => {
@@ -67,7 +66,7 @@ pub fn why(kw: &str) -> String {
         }
         "notify_fifo" | "notify_fifo_script" | "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "lvs_notify_fifo"
         | "lvs_notify_fifo_script" | "fifo_write_vrrp_states_on_reload" => {
-            "keeplite has no notify FIFO yet (issue 16, item 4); notify scripts and the status socket remain"
+            "keeplite has no notify FIFO: `keeplite subscribe` streams every transition, health and IPVS change as JSON lines (docs/status.md, Events); notify scripts remain"
         }
         "enable_snmp_vrrp" | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2" | "enable_snmp_rfcv3"
         | "enable_traps" | "snmp_socket" | "snmp_name" | "snmp_vs_stats_update_interval" | "snmp_rs_stats_update_interval" => {
