@@ -24,6 +24,7 @@ use crate::check::runner::Checker;
 use crate::config::Config;
 use crate::json::Json;
 use crate::log;
+use crate::status::events::Emitter;
 use crate::vrrp::instance::Hold;
 use clock::Clock;
 use control::{Control, Order, Request};
@@ -213,7 +214,7 @@ impl Daemon<'_> {
                 self.router.begin_reload(new, Instant::now());
                 self.reloading.push_back(asked_by);
             }
-            Err(e) => reloaded(asked_by, Err(e)),
+            Err(e) => reloaded(&self.shared.events, asked_by, Err(e)),
         }
     }
 
@@ -236,7 +237,7 @@ impl Daemon<'_> {
                 self.publish(Instant::now());
                 done
             });
-            reloaded(asked_by, outcome);
+            reloaded(&self.shared.events, asked_by, outcome);
         }
     }
 
@@ -280,12 +281,19 @@ impl Daemon<'_> {
     }
 }
 
-/// Logs a reload's outcome and answers whoever asked for it.
-fn reloaded(asked_by: Option<Request>, outcome: Result<String, String>) {
-    match &outcome {
-        Ok(done) => log::info!("reload: {done}"),
-        Err(e) => log::error!("reload: keeping the running configuration: {e}"),
-    }
+/// Logs a reload's outcome, tells the event stream and answers whoever asked for it.
+fn reloaded(events: &Emitter, asked_by: Option<Request>, outcome: Result<String, String>) {
+    let fields = match &outcome {
+        Ok(done) => {
+            log::info!("reload: {done}");
+            vec![("ok", Json::Bool(true)), ("done", Json::str(done))]
+        }
+        Err(e) => {
+            log::error!("reload: keeping the running configuration: {e}");
+            vec![("ok", Json::Bool(false)), ("error", Json::str(e))]
+        }
+    };
+    events.emit("reload", fields);
     if let Some(request) = asked_by {
         request.answer(outcome.map(|done| Json::object([("reload", Json::str(&done))])));
     }
