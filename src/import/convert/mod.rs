@@ -170,6 +170,14 @@ pub const MAPPED: &[&str] = &[
     "misc_path",
     "misc_timeout",
     "misc_dynamic",
+    "payload",
+    "require_reply",
+    "type",
+    "name",
+    // track_file blocks, read for the FILE_CHECKs that name them.
+    "track_file",
+    "vrrp_track_file",
+    "file",
 ];
 
 /// A tracked script as instances see it: its keeplite name and its own weight.
