@@ -24,6 +24,8 @@ pub const UNICAST_PEERS: usize = 16;
 pub const TRACK_INTERFACES: usize = 8;
 /// Entries in one `vrrp.track_script` list.
 pub const TRACK_SCRIPTS: usize = 8;
+/// Files one vrrp section tracks.
+pub const TRACK_FILES: usize = 8;
 /// `sync_group` sections.
 pub const SYNC_GROUPS: usize = 32;
 /// Members of one sync group.
@@ -83,6 +85,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("UNICAST_PEERS", UNICAST_PEERS),
     ("TRACK_INTERFACES", TRACK_INTERFACES),
     ("TRACK_SCRIPTS", TRACK_SCRIPTS),
+    ("TRACK_FILES", TRACK_FILES),
     ("SYNC_GROUPS", SYNC_GROUPS),
     ("SYNC_GROUP_MEMBERS", SYNC_GROUP_MEMBERS),
     ("SCRIPTS", SCRIPTS),

@@ -311,7 +311,7 @@ fn json_output_has_the_expected_shape() {
     let json = text(&mixed.stdout);
     assert!(balanced_json(&json), "not one JSON object: {json}");
     assert!(json.contains(r#""valid":false,"form":"uci""#), "{json}");
-    assert!(json.contains(r#""warnings":[{"line":24,"section":"@check[0]","option":null,"#), "{json}");
+    assert!(json.contains(r#""warnings":[{"line":28,"section":"web","option":null,"#), "{json}");
     let syntax = keeplite(&["check-config", "--json", "-f", "tests/config/bad/missing-equals.conf"]);
     let json = text(&syntax.stdout);
     assert!(json.contains(r#"{"line":6,"section":null,"option":null,"message":"line has no '='""#), "{json}");

@@ -110,6 +110,15 @@ pub struct TrackScript {
     pub weight: Option<i16>,
 }
 
+/// A tracked file (keepalived's vrrp `track_file`): a `check` section of type `file`,
+/// optionally overriding its weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackFile {
+    /// Index into [`Config::checks`]; validation makes sure it is a file check.
+    pub check: usize,
+    pub weight: Option<i16>,
+}
+
 /// Notify commands run on state changes (keepalived's notify family).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notify {
@@ -139,6 +148,7 @@ pub struct Vrrp {
     pub unicast_peers: Fixed<IpAddr, { limits::UNICAST_PEERS }>,
     pub track_interfaces: Fixed<TrackInterface, { limits::TRACK_INTERFACES }>,
     pub track_scripts: Fixed<TrackScript, { limits::TRACK_SCRIPTS }>,
+    pub track_files: Fixed<TrackFile, { limits::TRACK_FILES }>,
     pub auth_pass: Option<String>,
     pub accept: bool,
     /// Discard adverts whose address list differs from `vips` (RFC 9568 section 7.1's

@@ -147,6 +147,7 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
         "track_script",
         v.track_scripts.iter().map(|t| weighted(&c.scripts[t.script].name, t.weight)).collect(),
     );
+    o.list("track_file", v.track_files.iter().map(|t| weighted(&c.checks[t.check].name, t.weight)).collect());
     o.opt("auth_pass", v.auth_pass.as_ref());
     o.flag("accept", v.accept);
     o.flag("strict_mode", v.strict_mode);

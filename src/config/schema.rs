@@ -81,6 +81,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             list("unicast_peer"),
             list("track_interface"),
             list("track_script"),
+            list("track_file"),
             one("auth_pass"),
             one("accept"),
             one("strict_mode"),

@@ -19,6 +19,7 @@ pub fn validate(b: &Built, diags: &mut Diagnostics) {
     service_uniqueness(b, diags);
     real_servers(b, diags);
     check_usage(b, diags);
+    tracked_files(b, diags);
     ipvs_capacity(b, diags);
     if b.vrrp.items.is_empty() && b.virtual_servers.items.is_empty() && !diags.has_errors() {
         diags.warning(
@@ -115,8 +116,10 @@ fn unused(b: &Built, diags: &mut Diagnostics) {
             "its name in a vrrp track_script",
         );
     }
-    if b.real_servers.items.iter().all(|(r, _)| r.is_some()) {
-        let used = b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied());
+    if b.real_servers.items.iter().all(|(r, _)| r.is_some()) && b.vrrp.items.iter().all(|(v, _)| v.is_some())
+    {
+        let tracked = b.vrrp.valid().flat_map(|(_, v, _)| v.track_files.iter().map(|t| t.check));
+        let used = b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied()).chain(tracked);
         let unused = unreferenced(&b.checks, used);
         warn_each(diags, unused, "check is not used by any real server", "its name in a real_server check");
     }
@@ -254,6 +257,33 @@ fn value_name(f: Forward) -> &'static str {
 }
 
 /// Timeouts against the interval each use of a check gets, and source address families.
+/// A vrrp `track_file` names a check of type `file`, and a weight 0 where it is the
+/// address owner (a file cannot shift priority 255), as keepalived demands.
+fn tracked_files(b: &Built, diags: &mut Diagnostics) {
+    for (_, v, s) in b.vrrp.valid() {
+        for t in &v.track_files {
+            let Some(c) = b.checks.get(t.check) else { continue };
+            let at = || At::option(s.line_of("track_file"), &s.name, "track_file");
+            match &c.kind {
+                CheckKind::File(f) => {
+                    if v.priority == 255 && t.weight.map_or(f.weight, i32::from) != 0 {
+                        diags.error(
+                            at(),
+                            format!("check {} shifts the priority, and an address owner's is 255", c.name),
+                            "weight 0 (the file's value puts the instance in FAULT or not): name:0",
+                        );
+                    }
+                }
+                other => diags.error(
+                    at(),
+                    format!("check {} is a {} check", c.name, other.type_name()),
+                    "the name of a check of type file",
+                ),
+            }
+        }
+    }
+}
+
 fn check_usage(b: &Built, diags: &mut Diagnostics) {
     let mut reported: HashSet<(usize, &str)> = HashSet::new();
     for (_, r, _) in b.real_servers.valid() {

@@ -71,6 +71,13 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     let script_ids: Vec<usize> = scripts.iter().map(|t| t.script).collect();
     r.no_duplicates("track_script", &script_ids, |&i| format!("'{}'", names.name_of("script", i)));
     let track_scripts = r.fixed("track_script", scripts, "TRACK_SCRIPTS");
+    let files = r.list("track_file", |v| {
+        let (name, weight) = value::weighted_name(v)?;
+        Ok(TrackFile { check: names.resolve("check", &name)?, weight })
+    });
+    let file_ids: Vec<usize> = files.iter().map(|t| t.check).collect();
+    r.no_duplicates("track_file", &file_ids, |&i| format!("'{}'", names.name_of("check", i)));
+    let track_files = r.fixed("track_file", files, "TRACK_FILES");
 
     let auth_pass = r.one("auth_pass", |v| {
         if (1..=8).contains(&v.len()) {
@@ -112,6 +119,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         unicast_peers,
         track_interfaces,
         track_scripts,
+        track_files,
         auth_pass,
         accept: r.or("accept", true, value::boolean),
         strict_mode: r.or("strict_mode", false, value::boolean),

@@ -6,7 +6,7 @@
 //! kernel's RTNL lock, and the running instances advertise meanwhile.
 
 use super::{Group, Vr};
-use crate::config::model::{Config, Family, Vrrp};
+use crate::config::model::{CheckKind, Config, Family, FileCheck, TrackFile, Vrrp};
 use crate::daemon::links::Links;
 use crate::daemon::scripts::Scripts;
 use crate::daemon::vmac;
@@ -53,6 +53,9 @@ pub struct Parts {
     pub vrs: Vec<Vr>,
     pub groups: Vec<Group>,
     pub scripts: Scripts,
+    /// The files the instances track, each once, and how often to read them.
+    pub files: Vec<String>,
+    pub file_interval: Duration,
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -76,6 +79,7 @@ impl Parts {
         let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
         let mut links = Links::load(nl, names, vips)?;
         let scripts = Scripts::new(config, now)?;
+        let (files, file_interval) = tracked_files(config);
         let mut sockets: Vec<Slot> = Vec::new();
         let mut socket_for = |name: &str, index: u32, family: Family| -> Result<usize, String> {
             let open = sockets.iter().position(|s| match s {
@@ -112,7 +116,8 @@ impl Parts {
             } else {
                 None
             };
-            let mut runtime = vr(config, v, &links, iface, vmac, family, &scripts);
+            let tracking = Tracking { scripts: &scripts, files: &files };
+            let mut runtime = vr(config, v, &links, iface, vmac, family, tracking);
             let link = &links.ifaces[runtime.advert_iface()].link;
             if present {
                 runtime.socket = Some(socket_for(link.name.as_ref(), link.index, family)?);
@@ -135,8 +140,31 @@ impl Parts {
                 }
             })
             .collect();
-        Ok(Parts { links, sockets, vrs, groups, scripts })
+        Ok(Parts { links, sockets, vrs, groups, scripts, files, file_interval })
     }
+}
+
+/// The file check of `t`'s check section (validation lets no other kind through).
+fn file_check<'a>(config: &'a Config, t: &TrackFile) -> Option<&'a FileCheck> {
+    match &config.checks.get(t.check)?.kind {
+        CheckKind::File(f) => Some(f),
+        _ => None,
+    }
+}
+
+/// Every file a vrrp section tracks, once, and the shortest interval of their checks.
+fn tracked_files(config: &Config) -> (Vec<String>, Duration) {
+    let mut paths: Vec<String> = Vec::new();
+    let mut interval: Option<Duration> = None;
+    for t in config.vrrp.iter().flat_map(|v| v.track_files.iter()) {
+        let Some(f) = file_check(config, t) else { continue };
+        if !paths.contains(&f.path) {
+            paths.push(f.path.clone());
+        }
+        let every = config.checks[t.check].interval.unwrap_or(super::track_files::DEFAULT_INTERVAL);
+        interval = Some(interval.map_or(every, |i| i.min(every)));
+    }
+    (paths, interval.unwrap_or(super::track_files::DEFAULT_INTERVAL))
 }
 
 /// The sockets of `slots`, taking the running ones out of `running`.
@@ -150,6 +178,12 @@ pub fn sockets(slots: Vec<Slot>, running: &mut [Option<VrrpSocket>]) -> Vec<Vrrp
         .collect()
 }
 
+/// What instances track besides interfaces: the scripts, and the files (by position).
+struct Tracking<'a> {
+    scripts: &'a Scripts,
+    files: &'a [String],
+}
+
 /// Builds the run-time instance of vrrp section `v`.
 fn vr(
     config: &Config,
@@ -158,7 +192,7 @@ fn vr(
     iface: usize,
     vmac: Option<usize>,
     family: Family,
-    scripts: &Scripts,
+    Tracking { scripts, files }: Tracking<'_>,
 ) -> Vr {
     let mut tracked = Vec::new();
     let mut track_ifaces = Vec::new();
@@ -174,6 +208,15 @@ fn vr(
         let weight = t.weight.unwrap_or(config.scripts[t.script].weight);
         track_scripts.push((t.script, tracked.len()));
         tracked.push(Tracked { weight: (weight != 0).then_some(weight), up: scripts.is_up(t.script) });
+    }
+    let mut track_files = Vec::new();
+    for t in &v.track_files {
+        let Some(f) = file_check(config, t) else { continue };
+        let Some(pos) = files.iter().position(|p| *p == f.path) else { continue };
+        let weight = t.weight.map_or(f.weight, i32::from);
+        track_files.push((pos, tracked.len(), weight, f.reverse));
+        // Counts for nothing until the file is read (at once, off this thread).
+        tracked.push(Tracked { weight: Some(0), up: true });
     }
     let auth = v.auth_pass.as_ref().map(|p| {
         let mut padded = [0u8; AUTH_DATA_LEN];
@@ -214,6 +257,7 @@ fn vr(
         adding: 0,
         track_ifaces,
         track_scripts,
+        track_files,
         notify: v.notify.clone(),
         group: None,
         vmac,

@@ -9,6 +9,7 @@ mod build;
 mod link_delay;
 mod pending;
 mod reload;
+mod track_files;
 
 use super::links::Links;
 use super::scripts::Scripts;
@@ -35,6 +36,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use track_files::TrackFiles;
 
 /// What a readable descriptor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub enum Source {
     Addresses,
     /// The build thread finished a build.
     Built,
+    /// The tracked files were read.
+    Files,
 }
 
 /// One configured instance at run time.
@@ -73,6 +77,8 @@ struct Vr {
     track_ifaces: Vec<(usize, usize)>,
     /// (script index, tracked index) for each tracked script.
     track_scripts: Vec<(usize, usize)>,
+    /// (file position, tracked index, weight, reverse) for each tracked file.
+    track_files: Vec<(usize, usize, i32, bool)>,
     notify: Notify,
     group: Option<usize>,
     /// `use_vmac`: the macvlan's interface position.
@@ -142,6 +148,8 @@ pub struct Router {
     vrs: Vec<Vr>,
     groups: Vec<Group>,
     scripts: Scripts,
+    /// The files instances track (`track_file`), read off this thread.
+    files: TrackFiles,
     notify: notify::Runner,
     /// Packets for a VRID no instance has, or that could not be attributed.
     pub unattributed: Counters,
@@ -162,6 +170,8 @@ impl Router {
         let mut nl = Socket::open().map_err(text)?;
         let notify_as = config.global.script_user.as_ref().map(|u| crate::passwd::lookup(u)).transpose()?;
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
+        let mut files = TrackFiles::none();
+        files.set(parts.files, parts.file_interval)?;
         Ok(Router {
             start_at: None,
             config: config.clone(),
@@ -176,6 +186,7 @@ impl Router {
             vrs: parts.vrs,
             groups: parts.groups,
             scripts: parts.scripts,
+            files,
             notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
             events,
@@ -243,6 +254,7 @@ impl Router {
         fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
         fds.push((self.addresses.fd(), Source::Addresses));
         fds.push((self.builds.fd(), Source::Built));
+        fds.extend(self.files.fd().map(|fd| (fd, Source::Files)));
         fds
     }
 
@@ -255,6 +267,7 @@ impl Router {
             .chain(bursts)
             .chain(links)
             .chain(self.start_at)
+            .chain(self.files.deadline())
             .chain(self.scripts.next_deadline())
             .chain(self.notify.next_deadline())
             .min()
@@ -269,6 +282,7 @@ impl Router {
             Source::Child => {}
             Source::Addresses => self.addresses_done(now),
             Source::Built => self.builds_done(),
+            Source::Files => self.files_read(now),
         }
         // Reading the interfaces may have waited for the kernel.
         self.flush(Instant::now().max(now));
@@ -375,8 +389,24 @@ impl Router {
         })
     }
 
+    /// Hands the instances the tracked files whose value changed.
+    fn files_read(&mut self, now: Instant) {
+        for pos in self.files.finished() {
+            let value = self.files.value(pos);
+            for vr in &mut self.vrs {
+                for &(p, tracked, weight, reverse) in &vr.track_files {
+                    if p == pos {
+                        let (weight, up) = track_files::effect(value, weight, reverse);
+                        vr.instance.set_tracked_weight(now, tracked, weight, up);
+                    }
+                }
+            }
+        }
+    }
+
     /// Timers, announcement rounds, scripts and notify children that are due.
     pub fn tick(&mut self, now: Instant) {
+        self.files.poll(now);
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_now(now);
         }

@@ -456,6 +456,15 @@ impl Instance {
         self.reassess(now);
     }
 
+    /// A tracked object whose weight follows what it tracks (a file's value times its
+    /// weight): `weight` and `up` as in [`Tracked`].
+    pub fn set_tracked_weight(&mut self, now: Instant, index: usize, weight: Option<i16>, up: bool) {
+        if let Some(t) = self.tracked.get_mut(index) {
+            (t.weight, t.up) = (weight, up);
+        }
+        self.reassess(now);
+    }
+
     /// Sync group: another member is (or is no longer) in Fault.
     pub fn set_group_fault(&mut self, now: Instant, fault: bool) {
         if self.group_fault != fault {
