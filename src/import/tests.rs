@@ -566,3 +566,111 @@ fn more_sections_than_keeplite_takes() {
         "{reports:?}"
     );
 }
+
+const FILES: &str =
+    "track_file load {\n file /run/load\n weight -2 reverse\n}\ntrack_file flag {\n file /run/flag\n}\n";
+
+/// An instance's `track_file` names the file check of the block, the one a FILE_CHECK with
+/// the same settings uses; its own reverse is a negated weight.
+#[test]
+fn track_files_in_instances_share_the_blocks_file_check() {
+    let (out, reports) = run(&format!(
+        "{FILES}{INSTANCE} track_file {{\n  load\n  flag weight 10 reverse\n  load weight 3 reverse\n }}\n}}\n\
+         virtual_server 10.0.0.7 80 {{\n protocol TCP\n real_server 10.0.0.1 80 {{\n  FILE_CHECK {{\n   track_file load\n   weight -2 reverse\n  }}\n }}\n}}\n"
+    ));
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='load' 'flag:-10'"]);
+    assert_eq!(with(&out, "rs_10_0_0_1_80.check"), vec!["rs_10_0_0_1_80.check='load'"]);
+    assert_eq!(
+        with(&out, "load."),
+        vec![
+            "load.type='file'",
+            "load.interval='1s'",
+            "load.timeout='500ms'",
+            "load.file='/run/load'",
+            "load.weight='-2'",
+            "load.reverse='1'"
+        ]
+    );
+    assert_eq!(
+        reports,
+        vec!["18: load: tracked twice; keepalived ignores the second, and so does the import"]
+    );
+    let (out, reports) = run(&format!(
+        "{FILES}{INSTANCE} track_file {{\n  load weight 4 noreverse\n  flag weight 0 reverse\n }}\n}}\n"
+    ));
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='load:-4'"]);
+    assert_eq!(reports, vec!["17: flag: keeplite takes reverse from the track_file block only: with weight 0 a reverse of the instance's own cannot be carried over; not tracked"]);
+}
+
+/// keepalived drops weight 1 (its default) of an address owner's and a sync group member's
+/// tracked files, and does not track one with another weight.
+#[test]
+fn owners_and_sync_group_members_track_files_without_weight() {
+    let src = format!("{FILES}{INSTANCE} track_file {{\n  flag\n  load\n }}\n}}\n");
+    let (out, reports) = run(&src.replace("priority 150", "priority 255"));
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='flag:0'"]);
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(
+        reports[1].contains("does not track files with a weight (-2) in an address owner"),
+        "{reports:?}"
+    );
+    let group = "vrrp_sync_group G {\n group {\n  VI_1\n }\n}\n";
+    let (out, reports) = run(&format!("{group}{src}"));
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='flag:0'"]);
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let (out, reports) =
+        run(&format!("{}{src}", group.replace(" group {", " sync_group_tracking_weight\n group {")));
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='flag' 'load'"]);
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+/// A FILE_CHECK's weight 0 is unset to keepalived: the track_file's weight (and reverse).
+#[test]
+fn a_file_check_weight_0_takes_the_track_files() {
+    let (out, reports) = run(&format!(
+        "{FILES}virtual_server 10.0.0.7 80 {{\n protocol TCP\n real_server 10.0.0.1 80 {{\n  FILE_CHECK {{\n   track_file load\n   weight 0\n  }}\n  FILE_CHECK {{\n   track_file flag\n   weight 0 reverse\n  }}\n }}\n}}\n"
+    ));
+    assert_eq!(with(&out, "rs_10_0_0_1_80.check"), vec!["rs_10_0_0_1_80.check='load' 'flag'"]);
+    assert_eq!(with(&out, "load.weight"), vec!["load.weight='-2'"]);
+    assert!(with(&out, "flag.weight").is_empty() && with(&out, "flag.reverse").is_empty(), "{out}");
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(
+        reports[0]
+            .starts_with("13: weight: keepalived takes weight 0 as unset and uses the track_file's (-2)"),
+        "{reports:?}"
+    );
+}
+
+/// DNS_CHECK `type`: keepalived 2.4's list; what it does not know, and what keeplite
+/// cannot ask, is reported and the check asks SOA.
+#[test]
+fn dns_check_types_are_keepalived_24s() {
+    let check = |t: &str| {
+        run(&format!(
+            "virtual_server 10.0.0.7 53 {{\n protocol UDP\n real_server 10.0.0.1 53 {{\n  DNS_CHECK {{\n   type {t}\n  }}\n }}\n}}\n"
+        ))
+    };
+    let (out, reports) = check("aaaa");
+    assert_eq!(with(&out, "dns_check.dns_type"), vec!["dns_check.dns_type='AAAA'"]);
+    assert!(reports.is_empty(), "{reports:?}");
+    for t in ["PTR", "srv", "HINFO"] {
+        let (out, reports) = check(t);
+        assert!(with(&out, "dns_check.dns_type").is_empty(), "{out}");
+        assert!(reports[0].contains("not a type keepalived knows"), "{reports:?}");
+    }
+    for t in ["RRSIG", "dnskey"] {
+        let (out, reports) = check(t);
+        assert!(with(&out, "dns_check.dns_type").is_empty(), "{out}");
+        assert!(reports[0].contains("keeplite cannot ask for"), "{reports:?}");
+    }
+}
+
+/// Two track_file blocks on one file are two checks: an instance tracking both loads.
+#[test]
+fn track_file_blocks_on_one_file_stay_apart() {
+    let (out, reports) = run(&format!(
+        "track_file a {{\n file /run/x\n}}\ntrack_file b {{\n file /run/x\n}}\n{INSTANCE} track_file {{\n  a\n  b\n }}\n}}\n"
+    ));
+    assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='a' 'b'"]);
+    assert!(reports.is_empty(), "{reports:?}");
+}

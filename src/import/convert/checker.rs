@@ -92,9 +92,7 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
         "UDP_CHECK" => "udp",
         "DNS_CHECK" => "dns",
         "PING_CHECK" => "ping",
-        "FILE_CHECK" => {
-            return kinds::file_check(cx, node).map(|s| cx.check_section(s)).into_iter().collect()
-        }
+        "FILE_CHECK" => return kinds::file_check(cx, node).into_iter().collect(),
         kw => {
             cx.report(node, super::unsupported::why(kw));
             return Vec::new();

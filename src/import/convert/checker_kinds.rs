@@ -4,6 +4,7 @@
 use super::global::Val;
 use super::Ctx;
 use crate::config::model::DNS_TYPES;
+use crate::config::value;
 use crate::import::out::Section;
 use crate::import::tree::Node;
 
@@ -58,14 +59,17 @@ pub fn hex(words: &[String]) -> Option<String> {
     (!bytes.is_empty()).then(|| bytes.join(" "))
 }
 
+/// The record types keepalived 2.4's DNS_CHECK asks for (check_dns.c, `DNS_TYPE`); it
+/// reports another and asks for SOA.
+const KEEPALIVED_DNS_TYPES: &[&str] = &["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY"];
+
 /// A DNS_CHECK keyword into `extra`; false when `n` is none of them.
 pub fn dns(cx: &mut Ctx, n: &Node, extra: &mut Vec<(&'static str, Val)>) -> bool {
     match n.keyword() {
-        "type" => match n.arg(0) {
-            Some(t) if DNS_TYPES.iter().any(|(name, _)| name.eq_ignore_ascii_case(t)) => {
-                extra.push(("dns_type", val(n, t.to_ascii_uppercase())));
-            }
-            _ => cx.report(n, "not a type keepalived knows; it asks for SOA, and so does keeplite"),
+        "type" => match n.arg(0).and_then(|t| KEEPALIVED_DNS_TYPES.iter().find(|k| k.eq_ignore_ascii_case(t))) {
+            Some(t) if DNS_TYPES.iter().any(|(name, _)| name == t) => extra.push(("dns_type", val(n, (*t).to_owned()))),
+            Some(t) => cx.report(n, format!("keeplite cannot ask for {t} records; the check asks for SOA (keepalived's check, like keeplite's, passes on any answer with RCODE NOERROR)")),
+            None => cx.report(n, format!("not a type keepalived knows ({}); it asks for SOA, and so does keeplite", KEEPALIVED_DNS_TYPES.join(", "))),
         },
         "name" => {
             if let Some(name) = cx.arg(n) {
@@ -77,12 +81,93 @@ pub fn dns(cx: &mut Ctx, n: &Node, extra: &mut Vec<(&'static str, Val)>) -> bool
     true
 }
 
-/// One FILE_CHECK: a file check on the `file` of the `track_file` it names, with that
-/// track_file's weight unless the checker sets its own. keepalived reads the file as soon
-/// as it changes (inotify); the check polls it every second.
-pub fn file_check(cx: &mut Ctx, node: &Node) -> Option<Section> {
-    let mut s = Section::new("", "check", &node.at, node.keyword());
-    s.set("type", "file", &node.at, node.keyword());
+/// A keepalived `track_file NAME { file ...; weight W [reverse]; init_file }` block as
+/// keeplite's file check, with the weight and reverse that FILE_CHECKs and instances
+/// naming it start from.
+#[derive(Debug, Clone)]
+pub struct TrackedFile {
+    pub section: Section,
+    pub weight: i64,
+    pub reverse: bool,
+}
+
+/// The file check of keepalived's `track_file` block `name` (the one block both FILE_CHECKs
+/// and vrrp instances name), made once: its keywords are reported the first time. `None`
+/// when no block has the name (not reported: the caller says where it was named), or the
+/// block has no `file` (reported once), as keepalived ignores such a block.
+pub fn track_file(cx: &mut Ctx, name: &str) -> Option<TrackedFile> {
+    if let Some(done) = cx.tracked_files.get(name) {
+        return done.clone();
+    }
+    let made = cx.track_files.get(name).cloned().and_then(|declared| declared_file(cx, &declared));
+    cx.tracked_files.insert(name.to_owned(), made.clone());
+    made
+}
+
+fn declared_file(cx: &mut Ctx, declared: &Node) -> Option<TrackedFile> {
+    let mut s = Section::new("", "check", &declared.at, "track_file");
+    s.set("type", "file", &declared.at, "track_file");
+    let mut file = None;
+    // keepalived's default; a second `weight` is ignored unless the first was 1.
+    let (mut weight, mut reverse) = (1, false);
+    for n in declared.children() {
+        match n.keyword() {
+            "file" => match (cx.arg(n), &file) {
+                (Some(_), Some(_)) => {
+                    cx.report(n, "a second file; keepalived keeps the first, and so does the import")
+                }
+                (Some(f), None) => file = Some((f.to_owned(), n.at.clone())),
+                (None, _) => {}
+            },
+            "weight" => {
+                if weight != 1 {
+                    cx.report(n, "a second weight; keepalived keeps the first, and so does the import");
+                    continue;
+                }
+                let Some(w) = cx.arg(n) else { continue };
+                match value::int(w, -254, 254) {
+                    Ok(w) => {
+                        weight = w;
+                        s.set("weight", w.to_string(), &n.at, "weight");
+                    }
+                    Err(_) => cx.report(
+                        n,
+                        "not a weight keepalived takes (-254..254); 1 is used, as keepalived uses it",
+                    ),
+                }
+                match n.arg(1) {
+                    None => {}
+                    Some("reverse") => {
+                        reverse = true;
+                        s.set("reverse", "1", &n.at, "weight");
+                    }
+                    Some(other) => {
+                        cx.report(n, format!("'{other}' is not reverse; ignored, as keepalived ignores it"))
+                    }
+                }
+            }
+            "init_file" => {
+                cx.report(n, "keeplite writes no file; a missing file reads as 0, as keepalived reads it")
+            }
+            _ => cx.unsupported(n),
+        }
+    }
+    let Some((path, path_at)) = file else {
+        cx.report(declared, "no file; keepalived ignores the track_file, and so does the import");
+        return None;
+    };
+    s.set("file", path, &path_at, "file");
+    // No interval or timeout of its own: read every second, one reading decides.
+    s.set("interval", "1s", &declared.at, "track_file");
+    s.set("timeout", "500ms", &declared.at, "track_file");
+    Some(TrackedFile { section: s, weight, reverse })
+}
+
+/// One FILE_CHECK: the file check of the `track_file` block it names, with the checker's
+/// own weight (and reverse) unless it has none or 0, which keepalived takes as unset.
+/// keepalived reads the file as soon as it changes (inotify); the check polls it every
+/// second. Returns the check's name.
+pub fn file_check(cx: &mut Ctx, node: &Node) -> Option<String> {
     let mut tracked = None;
     let mut weight = None;
     for n in node.children() {
@@ -97,42 +182,50 @@ pub fn file_check(cx: &mut Ctx, node: &Node) -> Option<Section> {
         cx.report(node, "no track_file; keepalived ignores the checker, and so does the import");
         return None;
     };
-    let Some(declared) = cx.track_files.get(&name).cloned() else {
+    if !cx.track_files.contains_key(&name) {
         cx.report(at, format!("no track_file block is called '{name}'; keepalived ignores the checker, and so does the import"));
         return None;
-    };
-    let mut file = None;
-    let mut declared_weight = None;
-    for n in declared.children() {
-        match n.keyword() {
-            "file" => file = cx.arg(n).map(|f| (f.to_owned(), n.at.clone())),
-            "weight" => declared_weight = Some(n),
-            "init_file" => {
-                cx.report(n, "keeplite writes no file; a missing file reads as 0, as keepalived reads it")
-            }
-            _ => cx.unsupported(n),
-        }
     }
-    let Some((path, path_at)) = file else {
-        cx.report(&declared, "no file; keepalived ignores the track_file, and so does the import");
+    let tf = track_file(cx, &name)?;
+    let mut s = tf.section;
+    match weight.and_then(|w| own_weight(cx, w)) {
+        Some((0, _)) => {
+            let w = weight.expect("a weight was read");
+            if tf.weight != 0 {
+                cx.report(w, format!("keepalived takes weight 0 as unset and uses the track_file's ({}), and so does the import", tf.weight));
+            }
+        }
+        Some((v, reverse)) => {
+            let w = weight.expect("a weight was read");
+            s.set("weight", v.to_string(), &w.at, "weight");
+            s.remove("reverse");
+            if reverse {
+                s.set("reverse", "1", &w.at, "weight");
+            }
+        }
+        None => {}
+    }
+    Some(cx.check_section_named(s, &name))
+}
+
+/// A FILE_CHECK's `weight W [reverse|noreverse]`, or a report that keepalived ignores it.
+fn own_weight(cx: &mut Ctx, w: &Node) -> Option<(i64, bool)> {
+    let v = cx.arg(w)?;
+    let Ok(v) = value::int(v, -65535, 65535) else {
+        cx.report(
+            w,
+            "not a weight keepalived takes (-65535..65535); it uses the track_file's, and so does the import",
+        );
         return None;
     };
-    s.set("file", path, &path_at, "file");
-    if let Some(w) = weight.or(declared_weight) {
-        match w.arg(0).map(str::parse::<i32>) {
-            Some(Ok(v)) if (-65535..=65535).contains(&v) => s.set("weight", v.to_string(), &w.at, "weight"),
-            _ => cx.report(w, "not a weight keeplite takes (-65535..65535); 1 is used"),
-        }
-        match w.arg(1) {
-            Some("reverse") => s.set("reverse", "1", &w.at, "weight"),
-            None | Some("noreverse") => {}
-            Some(other) => cx.report(w, format!("'{other}' is not reverse or noreverse; ignored")),
+    match w.arg(1) {
+        None | Some("noreverse") => Some((v, false)),
+        Some("reverse") => Some((v, true)),
+        Some(other) => {
+            cx.report(w, format!("'{other}' is not reverse or noreverse: keepalived ignores the weight and uses the track_file's, and so does the import"));
+            None
         }
     }
-    // No delay_loop, retry or timeout of its own: read every second, one reading decides.
-    s.set("interval", "1s", &node.at, node.keyword());
-    s.set("timeout", "500ms", &node.at, node.keyword());
-    Some(s)
 }
 
 #[cfg(test)]

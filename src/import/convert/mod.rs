@@ -174,7 +174,7 @@ pub const MAPPED: &[&str] = &[
     "require_reply",
     "type",
     "name",
-    // track_file blocks, read for the FILE_CHECKs that name them.
+    // track_file blocks, read for the FILE_CHECKs and instances that name them.
     "track_file",
     "vrrp_track_file",
     "file",
@@ -208,8 +208,10 @@ pub struct Ctx<'r> {
     pub grouped: HashMap<String, bool>,
     /// Check sections by content, for sharing.
     check_keys: Vec<(String, String)>,
-    /// keepalived's `track_file` blocks by name, for its FILE_CHECKs.
+    /// keepalived's `track_file` blocks by name, for its FILE_CHECKs and instances.
     pub track_files: HashMap<String, Node>,
+    /// The file checks made of them (`None`: the block is ignored), each made once.
+    pub tracked_files: HashMap<String, Option<checker_kinds::TrackedFile>>,
 }
 
 /// Converts keepalived's tree into keeplite sections; what cannot be carried goes to
@@ -230,10 +232,12 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         grouped: HashMap::new(),
         check_keys: Vec::new(),
         track_files: HashMap::new(),
+        tracked_files: HashMap::new(),
     };
     for node in nodes.iter().filter(|n| matches!(n.keyword(), "track_file" | "vrrp_track_file")) {
         if let Some(name) = node.arg(0) {
-            cx.track_files.insert(name.to_owned(), node.clone());
+            // keepalived finds the first block of a name.
+            cx.track_files.entry(name.to_owned()).or_insert_with(|| node.clone());
         }
     }
     global::collect(&mut cx, nodes);
@@ -246,7 +250,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
             "vrrp_instance" => vrrp::instance(&mut cx, node),
             "virtual_server" => lvs::virtual_server(&mut cx, node, nodes),
             "virtual_server_group" => {}
-            // Declarations, read where a FILE_CHECK names them.
+            // Declarations, read where a FILE_CHECK or an instance names them.
             "track_file" | "vrrp_track_file" => {}
             "" => cx.block_without_keyword(node),
             _ => cx.unsupported(node),
@@ -376,14 +380,22 @@ impl Ctx<'_> {
     }
 
     /// The keeplite name of a check with these options, made once per distinct content.
-    pub fn check_section(&mut self, mut s: Section) -> String {
+    pub fn check_section(&mut self, s: Section) -> String {
+        let wanted = s.keyword.to_ascii_lowercase();
+        self.check_section_named(s, &wanted)
+    }
+
+    /// As [`check_section`](Self::check_section), naming a new section after `wanted`;
+    /// sections are shared only between uses with the same `wanted`.
+    pub fn check_section_named(&mut self, mut s: Section, wanted: &str) -> String {
         let mut key: Vec<String> = s.options.iter().map(|o| format!("{}={:?}", o.name, o.values())).collect();
         key.sort();
-        let key = format!("{}:{}", s.keyword, key.join(";"));
+        // By name too: two track_file blocks on one file are two checks, as in keepalived.
+        let key = format!("{}:{wanted}:{}", s.keyword, key.join(";"));
         if let Some((_, name)) = self.check_keys.iter().find(|(k, _)| *k == key) {
             return name.clone();
         }
-        let name = self.names.claim(&s.keyword.to_ascii_lowercase());
+        let name = self.names.claim(wanted);
         s.name = name.clone();
         self.check_keys.push((key, name.clone()));
         self.checks.push(s);

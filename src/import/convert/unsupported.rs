@@ -55,9 +55,6 @@ pub fn why(kw: &str) -> String {
         "virtual_routes" | "virtual_rules" | "static_routes" | "static_rules" | "static_ipaddress" => {
             "keeplite does not manage routes, rules or static addresses yet (issue 16, item 1)"
         }
-        "track_file" | "vrrp_track_file" => {
-            "keeplite tracks files in real servers' file checks (FILE_CHECK) only, not in VRRP instances yet (issue 16, item 2)"
-        }
         "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
         "unicast_ttl" | "mcast_dst_ip" | "vrrp_mcast_group4" | "vrrp_mcast_group6" | "check_unicast_src"

@@ -1,5 +1,6 @@
 //! `vrrp_instance` -> a `vrrp` section.
 
+use super::checker_kinds::track_file;
 use super::script::{reverse, vrrp_alerts};
 use super::{duration_text, Ctx};
 use crate::config::value;
@@ -103,6 +104,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let grouped = cx.grouped.get(kname).copied();
     let family = instance_family(children);
     let mut excluded = Vec::new();
+    let mut track_files = Vec::new();
     let mut version = None;
     let mut alerts = None;
     let mut auth_pass = None;
@@ -161,6 +163,8 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             "unicast_fault_no_peer" => no_peer_ok = true,
             "track_interface" => track_interfaces(cx, &mut s, n, grouped),
             "track_script" => track_scripts(cx, &mut s, n, grouped),
+            // After the loop: an address owner's priority may come later.
+            "track_file" => track_files.push(n),
             "authentication" => {
                 for a in n.children() {
                     match a.keyword() {
@@ -236,6 +240,10 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     }
     for n in excluded {
         add_vips(cx, &mut s, n, interface.as_deref(), family);
+    }
+    let owner = s.value("priority") == Some("255");
+    for n in track_files {
+        tracked_files(cx, &mut s, n, grouped, owner);
     }
     let ipv6 = family == Some(true);
     instance_version(cx, &mut s, node, version, ipv6);
@@ -419,5 +427,118 @@ fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>)
             None => r.name.clone(),
         };
         s.push("track_script", text, &t.at, "track_script");
+    }
+}
+
+/// `track_file { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming the
+/// file check of keepalived's `track_file NAME` block. keeplite takes `reverse` from the
+/// check only, so a reverse of the instance's own is a negated weight (the number times
+/// -W); with weight 0 that cannot be written, and is reported. An address owner, and a
+/// sync group member without `sync_group_tracking_weight`, track as keepalived makes them:
+/// weight 1 becomes 0, another weight is not tracked.
+fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
+    let mut seen = Vec::new();
+    for t in n.children() {
+        let kname = t.keyword();
+        let Some(tf) = cx.track_files.contains_key(kname).then(|| track_file(cx, kname)).flatten() else {
+            cx.reports.add(
+                &t.at,
+                kname,
+                "no track_file block with a file has this name; keepalived ignores it too",
+            );
+            continue;
+        };
+        if seen.contains(&kname) {
+            cx.reports.add(
+                &t.at,
+                kname,
+                "tracked twice; keepalived ignores the second, and so does the import",
+            );
+            continue;
+        }
+        seen.push(kname);
+        let (weight, reverse) = match t.arg(0) {
+            None => (tf.weight, tf.reverse),
+            Some("weight") => {
+                let weight = match t.arg(1).map(|w| value::int(w, -254, 254)) {
+                    Some(Ok(w)) => w,
+                    Some(Err(_)) => {
+                        cx.reports.add(&t.at, kname, "the weight is not a number in -254..254: keepalived takes the track_file's, and so does the import");
+                        tf.weight
+                    }
+                    None => {
+                        cx.reports.add(
+                            &t.at,
+                            kname,
+                            "weight without a value: keepalived ignores the entry, and so does the import",
+                        );
+                        continue;
+                    }
+                };
+                match t.arg(2) {
+                    None => (weight, tf.reverse),
+                    Some("reverse") => (weight, true),
+                    Some("noreverse") => (weight, false),
+                    Some(other) => {
+                        cx.reports.add(&t.at, kname, format!("'{other}' is not reverse or noreverse: keepalived ignores the entry, and so does the import"));
+                        continue;
+                    }
+                }
+            }
+            Some(other) => {
+                cx.reports.add(
+                    &t.at,
+                    kname,
+                    format!(
+                        "'{other}' is not understood: keepalived ignores the entry, and so does the import"
+                    ),
+                );
+                continue;
+            }
+        };
+        let weight = if owner || grouped == Some(false) {
+            let why = if owner {
+                "an address owner (priority 255)"
+            } else {
+                "a sync group member (without sync_group_tracking_weight)"
+            };
+            match weight {
+                0 => 0,
+                1 => {
+                    cx.reports.add(&t.at, kname, format!("keepalived tracks files without weight in {why}: its weight 1 is dropped, so a non-zero number means FAULT, and so does the import"));
+                    0
+                }
+                w => {
+                    cx.reports.add(&t.at, kname, format!("keepalived does not track files with a weight ({w}) in {why}, and neither does the import"));
+                    continue;
+                }
+            }
+        } else {
+            weight
+        };
+        // keeplite: the number times the weight, negated when the check is reversed.
+        let weight = match (weight, reverse == tf.reverse) {
+            (0, false) => {
+                cx.reports.add(&t.at, kname, "keeplite takes reverse from the track_file block only: with weight 0 a reverse of the instance's own cannot be carried over; not tracked");
+                continue;
+            }
+            (w, same) => {
+                if same {
+                    w
+                } else {
+                    -w
+                }
+            }
+        };
+        let name = cx.check_section_named(tf.section, kname);
+        let text = if weight == tf.weight {
+            name
+        } else {
+            if weight.abs() > 253 {
+                cx.reports.add(&t.at, kname, format!("keeplite takes weights in -253..253; {} is used, which differs from {weight} only for a number of {}: keepalived is in FAULT then, keeplite at -253", weight.signum() * 253, -weight.signum()));
+            }
+            format!("{name}:{}", weight.clamp(-253, 253))
+        };
+        s.push("track_file", text, &t.at, "track_file");
     }
 }
