@@ -10,7 +10,7 @@ use common::{keepalived_available, netns_available, Lan, Netns};
 use keeplite::config::model::Family;
 use keeplite::vrrp::instance::{Instance, Params, State};
 use keeplite::vrrp::io::{group, ErrorKind, Mode, Rejected, VrrpSocket, RECV_BUFFER};
-use keeplite::vrrp::packet::{Auth, Repr, Version};
+use keeplite::vrrp::packet::{Auth, Repr, Version, TTL};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::net::sockopt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -140,6 +140,7 @@ fn backup_instance(repr: &Repr) -> Instance {
         garp_refresh: Duration::ZERO,
         strict: false,
         lower_prio_no_advert: false,
+        accept_ttl: TTL..=TTL,
     };
     let mut i = Instance::new(params, &[]);
     i.start(Instant::now());
@@ -176,8 +177,8 @@ fn ipv4_adverts_cross_the_lan_by_multicast_and_unicast() {
         s0.send(&v3, a(H0), a(H1)).expect("unicast");
         expect_packet(&s1, "unicast")
     };
-    assert!(Mode::Unicast(&[a(H0)]).admits(heard.src));
-    assert!(!Mode::Unicast(&[a("198.51.100.3")]).admits(heard.src));
+    assert!(Mode::Unicast(&[a(H0)]).admits(heard.src, heard.dst));
+    assert!(!Mode::Unicast(&[a("198.51.100.3")]).admits(heard.src, heard.dst));
 
     // A TTL below 255 arrives as it was (an advert from beyond the link), and the
     // instance counts it instead of acting on it.
@@ -385,7 +386,7 @@ fn keepalived_yields_to_us(tag: &str, family: Family, interval: Duration, advert
     std::thread::scope(|scope| {
         scope.spawn(|| {
             while sending.load(Ordering::Relaxed) {
-                for dst in Mode::Multicast.destinations(family) {
+                for dst in Mode::Multicast(group(family)).destinations() {
                     s1.send(&ours, src, dst).unwrap_or_else(|e| panic!("{e}"));
                 }
                 std::thread::sleep(interval);
