@@ -171,7 +171,78 @@ fn unicast_peers_delays_and_sync_daemon() {
     assert_eq!(reports, vec![
         "2: lvs_sync_daemon maxlen: keeplite's sync daemon takes only an interface, an instance and an id",
         "6: eth9: keeplite has up and down delays only for an instance's own interface; no instance runs on this one",
-        "17: min_ttl: keeplite has no TTL limits on unicast peers yet (issue 16, item 3)",
+        "17: min_ttl: keeplite has one TTL range for all of an instance's peers: 1..255, the peers' ranges joined",
+    ]);
+    // 10.0.0.3 has keepalived's whole range; a range turns the source check on.
+    assert_eq!(with(&out, "VI_1.min_ttl"), vec!["VI_1.min_ttl='1'"]);
+    assert!(with(&out, "VI_1.max_ttl").is_empty());
+    assert!(with(&out, "VI_1.check_unicast_src").is_empty());
+}
+
+#[test]
+fn routed_unicast_groups_and_priority_notifications() {
+    // keepalived's unicast defaults: any TTL, any source; written out, as keeplite's differ.
+    let peers = "  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n  }\n";
+    let (out, reports) = run(&format!("{INSTANCE}{peers}  unicast_ttl 64\n  notify_priority_changes\n}}\n"));
+    assert_eq!(
+        with(&out, "VI_1."),
+        vec![
+            "VI_1.interface='eth0'",
+            "VI_1.vrid='51'",
+            "VI_1.priority='150'",
+            "VI_1.version='2'",
+            "VI_1.vip='10.0.0.7/24'",
+            "VI_1.src_ip='10.0.0.1'",
+            "VI_1.unicast_peer='10.0.0.2'",
+            "VI_1.unicast_ttl='64'",
+            "VI_1.min_ttl='1'",
+            "VI_1.check_unicast_src='0'",
+            "VI_1.notify_priority_changes='1'",
+        ]
+        .into_iter()
+        .filter(|l| out.contains(l))
+        .collect::<Vec<_>>()
+    );
+    for line in [
+        "VI_1.unicast_ttl='64'",
+        "VI_1.min_ttl='1'",
+        "VI_1.check_unicast_src='0'",
+        "VI_1.notify_priority_changes='1'",
+    ] {
+        assert!(out.contains(line), "{line} missing from\n{out}");
+    }
+    assert!(reports.is_empty(), "{reports:?}");
+
+    // The same ranges on every peer are exact; the source check is on, as asked globally.
+    let ranged =
+        "  unicast_peer {\n    10.0.0.2 min_ttl 200 max_ttl 254\n    10.0.0.3 max_ttl 254 min_ttl 200\n  }\n";
+    let (out, reports) = run(&format!(
+        "global_defs {{\n  vrrp_check_unicast_src\n  vrrp_notify_priority_changes\n  vrrp_mcast_group4 224.0.0.118\n  vrrp_mcast_group6 ff02::1:12\n}}\n{INSTANCE}{ranged}}}\n"
+    ));
+    assert!(reports.is_empty(), "{reports:?}");
+    assert_eq!(with(&out, "VI_1.min_ttl"), vec!["VI_1.min_ttl='200'"]);
+    assert_eq!(with(&out, "VI_1.max_ttl"), vec!["VI_1.max_ttl='254'"]);
+    assert!(with(&out, "VI_1.check_unicast_src").is_empty());
+    assert_eq!(with(&out, "VI_1.notify_priority_changes"), vec!["VI_1.notify_priority_changes='1'"]);
+    assert_eq!(
+        with(&out, "main.mcast"),
+        vec!["main.mcast_group4='224.0.0.118'", "main.mcast_group6='ff02::1:12'"]
+    );
+
+    // Without peers: the group counts, unicast_ttl is dropped as keepalived drops it, and a
+    // group of the wrong family or no group at all is reported.
+    let (out, reports) = run(&format!(
+        "global_defs {{\n  vrrp_mcast_group4 ff02::12\n  vrrp_mcast_group6 10.0.0.1\n}}\n{INSTANCE}  mcast_dst_ip 239.1.1.1\n  unicast_ttl 3\n  check_unicast_src\n}}\n"
+    ));
+    assert_eq!(with(&out, "VI_1.mcast_dst_ip"), vec!["VI_1.mcast_dst_ip='239.1.1.1'"]);
+    assert!(
+        !out.contains("unicast_ttl") && !out.contains("mcast_group") && !out.contains("min_ttl"),
+        "{out}"
+    );
+    assert_eq!(reports, vec![
+        "2: vrrp_mcast_group4: a group of the other address family; ignored",
+        "3: vrrp_mcast_group6: 10.0.0.1 is not a multicast address (a group in 224.0.0.0/4 or ff00::/8); ignored",
+        "13: unicast_ttl: no unicast peers: keepalived ignores unicast_ttl then, and so does the import",
     ]);
 }
 
