@@ -374,7 +374,7 @@ impl Router {
             if target.is_none() && vrid.is_some_and(|id| self.heard_elsewhere(s, id)) {
                 continue;
             }
-            if target.is_none() {
+            if target.is_none() && !dst.is_multicast() {
                 // A unicast advert for one of our VRIDs from an address that is not a peer
                 // (check_unicast_src): counted on that instance, as keepalived logs it.
                 let stranger = vrid.and_then(|id| {
