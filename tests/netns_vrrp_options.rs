@@ -179,8 +179,9 @@ fn a_custom_multicast_group_is_shared_with_keepalived() {
     counters.assert_no_discards("keeplite on 224.0.0.118");
 }
 
-/// A tracked script's weight changes the effective priority: the change is logged, and
-/// with `notify_priority_changes` the notify script runs with keepalived's FIFO words.
+/// A tracked script's weight changes the effective priority: the change is logged, is a
+/// `priority` event on the event stream, and with `notify_priority_changes` the notify
+/// script runs with keepalived's FIFO words.
 #[test]
 fn a_priority_change_runs_notify_with_the_fifo_words() {
     if !netns_available() {
@@ -191,9 +192,11 @@ fn a_priority_change_runs_notify_with_the_fifo_words() {
     let dir = common::daemon::scratch("nprio-files");
     let flag = dir.join("down");
     let out = dir.join("notify.out");
+    let sock = dir.join("status.sock");
     // A script interval of 500 ms: on a busy machine 100 ms can run out (see netns_failover).
     let conf = format!(
-        "chk=script\nchk.command='test ! -e {}'\nchk.interval=500ms\nchk.weight=-50\n{}",
+        "g=global\ng.status_socket={}\nchk=script\nchk.command='test ! -e {}'\nchk.interval=500ms\nchk.weight=-50\n{}",
+        sock.display(),
         flag.display(),
         vrrp_section(
             "gw",
@@ -209,6 +212,26 @@ fn a_priority_change_runs_notify_with_the_fifo_words() {
     );
     let d = Daemon::keeplite(a, "nprio", &conf);
     until_vip(a, VIP, true, SETTLE, &[&d]);
+    let mut sub = std::process::Command::new(common::keeplite_bin())
+        .args(["subscribe", "-s", &sock.display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("keeplite subscribe");
+    let stream = sub.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Subscribed once a reload's event comes through.
+    until("the subscription", SETTLE, &[&d], || {
+        d.reload();
+        rx.recv_timeout(Duration::from_millis(500)).is_ok_and(|l| l.contains("\"reload\""))
+    });
     let lines = || std::fs::read_to_string(&out).unwrap_or_default();
     std::fs::write(&flag, "").unwrap();
     until("a MASTER_PRIORITY 150 notification", SETTLE, &[&d], || {
@@ -219,6 +242,18 @@ fn a_priority_change_runs_notify_with_the_fifo_words() {
         lines().contains("INSTANCE gw MASTER_PRIORITY 200")
     });
     d.stop();
+    let _ = sub.wait();
+    // The stream ends with the daemon: everything it sent is in the channel.
+    let events: Vec<String> = rx.iter().filter(|e| e.contains("\"event\":\"priority\"")).collect();
+    let fields = |e: &str| -> (String, String) {
+        let after =
+            |key: &str| e.split(key).nth(1).unwrap_or("").split([',', '}']).next().unwrap_or("").to_owned();
+        (after("\"state\":"), format!("{}->{}", after("\"from\":"), after("\"to\":")))
+    };
+    let got: Vec<(String, String)> = events.iter().map(|e| fields(e)).collect();
+    let want =
+        [("\"MASTER\"".to_owned(), "200->150".to_owned()), ("\"MASTER\"".to_owned(), "150->200".to_owned())];
+    assert_eq!(got, want, "{events:#?}");
     let log = d.log();
     assert!(log.contains("vrrp gw: priority 200 -> 150 (MASTER)"), "{log}");
     assert!(log.contains("vrrp gw: priority 150 -> 200 (MASTER)"), "{log}");
