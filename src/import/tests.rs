@@ -460,15 +460,30 @@ fn a_virtual_server_group_is_one_section_per_entry() {
     );
     assert_eq!(reports, vec!["4: bogus: 'bogus' is not an IP address; ignored"]);
     // keepalived 2.4's other forms, each reported for what it is.
-    let (_, reports) = run(
-        "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.250-10.0.1.2 80\n 10.0.0.8/29 80\n 10.0.0.9\n fwmark 7 inet6\n 10.0.0.1 80 90\n}\nvirtual_server group G {\n protocol TCP\n real_server 10.0.0.10 80 {\n }\n}\n",
+    // A mark's own family is the section's (an IPv4 real server behind it needs tun).
+    let (out, reports) = run(
+        "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.250-10.0.1.2 80\n 10.0.0.8/29 80\n 10.0.0.9\n fwmark 7 inet6\n 10.0.0.1 80 90\n}\nvirtual_server group G {\n protocol TCP\n lb_kind TUN\n real_server 10.0.0.10 80 {\n }\n}\n",
     );
+    assert_eq!(with(&out, "fwm_7.family"), vec!["fwm_7.family='ipv6'"]);
+    assert_eq!(with(&out, "vs_10_0_1_2_80.address"), vec!["vs_10_0_1_2_80.address='10.0.1.2'"]);
     assert_eq!(reports, vec![
-        "3: 10.0.0.250-10.0.1.2: a range ending in a whole address is not expanded by the import yet (issue 16, item 3); FIRST-LAST with the last part only is; ignored",
         "4: 10.0.0.8/29: an address block (IP/LEN) is not expanded by the import yet (issue 16, item 3); ignored",
         "5: 10.0.0.9: an entry without a port (every port, for a persistent service) is not in keeplite; ignored",
-        "6: fwmark: a firewall mark with its own address family ('inet6', for tunnelled real servers) is not carried over yet (issue 16, item 3); ignored",
         "7: 10.0.0.1: takes IP [PORT], FIRST-LAST [PORT], IP/LEN [PORT] or fwmark N [inet|inet6]; ignored",
+    ]);
+    // A range may end in a whole address (keepalived 2.4), across an octet; not backwards,
+    // not across families, not longer than 256.
+    let (out, reports) = run(
+        "virtual_server_group W {\n 10.0.0.254-10.0.1.1 80\n 10.0.0.9-10.0.0.8 80\n 10.0.0.1-2001:db8::1 80\n 10.0.0.0-10.0.1.0 80\n}\nvirtual_server group W {\n protocol TCP\n real_server 10.0.0.10 80 {\n }\n}\n",
+    );
+    assert_eq!(
+        with(&out, "rs_10_0_0_10_80.virtual_server"),
+        vec!["rs_10_0_0_10_80.virtual_server='vs_10_0_0_254_80' 'vs_10_0_0_255_80' 'vs_10_0_1_0_80' 'vs_10_0_1_1_80'"]
+    );
+    assert_eq!(reports, vec![
+        "3: 10.0.0.9-10.0.0.8: '10.0.0.9-10.0.0.8' is not an address range keeplite can expand (at most 256); ignored",
+        "4: 10.0.0.1-2001:db8::1: '10.0.0.1-2001:db8::1' is not an address range keeplite can expand (at most 256); ignored",
+        "5: 10.0.0.0-10.0.1.0: '10.0.0.0-10.0.1.0' is not an address range keeplite can expand (at most 256); ignored",
     ]);
     let (out, _) = run("virtual_server_group G6 {\n 2001:db8::a-b 80\n}\nvirtual_server group G6 {\n protocol TCP\n real_server 2001:db8::1 80 {\n }\n}\n");
     assert_eq!(
