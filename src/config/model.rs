@@ -413,6 +413,9 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     pub delay_loop: Duration,
     pub alpha: bool,
+    /// At stop, `quorum_down` runs if the quorum was up, and `notify_down` of each real
+    /// server that was up (keepalived's `omega`).
+    pub omega: bool,
     pub ops: bool,
     pub host: Option<String>,
     /// Mail an alert when one of its real servers goes up or down.

@@ -219,6 +219,7 @@ fn virtual_server(v: &VirtualServer) -> Section {
     o.flag("inhibit_on_failure", v.inhibit_on_failure);
     o.dur("delay_loop", v.delay_loop);
     o.flag("alpha", v.alpha);
+    o.flag("omega", v.omega);
     o.flag("ops", v.ops);
     o.opt("host", v.host.as_ref());
     o.flag("smtp_alert", v.smtp_alert);

@@ -148,6 +148,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             one("inhibit_on_failure"),
             one("delay_loop"),
             one("alpha"),
+            one("omega"),
             one("ops"),
             one("host"),
             one("smtp_alert"),

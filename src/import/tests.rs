@@ -279,19 +279,14 @@ fn virtual_servers_with_keepalived_defaults() {
         ]
     );
     assert_eq!(with(&out, "vs_10_0_0_7_53_udp.scheduler"), vec!["vs_10_0_0_7_53_udp.scheduler='wrr'"]);
-    assert_eq!(
-        &reports[..2],
-        [
-            "2: protocol: a firewall-mark service has no protocol; keepalived ignores it too",
-            "14: omega: not in keeplite yet (issue 16, item 3)",
-        ]
-    );
+    assert_eq!(with(&out, "vs_10_0_0_7_53_udp.omega"), vec!["vs_10_0_0_7_53_udp.omega='1'"]);
+    assert_eq!(reports[0], "2: protocol: a firewall-mark service has no protocol; keepalived ignores it too");
     // keeplite's loader refuses a port change with dr, and says why.
     assert!(
-        reports[2].starts_with("15: real_server: keeplite refuses rs_10_0_0_1_5353.port: "),
+        reports[1].starts_with("15: real_server: keeplite refuses rs_10_0_0_1_5353.port: "),
         "{reports:?}"
     );
-    assert_eq!(reports.len(), 3);
+    assert_eq!(reports.len(), 2);
 }
 
 #[test]

@@ -116,6 +116,11 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
                 }
             }
             "ops" => common.set("ops", "1", &n.at, kw),
+            "omega" => {
+                if let Some(b) = cx.flag(n) {
+                    common.set("omega", if b { "1" } else { "0" }, &n.at, kw);
+                }
+            }
             "virtualhost" => {
                 if let Some(v) = cx.arg(n) {
                     layer.vs_host = Some(v.to_owned());

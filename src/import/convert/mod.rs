@@ -141,6 +141,7 @@ pub const MAPPED: &[&str] = &[
     "quorum_down",
     "inhibit_on_failure",
     "alpha",
+    "omega",
     "ops",
     "virtualhost",
     "connect_timeout",

@@ -60,7 +60,6 @@ pub fn why(kw: &str) -> String {
         }
         "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
-        "omega" => "not in keeplite yet (issue 16, item 3)",
         "notify_fifo" | "notify_fifo_script" | "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "lvs_notify_fifo"
         | "lvs_notify_fifo_script" | "fifo_write_vrrp_states_on_reload" => {
             "keeplite has no notify FIFO: `keeplite subscribe` streams every transition, health and IPVS change as JSON lines (docs/status.md, Events); notify scripts remain"

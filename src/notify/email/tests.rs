@@ -55,6 +55,7 @@ fn vs(key: ServiceKey) -> VirtualServer {
         inhibit_on_failure: false,
         delay_loop: Duration::from_secs(5),
         alpha: false,
+        omega: false,
         ops: false,
         host: None,
         smtp_alert: true,
