@@ -263,3 +263,51 @@ fn a_priority_change_runs_notify_with_the_fifo_words() {
     assert_eq!(words, ["INSTANCE gw MASTER_PRIORITY 150", "INSTANCE gw MASTER_PRIORITY 200"], "{got}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Routed unicast with keepalived: both send with TTL 64. keeplite takes keepalived's
+/// adverts with `min_ttl 60`; keepalived, without a TTL range, takes keeplite's whatever
+/// their TTL (its default, which the import writes out as `min_ttl 1`).
+#[test]
+fn routed_unicast_with_keepalived() {
+    if !netns_available() || !keepalived_available() {
+        return;
+    }
+    let lan = Lan::new("uttlka", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let capture = Capture::start(a);
+    let theirs = |priority: u8| {
+        format!(
+            "global_defs {{\n  router_id peer\n  vrrp_garp_master_delay 0\n}}\n\
+             vrrp_instance gw {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 35\n  priority {priority}\n\
+             advert_int 0.1\n  version 3\n  unicast_src_ip 198.51.100.2\n  unicast_peer {{\n    198.51.100.1\n  }}\n\
+             unicast_ttl 64\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+        )
+    };
+    let opts = ["unicast_peer=198.51.100.2", "unicast_ttl=64", "min_ttl=60", "max_ttl=64"];
+    let us = Daemon::keeplite(a, "uttlka-keeplite", &vrrp_section("gw", 35, 100, VIPS, &opts));
+    us.wait_log("vrrp gw: INIT -> BACKUP", SETTLE);
+    let them = Daemon::keepalived(b, "uttlka-keepalived", &theirs(200));
+    until_one_holder(&[a, b], 1, VIP, SETTLE, &[&us, &them]);
+    steady_holder(&[a, b], 1, VIP, Duration::from_secs(2), &[&us, &them]);
+    them.stop();
+    until_one_holder(&[a, b], 0, VIP, SETTLE, &[&us]);
+    // keepalived back, lower: it hears keeplite's TTL-64 adverts and stays backup.
+    let them = Daemon::keepalived(b, "uttlka-keepalived-2", &theirs(50));
+    let all = [&us, &them];
+    them.wait_log("Entering BACKUP STATE", SETTLE);
+    steady_holder(&[a, b], 0, VIP, Duration::from_secs(3), &all);
+    let adverts: Vec<_> =
+        capture.finish().iter().filter_map(Frame::advert).filter(|x| x.vrid == 35).collect();
+    let ttls = |src: IpAddr| -> Vec<u8> {
+        let mut t: Vec<u8> = adverts.iter().filter(|x| x.src == src).map(|x| x.ttl).collect();
+        t.dedup();
+        t
+    };
+    // Captured on host 0: its own as sent, keepalived's as received (no router between).
+    assert_eq!(ttls(host(0)), [64], "keeplite's TTLs\n{}", logs(&all));
+    assert_eq!(ttls(host(1)), [64], "keepalived's TTLs\n{}", logs(&all));
+    us.stop();
+    let c = us.counters("gw");
+    assert!(c.get("adverts_rx") >= 10, "{}", c.line);
+    c.assert_no_discards("keeplite with min_ttl 60");
+}
