@@ -142,25 +142,57 @@ fn a_custom_multicast_group_is_shared_with_keepalived() {
     if !netns_available() || !keepalived_available() {
         return;
     }
-    let lan = Lan::new("mgrp", 3);
-    let (a, b, c) = (&lan.hosts[0], &lan.hosts[1], &lan.hosts[2]);
-    let group = Ipv4Addr::new(224, 0, 0, 118);
-    let capture = Capture::start(c);
-    let ours =
-        format!("main=global\nmain.mcast_group4=224.0.0.118\n{}", vrrp_section("gw", 33, 200, VIPS, &[]));
-    let us = Daemon::keeplite(a, "mgrp-keeplite", &ours);
-    let theirs = format!(
-        "global_defs {{\n  router_id peer\n  vrrp_mcast_group4 224.0.0.118\n  vrrp_garp_master_delay 0\n}}\n\
-         vrrp_instance gw {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 33\n  priority 100\n\
-         advert_int 0.1\n  version 3\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+    shared_group_with_keepalived(
+        "mgrp",
+        Ipv4Addr::new(224, 0, 0, 118),
+        "main=global\nmain.mcast_group4=224.0.0.118\n",
+        &[],
+        "  vrrp_mcast_group4 224.0.0.118\n",
+        "",
     );
-    let them = Daemon::keepalived(b, "mgrp-keepalived", &theirs);
+}
+
+/// The same with the instance's own group (`mcast_dst_ip` on both sides).
+#[test]
+fn an_instance_group_is_shared_with_keepalived() {
+    if !netns_available() || !keepalived_available() {
+        return;
+    }
+    shared_group_with_keepalived(
+        "mdst",
+        Ipv4Addr::new(239, 255, 0, 18),
+        "",
+        &["mcast_dst_ip=239.255.0.18"],
+        "",
+        "  mcast_dst_ip 239.255.0.18\n",
+    );
+}
+
+fn shared_group_with_keepalived(
+    tag: &str,
+    group: Ipv4Addr,
+    our_global: &str,
+    our_opts: &[&str],
+    their_global: &str,
+    their_instance: &str,
+) {
+    let lan = Lan::new(tag, 3);
+    let (a, b, c) = (&lan.hosts[0], &lan.hosts[1], &lan.hosts[2]);
+    let capture = Capture::start(c);
+    let ours = format!("{our_global}{}", vrrp_section("gw", 33, 200, VIPS, our_opts));
+    let us = Daemon::keeplite(a, &format!("{tag}-keeplite"), &ours);
+    let theirs = format!(
+        "global_defs {{\n  router_id peer\n{their_global}  vrrp_garp_master_delay 0\n}}\n\
+         vrrp_instance gw {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 33\n  priority 100\n\
+         advert_int 0.1\n  version 3\n{their_instance}  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+    );
+    let them = Daemon::keepalived(b, &format!("{tag}-keepalived"), &theirs);
     let all = [&us, &them];
     until_one_holder(&[a, b], 0, VIP, SETTLE, &all);
     steady_holder(&[a, b], 0, VIP, Duration::from_secs(3), &all);
     us.stop();
     until_one_holder(&[a, b], 1, VIP, SETTLE, &[&them]);
-    let us = Daemon::keeplite(a, "mgrp-keeplite-2", &ours.replace("priority=200", "priority=50"));
+    let us = Daemon::keeplite(a, &format!("{tag}-keeplite-2"), &ours.replace("priority=200", "priority=50"));
     let all = [&us, &them];
     us.wait_log("vrrp gw: INIT -> BACKUP", SETTLE);
     steady_holder(&[a, b], 1, VIP, Duration::from_secs(2), &all);
@@ -176,7 +208,7 @@ fn a_custom_multicast_group_is_shared_with_keepalived() {
     us.stop();
     let counters = us.counters("gw");
     assert!(counters.get("adverts_rx") >= 10, "keepalived's adverts heard: {}", counters.line);
-    counters.assert_no_discards("keeplite on 224.0.0.118");
+    counters.assert_no_discards(&format!("keeplite on {group}"));
 }
 
 /// A tracked script's weight changes the effective priority: the change is logged, is a
