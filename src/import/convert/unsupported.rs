@@ -60,6 +60,10 @@ pub fn why(kw: &str) -> String {
         }
         "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
+        // Reaches here from a vrrp_sync_group only: an instance's is carried.
+        "notify_priority_changes" => {
+            "keeplite has it per instance (vrrp.notify_priority_changes), not per sync group: set it on the members"
+        }
         "notify_fifo" | "notify_fifo_script" | "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "lvs_notify_fifo"
         | "lvs_notify_fifo_script" | "fifo_write_vrrp_states_on_reload" => {
             "keeplite has no notify FIFO: `keeplite subscribe` streams every transition, health and IPVS change as JSON lines (docs/status.md, Events); notify scripts remain"
@@ -197,6 +201,7 @@ mod tests {
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");
+        assert!(why("notify_priority_changes").contains("per instance"));
     }
 
     #[test]
