@@ -10,7 +10,7 @@ use common::{keepalived_available, netns_available, Lan, Netns};
 use keeplite::config::model::Family;
 use keeplite::vrrp::instance::{Instance, Params, State};
 use keeplite::vrrp::io::{group, ErrorKind, Mode, Rejected, VrrpSocket, RECV_BUFFER};
-use keeplite::vrrp::packet::{Auth, Repr, Version};
+use keeplite::vrrp::packet::{Auth, Repr, Version, TTL};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::net::sockopt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -140,6 +140,7 @@ fn backup_instance(repr: &Repr) -> Instance {
         garp_refresh: Duration::ZERO,
         strict: false,
         lower_prio_no_advert: false,
+        accept_ttl: TTL..=TTL,
     };
     let mut i = Instance::new(params, &[]);
     i.start(Instant::now());
@@ -176,8 +177,8 @@ fn ipv4_adverts_cross_the_lan_by_multicast_and_unicast() {
         s0.send(&v3, a(H0), a(H1)).expect("unicast");
         expect_packet(&s1, "unicast")
     };
-    assert!(Mode::Unicast(&[a(H0)]).admits(heard.src));
-    assert!(!Mode::Unicast(&[a("198.51.100.3")]).admits(heard.src));
+    assert!(Mode::Unicast(&[a(H0)]).admits(heard.src, heard.dst));
+    assert!(!Mode::Unicast(&[a("198.51.100.3")]).admits(heard.src, heard.dst));
 
     // A TTL below 255 arrives as it was (an advert from beyond the link), and the
     // instance counts it instead of acting on it.
@@ -385,7 +386,7 @@ fn keepalived_yields_to_us(tag: &str, family: Family, interval: Duration, advert
     std::thread::scope(|scope| {
         scope.spawn(|| {
             while sending.load(Ordering::Relaxed) {
-                for dst in Mode::Multicast.destinations(family) {
+                for dst in Mode::Multicast(group(family)).destinations() {
                     s1.send(&ours, src, dst).unwrap_or_else(|e| panic!("{e}"));
                 }
                 std::thread::sleep(interval);
@@ -423,4 +424,54 @@ fn keepalived_v3_ipv4_backup_yields_to_us() {
 fn keepalived_v3_ipv6_backup_yields_to_us() {
     let ours = advert(Version::V3, 63, 200, 50, &["2001:db8:1::100"]);
     keepalived_yields_to_us("kby6", Family::Ipv6, Duration::from_millis(500), "0.5", ours);
+}
+
+/// `unicast_ttl`: a TTL / hop limit per packet (a control message) leaves the socket's own
+/// 255 alone for the next packet; `mcast_group4/6`: a socket joined to other groups hears
+/// adverts sent to those and not to the default group.
+#[test]
+fn a_ttl_per_packet_and_groups_of_ones_own() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("viottl", 2);
+    lan.until_link_local();
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    for (family, src, dst, groups) in [
+        (Family::Ipv4, a(H0), a(H1), [a("224.0.0.118"), a("239.255.0.18")]),
+        (
+            Family::Ipv6,
+            IpAddr::V6(link_local(h0)),
+            IpAddr::V6(link_local(h1)),
+            [a("ff02::1:12"), a("ff02::1:13")],
+        ),
+    ] {
+        let vip = if family == Family::Ipv4 { "198.51.100.100" } else { "2001:db8:1::100" };
+        let v3 = advert(Version::V3, 55, 100, 100, &[vip]);
+        let s0 = open(h0, family);
+        let index = ifindex(h1, "eth0");
+        let s1 = h1.run(move || VrrpSocket::open_joined("eth0", index, family, &groups)).expect("joined");
+        assert_eq!(s1.groups(), &groups[..]);
+        for ttl in [64u8, 1, 255] {
+            s0.send_with_ttl(&v3, src, dst, ttl).expect("unicast with a TTL");
+            let heard = expect_packet(&s1, "unicast with a TTL");
+            assert_eq!((heard.ttl, heard.advert.as_ref()), (ttl, Ok(&v3)), "{family:?} TTL {ttl}");
+        }
+        s0.send(&v3, src, dst).expect("unicast");
+        assert_eq!(expect_packet(&s1, "unicast after").ttl, 255, "{family:?}: the socket's TTL is still 255");
+        // The default group is not joined: a marker to a joined group is the first thing heard.
+        s0.send(&v3, src, group(family)).expect("to the default group");
+        for g in groups {
+            let marker = advert(Version::V3, 250, 1, 100, &[vip]);
+            s0.send(&marker, src, g).expect("to a joined group");
+            let heard = expect_packet(&s1, "a joined group");
+            assert_eq!(
+                (heard.dst, heard.ttl, heard.advert.map(|r| r.vrid)),
+                (g, 255, Ok(250)),
+                "{family:?} {g}"
+            );
+            assert!(Mode::Multicast(g).admits(heard.src, heard.dst));
+            assert!(!Mode::Multicast(group(family)).admits(heard.src, heard.dst));
+        }
+    }
 }

@@ -59,6 +59,10 @@ pub struct Global {
     pub script_user: Option<String>,
     /// VRRP starts this long after the daemon (keepalived's `vrrp_startup_delay`).
     pub startup_delay: Duration,
+    /// The multicast group IPv4 adverts go to (keepalived's `vrrp_mcast_group4`).
+    pub mcast_group4: std::net::Ipv4Addr,
+    /// The multicast group IPv6 adverts go to (keepalived's `vrrp_mcast_group6`).
+    pub mcast_group6: std::net::Ipv6Addr,
 }
 
 /// IPVS connection synchronisation daemon settings.
@@ -146,6 +150,18 @@ pub struct Vrrp {
     pub preempt_delay: Duration,
     pub src_ip: Option<IpAddr>,
     pub unicast_peers: Fixed<IpAddr, { limits::UNICAST_PEERS }>,
+    /// TTL / hop limit unicast adverts are sent with (255 unless they cross routers).
+    pub unicast_ttl: u8,
+    /// The TTL / hop limit range unicast adverts are accepted with; 255..=255 unless
+    /// `min_ttl` / `max_ttl` widen it. Multicast adverts always need 255.
+    pub min_ttl: u8,
+    pub max_ttl: u8,
+    /// Unicast adverts from an address not in `unicast_peers` are dropped (default on).
+    pub check_unicast_src: bool,
+    /// This instance's multicast group, when not the global one (`mcast_dst_ip`).
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// Notify scripts run again when the effective priority changes.
+    pub notify_priority_changes: bool,
     pub track_interfaces: Fixed<TrackInterface, { limits::TRACK_INTERFACES }>,
     pub track_scripts: Fixed<TrackScript, { limits::TRACK_SCRIPTS }>,
     pub track_files: Fixed<TrackFile, { limits::TRACK_FILES }>,
@@ -176,6 +192,16 @@ impl Vrrp {
     /// True when adverts go over IPv6 (the first VIP is IPv6).
     pub fn is_ipv6(&self) -> bool {
         self.vips.first().is_some_and(|v| v.addr.is_ipv6())
+    }
+
+    /// The multicast group this instance's adverts go to: its own `mcast_dst_ip`, or the
+    /// global group of its family.
+    pub fn mcast_group(&self, global: &Global) -> IpAddr {
+        match (self.mcast_dst_ip, self.is_ipv6()) {
+            (Some(group), _) => group,
+            (None, false) => IpAddr::V4(global.mcast_group4),
+            (None, true) => IpAddr::V6(global.mcast_group6),
+        }
     }
 }
 
@@ -397,6 +423,9 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     pub delay_loop: Duration,
     pub alpha: bool,
+    /// At stop, `quorum_down` runs if the quorum was up, and `notify_down` of each real
+    /// server that was up (keepalived's `omega`).
+    pub omega: bool,
     pub ops: bool,
     pub host: Option<String>,
     /// Mail an alert when one of its real servers goes up or down.

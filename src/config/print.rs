@@ -126,6 +126,8 @@ fn global(g: &Global, c: &Config) -> Section {
     o.dur("lvs_reconcile_interval", g.lvs_reconcile_interval);
     o.dur("startup_delay", g.startup_delay);
     o.opt("script_user", g.script_user.as_ref());
+    o.set("mcast_group4", g.mcast_group4);
+    o.set("mcast_group6", g.mcast_group6);
     o.section
 }
 
@@ -142,6 +144,14 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.dur("preempt_delay", v.preempt_delay);
     o.opt("src_ip", v.src_ip);
     o.list("unicast_peer", v.unicast_peers.iter().map(IpAddr::to_string).collect());
+    if v.unicast_peers.is_empty() {
+        o.opt("mcast_dst_ip", v.mcast_dst_ip);
+    } else {
+        o.set("unicast_ttl", v.unicast_ttl);
+        o.set("min_ttl", v.min_ttl);
+        o.set("max_ttl", v.max_ttl);
+        o.flag("check_unicast_src", v.check_unicast_src);
+    }
     o.list("track_interface", v.track_interfaces.iter().map(|t| weighted(&t.name, t.weight)).collect());
     o.list(
         "track_script",
@@ -160,6 +170,7 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.flag("use_vmac", v.use_vmac);
     o.dur("up_delay", v.up_delay);
     o.dur("down_delay", v.down_delay);
+    o.flag("notify_priority_changes", v.notify_priority_changes);
     o.notify(&v.notify);
     o.section
 }
@@ -209,6 +220,7 @@ fn virtual_server(v: &VirtualServer) -> Section {
     o.flag("inhibit_on_failure", v.inhibit_on_failure);
     o.dur("delay_loop", v.delay_loop);
     o.flag("alpha", v.alpha);
+    o.flag("omega", v.omega);
     o.flag("ops", v.ops);
     o.opt("host", v.host.as_ref());
     o.flag("smtp_alert", v.smtp_alert);

@@ -105,6 +105,16 @@ pub fn ip(v: &str) -> Parsed<IpAddr> {
     v.parse().or_else(|_| bad(format!("'{v}' is not an IP address"), "an IPv4 or IPv6 address"))
 }
 
+/// A multicast group address (224.0.0.0/4 or ff00::/8).
+pub fn multicast(v: &str) -> Parsed<IpAddr> {
+    let a = ip(v)?;
+    if a.is_multicast() {
+        Ok(a)
+    } else {
+        bad(format!("{a} is not a multicast address"), "a group in 224.0.0.0/4 or ff00::/8")
+    }
+}
+
 /// `addr/len`, or a bare address (a host prefix, /32 or /128, as keepalived does).
 pub fn prefix(v: &str) -> Parsed<(IpAddr, u8)> {
     const EXPECTED: &str = "address/prefix-length, e.g. 10.0.0.7/24 or 2001:db8::7/64";

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 const LOGGED_WRITES: usize = 8;
 /// How often a running quorum script is looked at (its exit is not on a descriptor here).
 const SCRIPT_POLL: Duration = Duration::from_millis(100);
+/// How long a stop waits for the `omega` down scripts.
+const OMEGA_WAIT: Duration = Duration::from_secs(5);
 
 /// What the event loop asks of the IPVS thread.
 enum Command {
@@ -385,6 +387,7 @@ impl Worker {
     }
 
     fn stop(mut self) {
+        self.omega();
         let Some(client) = self.client.as_mut() else { return };
         if let Some(role) = self.sync.take() {
             if let Err(e) = client.stop_sync(role) {
@@ -404,6 +407,26 @@ impl Worker {
             log::info!("ipvs: removed {} service(s)", ops.len() - failed.len());
         }
         log::info!("ipvs: {} netlink write(s) in all", client.writes());
+        self.poll_scripts();
+    }
+
+    /// keepalived's `omega`: the down scripts of what is up, run at stop and waited for
+    /// a while (with or without IPVS in the kernel).
+    fn omega(&mut self) {
+        let health = with_overrides(&self.config, &self.health, &self.overrides);
+        let commands = crate::ipvs::omega::stop_commands(&self.config, &health, &self.quorum);
+        if commands.is_empty() {
+            return;
+        }
+        log::info!("ipvs: omega: running {} down script(s) before stopping", commands.len());
+        for command in commands {
+            self.scripts.submit(notify::Job { command, args: Vec::new() });
+        }
+        let deadline = Instant::now() + OMEGA_WAIT;
+        while !self.scripts.is_idle() && Instant::now() < deadline {
+            self.poll_scripts();
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.poll_scripts();
     }
 

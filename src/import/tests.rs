@@ -171,7 +171,78 @@ fn unicast_peers_delays_and_sync_daemon() {
     assert_eq!(reports, vec![
         "2: lvs_sync_daemon maxlen: keeplite's sync daemon takes only an interface, an instance and an id",
         "6: eth9: keeplite has up and down delays only for an instance's own interface; no instance runs on this one",
-        "17: min_ttl: keeplite has no TTL limits on unicast peers yet (issue 16, item 3)",
+        "17: min_ttl: keeplite has one TTL range for all of an instance's peers: 1..255, the peers' ranges joined",
+    ]);
+    // 10.0.0.3 has keepalived's whole range; a range turns the source check on.
+    assert_eq!(with(&out, "VI_1.min_ttl"), vec!["VI_1.min_ttl='1'"]);
+    assert!(with(&out, "VI_1.max_ttl").is_empty());
+    assert!(with(&out, "VI_1.check_unicast_src").is_empty());
+}
+
+#[test]
+fn routed_unicast_groups_and_priority_notifications() {
+    // keepalived's unicast defaults: any TTL, any source; written out, as keeplite's differ.
+    let peers = "  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n  }\n";
+    let (out, reports) = run(&format!("{INSTANCE}{peers}  unicast_ttl 64\n  notify_priority_changes\n}}\n"));
+    assert_eq!(
+        with(&out, "VI_1."),
+        vec![
+            "VI_1.interface='eth0'",
+            "VI_1.vrid='51'",
+            "VI_1.priority='150'",
+            "VI_1.version='2'",
+            "VI_1.vip='10.0.0.7/24'",
+            "VI_1.src_ip='10.0.0.1'",
+            "VI_1.unicast_peer='10.0.0.2'",
+            "VI_1.unicast_ttl='64'",
+            "VI_1.min_ttl='1'",
+            "VI_1.check_unicast_src='0'",
+            "VI_1.notify_priority_changes='1'",
+        ]
+        .into_iter()
+        .filter(|l| out.contains(l))
+        .collect::<Vec<_>>()
+    );
+    for line in [
+        "VI_1.unicast_ttl='64'",
+        "VI_1.min_ttl='1'",
+        "VI_1.check_unicast_src='0'",
+        "VI_1.notify_priority_changes='1'",
+    ] {
+        assert!(out.contains(line), "{line} missing from\n{out}");
+    }
+    assert!(reports.is_empty(), "{reports:?}");
+
+    // The same ranges on every peer are exact; the source check is on, as asked globally.
+    let ranged =
+        "  unicast_peer {\n    10.0.0.2 min_ttl 200 max_ttl 254\n    10.0.0.3 max_ttl 254 min_ttl 200\n  }\n";
+    let (out, reports) = run(&format!(
+        "global_defs {{\n  vrrp_check_unicast_src\n  vrrp_notify_priority_changes\n  vrrp_mcast_group4 224.0.0.118\n  vrrp_mcast_group6 ff02::1:12\n}}\n{INSTANCE}{ranged}}}\n"
+    ));
+    assert!(reports.is_empty(), "{reports:?}");
+    assert_eq!(with(&out, "VI_1.min_ttl"), vec!["VI_1.min_ttl='200'"]);
+    assert_eq!(with(&out, "VI_1.max_ttl"), vec!["VI_1.max_ttl='254'"]);
+    assert!(with(&out, "VI_1.check_unicast_src").is_empty());
+    assert_eq!(with(&out, "VI_1.notify_priority_changes"), vec!["VI_1.notify_priority_changes='1'"]);
+    assert_eq!(
+        with(&out, "main.mcast"),
+        vec!["main.mcast_group4='224.0.0.118'", "main.mcast_group6='ff02::1:12'"]
+    );
+
+    // Without peers: the group counts, unicast_ttl is dropped as keepalived drops it, and a
+    // group of the wrong family or no group at all is reported.
+    let (out, reports) = run(&format!(
+        "global_defs {{\n  vrrp_mcast_group4 ff02::12\n  vrrp_mcast_group6 10.0.0.1\n}}\n{INSTANCE}  mcast_dst_ip 239.1.1.1\n  unicast_ttl 3\n  check_unicast_src\n}}\n"
+    ));
+    assert_eq!(with(&out, "VI_1.mcast_dst_ip"), vec!["VI_1.mcast_dst_ip='239.1.1.1'"]);
+    assert!(
+        !out.contains("unicast_ttl") && !out.contains("mcast_group") && !out.contains("min_ttl"),
+        "{out}"
+    );
+    assert_eq!(reports, vec![
+        "2: vrrp_mcast_group4: a group of the other address family; ignored",
+        "3: vrrp_mcast_group6: 10.0.0.1 is not a multicast address (a group in 224.0.0.0/4 or ff00::/8); ignored",
+        "13: unicast_ttl: no unicast peers: keepalived ignores unicast_ttl then, and so does the import",
     ]);
 }
 
@@ -208,19 +279,14 @@ fn virtual_servers_with_keepalived_defaults() {
         ]
     );
     assert_eq!(with(&out, "vs_10_0_0_7_53_udp.scheduler"), vec!["vs_10_0_0_7_53_udp.scheduler='wrr'"]);
-    assert_eq!(
-        &reports[..2],
-        [
-            "2: protocol: a firewall-mark service has no protocol; keepalived ignores it too",
-            "14: omega: not in keeplite yet (issue 16, item 3)",
-        ]
-    );
+    assert_eq!(with(&out, "vs_10_0_0_7_53_udp.omega"), vec!["vs_10_0_0_7_53_udp.omega='1'"]);
+    assert_eq!(reports[0], "2: protocol: a firewall-mark service has no protocol; keepalived ignores it too");
     // keeplite's loader refuses a port change with dr, and says why.
     assert!(
-        reports[2].starts_with("15: real_server: keeplite refuses rs_10_0_0_1_5353.port: "),
+        reports[1].starts_with("15: real_server: keeplite refuses rs_10_0_0_1_5353.port: "),
         "{reports:?}"
     );
-    assert_eq!(reports.len(), 3);
+    assert_eq!(reports.len(), 2);
 }
 
 #[test]
@@ -389,15 +455,30 @@ fn a_virtual_server_group_is_one_section_per_entry() {
     );
     assert_eq!(reports, vec!["4: bogus: 'bogus' is not an IP address; ignored"]);
     // keepalived 2.4's other forms, each reported for what it is.
-    let (_, reports) = run(
-        "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.250-10.0.1.2 80\n 10.0.0.8/29 80\n 10.0.0.9\n fwmark 7 inet6\n 10.0.0.1 80 90\n}\nvirtual_server group G {\n protocol TCP\n real_server 10.0.0.10 80 {\n }\n}\n",
+    // A mark's own family is the section's (an IPv4 real server behind it needs tun).
+    let (out, reports) = run(
+        "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.250-10.0.1.2 80\n 10.0.0.8/29 80\n 10.0.0.9\n fwmark 7 inet6\n 10.0.0.1 80 90\n}\nvirtual_server group G {\n protocol TCP\n lb_kind TUN\n real_server 10.0.0.10 80 {\n }\n}\n",
     );
+    assert_eq!(with(&out, "fwm_7.family"), vec!["fwm_7.family='ipv6'"]);
+    assert_eq!(with(&out, "vs_10_0_1_2_80.address"), vec!["vs_10_0_1_2_80.address='10.0.1.2'"]);
     assert_eq!(reports, vec![
-        "3: 10.0.0.250-10.0.1.2: a range ending in a whole address is not expanded by the import yet (issue 16, item 3); FIRST-LAST with the last part only is; ignored",
         "4: 10.0.0.8/29: an address block (IP/LEN) is not expanded by the import yet (issue 16, item 3); ignored",
         "5: 10.0.0.9: an entry without a port (every port, for a persistent service) is not in keeplite; ignored",
-        "6: fwmark: a firewall mark with its own address family ('inet6', for tunnelled real servers) is not carried over yet (issue 16, item 3); ignored",
         "7: 10.0.0.1: takes IP [PORT], FIRST-LAST [PORT], IP/LEN [PORT] or fwmark N [inet|inet6]; ignored",
+    ]);
+    // A range may end in a whole address (keepalived 2.4), across an octet; not backwards,
+    // not across families, not longer than 256.
+    let (out, reports) = run(
+        "virtual_server_group W {\n 10.0.0.254-10.0.1.1 80\n 10.0.0.9-10.0.0.8 80\n 10.0.0.1-2001:db8::1 80\n 10.0.0.0-10.0.1.0 80\n}\nvirtual_server group W {\n protocol TCP\n real_server 10.0.0.10 80 {\n }\n}\n",
+    );
+    assert_eq!(
+        with(&out, "rs_10_0_0_10_80.virtual_server"),
+        vec!["rs_10_0_0_10_80.virtual_server='vs_10_0_0_254_80' 'vs_10_0_0_255_80' 'vs_10_0_1_0_80' 'vs_10_0_1_1_80'"]
+    );
+    assert_eq!(reports, vec![
+        "3: 10.0.0.9-10.0.0.8: '10.0.0.9-10.0.0.8' is not an address range keeplite can expand (at most 256); ignored",
+        "4: 10.0.0.1-2001:db8::1: '10.0.0.1-2001:db8::1' is not an address range keeplite can expand (at most 256); ignored",
+        "5: 10.0.0.0-10.0.1.0: '10.0.0.0-10.0.1.0' is not an address range keeplite can expand (at most 256); ignored",
     ]);
     let (out, _) = run("virtual_server_group G6 {\n 2001:db8::a-b 80\n}\nvirtual_server group G6 {\n protocol TCP\n real_server 2001:db8::1 80 {\n }\n}\n");
     assert_eq!(

@@ -9,6 +9,7 @@ pub mod applied;
 pub mod client;
 pub mod desired;
 pub mod model;
+pub mod omega;
 pub mod quorum;
 pub mod reconcile;
 pub mod wire;

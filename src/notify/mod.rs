@@ -85,6 +85,18 @@ pub fn jobs(kind: Kind, name: &str, state: State, priority: u8, notify: &Notify)
     out
 }
 
+/// What a change of an instance's effective priority causes with
+/// `notify_priority_changes`: the `notify` script with the words keepalived writes to its
+/// notify FIFO for it, `INSTANCE name MASTER_PRIORITY|BACKUP_PRIORITY priority` (keepalived
+/// runs no script for it; its FIFO is keeplite's event stream). The state scripts do not
+/// run, and no mail goes out.
+pub fn priority_job(name: &str, state: State, priority: u8, notify: &Notify) -> Option<Work> {
+    let command = notify.any.as_ref()?;
+    let word = if state == State::Master { "MASTER_PRIORITY" } else { "BACKUP_PRIORITY" };
+    let args = vec!["INSTANCE".to_owned(), name.to_owned(), word.to_owned(), priority.to_string()];
+    Some(Job { command: command.clone(), args }.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +125,23 @@ mod tests {
         let j = jobs(Kind::Group, "pair", State::Initialize, 100, &notify());
         assert!(matches!(&j[0], Work::Script(Job { args, .. }) if args == &["GROUP", "pair", "STOP", "100"]));
         assert!(jobs(Kind::Instance, "gw", State::Fault, 1, &Notify::default()).is_empty());
+    }
+
+    #[test]
+    fn priority_changes_run_notify_with_the_fifo_words() {
+        let j = priority_job("gw", State::Master, 140, &notify());
+        assert_eq!(
+            j,
+            Some(Work::Script(Job {
+                command: "/etc/keeplite/notify.sh".into(),
+                args: vec!["INSTANCE".into(), "gw".into(), "MASTER_PRIORITY".into(), "140".into()],
+            }))
+        );
+        let j = priority_job("gw", State::Fault, 90, &notify());
+        assert!(matches!(&j, Some(Work::Script(Job { args, .. })) if args[2] == "BACKUP_PRIORITY"));
+        // Only the generic script: none without it, and never a mail.
+        let mailing = Notify { smtp_alert: true, master: Some("/bin/true".into()), ..Notify::default() };
+        assert_eq!(priority_job("gw", State::Master, 1, &mailing), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::packet::Error;
 /// Why a received advert was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Discard {
-    /// IP TTL / hop limit was not 255.
+    /// IP TTL / hop limit was not 255 (or outside `min_ttl`..`max_ttl` for unicast).
     Ttl,
     /// Version other than the instance's (or not VRRP for the family).
     Version,
@@ -22,6 +22,8 @@ pub enum Discard {
     AddressList,
     /// Packet type other than advertisement.
     Type,
+    /// A unicast advert from an address not in `unicast_peer` (`check_unicast_src`).
+    Source,
 }
 
 impl From<Error> for Discard {
@@ -66,11 +68,12 @@ pub struct Counters {
     pub discard_length: u64,
     pub discard_address_list: u64,
     pub discard_type: u64,
+    pub discard_source: u64,
 }
 
 impl Counters {
     /// Every counter with its name, in a stable order (logs and the status endpoint).
-    pub fn fields(&self) -> [(&'static str, u64); 15] {
+    pub fn fields(&self) -> [(&'static str, u64); 16] {
         [
             ("adverts_rx", self.adverts_rx),
             ("adverts_tx", self.adverts_tx),
@@ -87,6 +90,7 @@ impl Counters {
             ("discard_length", self.discard_length),
             ("discard_address_list", self.discard_address_list),
             ("discard_type", self.discard_type),
+            ("discard_source", self.discard_source),
         ]
     }
 
@@ -102,6 +106,7 @@ impl Counters {
             Discard::Length => &mut self.discard_length,
             Discard::AddressList => &mut self.discard_address_list,
             Discard::Type => &mut self.discard_type,
+            Discard::Source => &mut self.discard_source,
         };
         *c += 1;
     }

@@ -33,6 +33,8 @@ pub struct Advert {
     pub dst: IpAddr,
     pub vrid: u8,
     pub priority: u8,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
 }
 
 impl Frame {
@@ -40,25 +42,25 @@ impl Frame {
     /// header 112, without extension headers).
     pub fn advert(&self) -> Option<Advert> {
         let f = &self.bytes;
-        let (src, dst, vrrp) = match f.get(12..14)? {
+        let (src, dst, ttl, vrrp) = match f.get(12..14)? {
             [0x08, 0x00] if *f.get(23)? == 112 => {
                 let ihl = usize::from(f[14] & 0x0f) * 4;
                 let v4 = |at: usize| -> Option<IpAddr> {
                     let o: [u8; 4] = f.get(at..at + 4)?.try_into().ok()?;
                     Some(IpAddr::V4(Ipv4Addr::from(o)))
                 };
-                (v4(26)?, v4(30)?, f.get(14 + ihl..14 + ihl + 3)?)
+                (v4(26)?, v4(30)?, *f.get(22)?, f.get(14 + ihl..14 + ihl + 3)?)
             }
             [0x86, 0xdd] if *f.get(20)? == 112 => {
                 let v6 = |at: usize| -> Option<IpAddr> {
                     let o: [u8; 16] = f.get(at..at + 16)?.try_into().ok()?;
                     Some(IpAddr::V6(Ipv6Addr::from(o)))
                 };
-                (v6(22)?, v6(38)?, f.get(54..57)?)
+                (v6(22)?, v6(38)?, *f.get(21)?, f.get(54..57)?)
             }
             _ => return None,
         };
-        Some(Advert { at: self.at, src, dst, vrid: vrrp[1], priority: vrrp[2] })
+        Some(Advert { at: self.at, src, dst, vrid: vrrp[1], priority: vrrp[2], ttl })
     }
 }
 

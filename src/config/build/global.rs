@@ -3,7 +3,8 @@
 use super::reader::{Names, Reader};
 use super::{Host, Table};
 use crate::config::model::{Global, LogLevel, LvsSync, Vrrp, LOG_LEVELS};
-use crate::config::value;
+use crate::config::value::{self, Bad};
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Default status socket path.
@@ -28,6 +29,8 @@ pub fn defaults(host: &Host) -> Global {
         lvs_reconcile_interval: Duration::from_secs(10),
         script_user: None,
         startup_delay: Duration::ZERO,
+        mcast_group4: crate::vrrp::packet::MULTICAST_V4,
+        mcast_group6: crate::vrrp::packet::MULTICAST_V6,
     }
 }
 
@@ -52,6 +55,20 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
     let startup_delay = r.or("startup_delay", d.startup_delay, |v| {
         value::duration_in(v, Duration::ZERO, Duration::from_secs(3600))
     });
+    let mcast_group4 = r.or("mcast_group4", d.mcast_group4, |v| match value::multicast(v)? {
+        IpAddr::V4(a) => Ok(a),
+        IpAddr::V6(_) => Err(Bad {
+            what: format!("{v} is an IPv6 group"),
+            expected: "an IPv4 multicast group, e.g. 224.0.0.18".into(),
+        }),
+    });
+    let mcast_group6 = r.or("mcast_group6", d.mcast_group6, |v| match value::multicast(v)? {
+        IpAddr::V6(a) => Ok(a),
+        IpAddr::V4(_) => Err(Bad {
+            what: format!("{v} is an IPv4 group"),
+            expected: "an IPv6 multicast group, e.g. ff02::12".into(),
+        }),
+    });
     Some(Global {
         router_id,
         alert_email,
@@ -67,6 +84,8 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
         lvs_reconcile_interval,
         script_user,
         startup_delay,
+        mcast_group4,
+        mcast_group6,
     })
 }
 

@@ -52,6 +52,7 @@ pub fn virtual_server(r: &mut Reader) -> Option<VirtualServer> {
         inhibit_on_failure: r.or("inhibit_on_failure", false, value::boolean),
         delay_loop: r.or("delay_loop", DELAY_LOOP, value::positive),
         alpha: r.or("alpha", false, value::boolean),
+        omega: r.or("omega", false, value::boolean),
         ops,
         host: r.one("host", value::host),
         smtp_alert: r.or("smtp_alert", false, value::boolean),

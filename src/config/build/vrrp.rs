@@ -3,6 +3,7 @@
 use super::reader::{Names, Reader};
 use crate::config::model::*;
 use crate::config::value::{self, Bad, Parsed};
+use crate::vrrp::packet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -55,6 +56,18 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         r.fail("unicast_peer", format!("{src} is this router's own src_ip"), "the other routers' addresses");
     }
     let unicast_peers = r.fixed("unicast_peer", peers, "UNICAST_PEERS");
+    let unicast = unicast_options(r, !unicast_peers.is_empty());
+    let mcast_dst_ip = r.one("mcast_dst_ip", |v| {
+        let group = value::multicast(v)?;
+        same_family("multicast group")(v).map(|_| group)
+    });
+    let mcast_dst_ip = match mcast_dst_ip {
+        Some(_) if !unicast_peers.is_empty() => {
+            r.warn("mcast_dst_ip", "has no effect with unicast_peer", "no mcast_dst_ip, or no unicast_peer");
+            None
+        }
+        group => group,
+    };
 
     let tracked = r.list("track_interface", |v| {
         let (name, weight) = value::weighted_name(v)?;
@@ -117,6 +130,12 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         preempt_delay,
         src_ip,
         unicast_peers,
+        unicast_ttl: unicast.ttl,
+        min_ttl: unicast.min_ttl,
+        max_ttl: unicast.max_ttl,
+        check_unicast_src: unicast.check_src,
+        mcast_dst_ip,
+        notify_priority_changes: r.or("notify_priority_changes", false, value::boolean),
         track_interfaces,
         track_scripts,
         track_files,
@@ -146,6 +165,47 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         return None;
     }
     Some(vrrp)
+}
+
+/// The options of unicast adverts, as read.
+struct Unicast {
+    ttl: u8,
+    min_ttl: u8,
+    max_ttl: u8,
+    check_src: bool,
+}
+
+/// `unicast_ttl`, `min_ttl`, `max_ttl` and `check_unicast_src`. The TTL options only
+/// make sense with unicast peers: multicast adverts go out and must arrive with TTL 255
+/// (RFC 9568 section 5.1.1.3), so asking otherwise for a multicast instance is an error.
+fn unicast_options(r: &mut Reader, unicast: bool) -> Unicast {
+    let ttl_value = |v: &str| value::uint::<u8>(v, 1, 255);
+    let ttl = r.or("unicast_ttl", packet::TTL, ttl_value);
+    let widened = r.has("min_ttl") || r.has("max_ttl");
+    // keepalived's defaults once either is given: any TTL a packet can arrive with.
+    let (min_default, max_default) = if widened { (1, packet::TTL) } else { (packet::TTL, packet::TTL) };
+    let min_ttl = r.or("min_ttl", min_default, ttl_value);
+    let max_ttl = r.or("max_ttl", max_default, ttl_value);
+    if min_ttl > max_ttl {
+        r.fail("max_ttl", format!("{max_ttl} is below min_ttl {min_ttl}"), "max_ttl at least min_ttl");
+    }
+    let check_src = r.or("check_unicast_src", true, value::boolean);
+    if !unicast {
+        for name in ["unicast_ttl", "min_ttl", "max_ttl"] {
+            if r.has(name) {
+                r.fail(
+                    name,
+                    "multicast adverts are sent and accepted with TTL 255 only (RFC 9568 section 5.1.1.3)",
+                    "unicast_peer, or no TTL option",
+                );
+            }
+        }
+        if r.has("check_unicast_src") {
+            r.warn("check_unicast_src", "has no effect without unicast_peer", "unicast_peer");
+        }
+        return Unicast { ttl: packet::TTL, min_ttl: packet::TTL, max_ttl: packet::TTL, check_src: true };
+    }
+    Unicast { ttl, min_ttl, max_ttl, check_src }
 }
 
 /// The `vip` list: at least one, no duplicates, IPv4 first for version 2.

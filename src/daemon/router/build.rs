@@ -14,13 +14,18 @@ use crate::net::netlink::Socket;
 use crate::vrrp::instance::{Instance, Params, Tracked};
 use crate::vrrp::io::VrrpSocket;
 use crate::vrrp::packet::{Version, AUTH_DATA_LEN};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+/// What a VRRP socket is opened for: interface index, family, and the multicast groups
+/// it joins. A running socket is reused only for the very same.
+pub type SocketKey = (u32, Family, Vec<IpAddr>);
+
 /// A build asked of the build thread: `config`, against the sockets running now
-/// (`running`: each one's interface index and family) and the vmacs that exist.
+/// (`running`: each one's interface index, family and groups) and the vmacs that exist.
 pub struct Job {
     pub config: Config,
-    pub running: Vec<(u32, Family)>,
+    pub running: Vec<SocketKey>,
     pub vmac_exists: Vec<bool>,
     pub now: Instant,
 }
@@ -63,14 +68,14 @@ fn text(e: impl std::fmt::Display) -> String {
 }
 
 impl Parts {
-    /// Opens what `config` needs. `running` are the sockets open now, by interface index
-    /// and family (reused when both match); `vmac_exists[i]` says the vmac of section `i` is up
-    /// already and must be kept, not created afresh.
+    /// Opens what `config` needs. `running` are the sockets open now, by interface index,
+    /// family and groups (reused when all match); `vmac_exists[i]` says the vmac of section
+    /// `i` is up already and must be kept, not created afresh.
     pub fn build(
         nl: &mut Socket,
         config: &Config,
         now: Instant,
-        running: &[(u32, Family)],
+        running: &[SocketKey],
         vmac_exists: &[bool],
     ) -> Result<Parts, String> {
         let names = config.vrrp.iter().flat_map(|v| {
@@ -80,22 +85,6 @@ impl Parts {
         let mut links = Links::load(nl, names, vips)?;
         let scripts = Scripts::new(config, now)?;
         let (files, file_interval) = tracked_files(config);
-        let mut sockets: Vec<Slot> = Vec::new();
-        let mut socket_for = |name: &str, index: u32, family: Family| -> Result<usize, String> {
-            let open = sockets.iter().position(|s| match s {
-                Slot::Running(r) => running[*r] == (index, family),
-                Slot::New(s) => s.ifindex() == index && s.family() == family,
-            });
-            if let Some(at) = open {
-                return Ok(at);
-            }
-            let slot = match running.iter().position(|&s| s == (index, family)) {
-                Some(r) => Slot::Running(r),
-                None => Slot::New(VrrpSocket::open(name, index, family).map_err(text)?),
-            };
-            sockets.push(slot);
-            Ok(sockets.len() - 1)
-        };
         let mut vrs = Vec::new();
         for (i, v) in config.vrrp.iter().enumerate() {
             let iface =
@@ -117,12 +106,50 @@ impl Parts {
                 None
             };
             let tracking = Tracking { scripts: &scripts, files: &files };
-            let mut runtime = vr(config, v, &links, iface, vmac, family, tracking);
+            vrs.push(vr(config, v, &links, iface, vmac, family, tracking));
+        }
+        // One socket per (advert interface, family), joined to the groups of every
+        // multicast instance on it (the family's VRRP group when there is none).
+        let mut keys: Vec<SocketKey> = Vec::new();
+        for runtime in &vrs {
             let link = &links.ifaces[runtime.advert_iface()].link;
-            if present {
-                runtime.socket = Some(socket_for(link.name.as_ref(), link.index, family)?);
+            if !links.ifaces[runtime.iface].present() {
+                continue;
             }
-            vrs.push(runtime);
+            let key = match keys.iter().position(|k| (k.0, k.1) == (link.index, runtime.family)) {
+                Some(at) => &mut keys[at],
+                None => {
+                    keys.push((link.index, runtime.family, Vec::new()));
+                    keys.last_mut().expect("just pushed")
+                }
+            };
+            if runtime.peers.is_empty() && !key.2.contains(&runtime.mcast_group) {
+                key.2.push(runtime.mcast_group);
+            }
+        }
+        for key in &mut keys {
+            if key.2.is_empty() {
+                key.2.push(crate::vrrp::io::group(key.1));
+            }
+            key.2.sort();
+        }
+        let mut sockets: Vec<Slot> = Vec::new();
+        for key in &keys {
+            let slot = match running.iter().position(|r| r == key) {
+                Some(r) => Slot::Running(r),
+                None => {
+                    let iface = links.ifaces.iter().find(|i| i.present() && i.link.index == key.0);
+                    let name = iface.map_or("", |i| i.link.name.as_str());
+                    Slot::New(VrrpSocket::open_joined(name, key.0, key.1, &key.2).map_err(text)?)
+                }
+            };
+            sockets.push(slot);
+        }
+        for runtime in &mut vrs {
+            let link = &links.ifaces[runtime.advert_iface()].link;
+            if links.ifaces[runtime.iface].present() {
+                runtime.socket = keys.iter().position(|k| (k.0, k.1) == (link.index, runtime.family));
+            }
         }
         let groups = config
             .sync_groups
@@ -239,6 +266,7 @@ fn vr(
         garp_refresh: v.garp_refresh,
         strict: v.strict_mode,
         lower_prio_no_advert: v.lower_prio_no_advert,
+        accept_ttl: v.min_ttl..=v.max_ttl,
     };
     Vr {
         name: v.name.clone(),
@@ -249,6 +277,11 @@ fn vr(
         family,
         src_ip: v.src_ip,
         peers: v.unicast_peers.to_vec(),
+        mcast_group: v.mcast_group(&config.global),
+        check_unicast_src: v.check_unicast_src,
+        unicast_ttl: v.unicast_ttl,
+        notify_priority_changes: v.notify_priority_changes,
+        reported_priority: v.priority,
         vips: v.vips.to_vec(),
         garp_repeat: v.garp_repeat,
         garp_lower_prio_repeat: v.garp_lower_prio_repeat,

@@ -64,6 +64,16 @@ struct Vr {
     family: Family,
     src_ip: Option<IpAddr>,
     peers: Vec<IpAddr>,
+    /// The multicast group adverts go to when there are no peers.
+    mcast_group: IpAddr,
+    /// Unicast adverts from strangers are dropped.
+    check_unicast_src: bool,
+    /// TTL / hop limit of unicast adverts.
+    unicast_ttl: u8,
+    /// Notify scripts also run when the effective priority changes.
+    notify_priority_changes: bool,
+    /// The effective priority last reported (log, notify, event).
+    reported_priority: u8,
     /// Every VIP, of both families (the advert carries only the instance family's).
     vips: Vec<Vip>,
     garp_repeat: u32,
@@ -110,9 +120,20 @@ impl Vr {
 
     fn mode(&self) -> Mode<'_> {
         if self.peers.is_empty() {
-            Mode::Multicast
-        } else {
+            Mode::Multicast(self.mcast_group)
+        } else if self.check_unicast_src {
             Mode::Unicast(&self.peers)
+        } else {
+            Mode::UnicastAnySource(&self.peers)
+        }
+    }
+
+    /// TTL / hop limit of this instance's adverts.
+    fn advert_ttl(&self) -> u8 {
+        if self.peers.is_empty() {
+            crate::vrrp::packet::TTL
+        } else {
+            self.unicast_ttl
         }
     }
 }
@@ -353,7 +374,7 @@ impl Router {
                     break;
                 }
             };
-            let (src, ttl) = (received.src, received.ttl);
+            let (src, dst, ttl) = (received.src, received.dst, received.ttl);
             let parsed = received.parse();
             let vrid = match &parsed {
                 Ok(repr) => Some(repr.vrid),
@@ -361,11 +382,24 @@ impl Router {
             };
             let target = vrid.and_then(|id| {
                 self.vrs.iter().position(|v| {
-                    v.socket == Some(s) && v.instance.params().vrid == id && v.mode().admits(src)
+                    v.socket == Some(s) && v.instance.params().vrid == id && v.mode().admits(src, dst)
                 })
             });
             if target.is_none() && vrid.is_some_and(|id| self.heard_elsewhere(s, id)) {
                 continue;
+            }
+            if target.is_none() && !dst.is_multicast() {
+                // A unicast advert for one of our VRIDs from an address that is not a peer
+                // (check_unicast_src): counted on that instance, as keepalived logs it.
+                let stranger = vrid.and_then(|id| {
+                    self.vrs.iter().position(|v| {
+                        v.socket == Some(s) && v.instance.params().vrid == id && v.mode().is_unicast()
+                    })
+                });
+                if let Some(i) = stranger {
+                    self.vrs[i].instance.count_discard(crate::vrrp::counters::Discard::Source);
+                    continue;
+                }
             }
             match (parsed, target) {
                 (Ok(repr), Some(i)) => self.vrs[i].instance.handle_advert(now, src, ttl, &repr),
@@ -444,6 +478,7 @@ impl Router {
 
     /// Executes every instance's actions, then lets sync groups react, until quiet.
     fn flush(&mut self, now: Instant) {
+        self.report_priorities();
         // A group reaction can cause one more round of transitions, never more: forced
         // transitions carry Reason::SyncGroup, which the coordinator ignores.
         for _ in 0..3 {
@@ -459,6 +494,35 @@ impl Router {
                 return;
             }
             self.coordinate(&events, now);
+        }
+    }
+
+    /// Logs and reports each instance whose effective priority changed since it was last
+    /// reported: a `priority` event always, and with `notify_priority_changes` the
+    /// `notify` script with keepalived's notify-FIFO words (`INSTANCE name
+    /// MASTER_PRIORITY|BACKUP_PRIORITY priority`). Not before the instance started.
+    fn report_priorities(&mut self) {
+        for vr in &mut self.vrs {
+            let (now_priority, state) = (vr.instance.effective_priority(), vr.instance.state());
+            let was = std::mem::replace(&mut vr.reported_priority, now_priority);
+            if was == now_priority || state == State::Initialize {
+                continue;
+            }
+            log::info!("vrrp {}: priority {was} -> {now_priority} ({})", vr.name, state.name());
+            self.events.emit(
+                "priority",
+                vec![
+                    ("instance", Json::str(&vr.name)),
+                    ("state", Json::str(state.name())),
+                    ("from", Json::Int(i64::from(was))),
+                    ("to", Json::Int(i64::from(now_priority))),
+                ],
+            );
+            if vr.notify_priority_changes {
+                if let Some(job) = notify::priority_job(&vr.name, state, now_priority, &vr.notify) {
+                    self.notify.submit(job);
+                }
+            }
         }
     }
 
@@ -627,8 +691,9 @@ impl Router {
         };
         let advert = vr.instance.advert(priority);
         let Some(socket) = vr.socket else { return };
-        for dst in vr.mode().destinations(vr.family) {
-            if let Err(e) = self.sockets[socket].send(&advert, src, dst) {
+        let ttl = vr.advert_ttl();
+        for dst in vr.mode().destinations() {
+            if let Err(e) = self.sockets[socket].send_with_ttl(&advert, src, dst, ttl) {
                 log::error!("vrrp {}: {e}", vr.name);
             }
         }

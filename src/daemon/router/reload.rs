@@ -72,7 +72,7 @@ impl Router {
             .iter()
             .map(|c| c.is_some_and(|k| self.vrs[k].vmac.is_some_and(|p| self.links.ifaces[p].present())))
             .collect();
-        let running = self.sockets.iter().map(|s| (s.ifindex(), s.family())).collect();
+        let running = self.sockets.iter().map(|s| (s.ifindex(), s.family(), s.groups().to_vec())).collect();
         Job { config, running, vmac_exists, now }
     }
 
@@ -124,6 +124,7 @@ impl Router {
                     vr.transitions = running.transitions;
                     vr.burst = running.burst;
                     vr.adding = running.adding;
+                    vr.reported_priority = running.reported_priority;
                     vr.instance.reconfigure(now, params, &tracked);
                     if vr.instance.state() == State::Master && !added.is_empty() {
                         self.change_vip_list(j, &added, true);

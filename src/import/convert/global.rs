@@ -2,6 +2,7 @@
 //! defaults keepalived applies to every instance and checker.
 
 use super::{duration_text, Ctx};
+use crate::config::model::Family;
 use crate::config::value;
 use crate::import::out::Section;
 use crate::import::report::Origin;
@@ -64,6 +65,8 @@ pub struct Globals {
     /// `lvs_sync_daemon_interface` of an instance (keepalived's old form).
     pub instance_sync: Option<(String, String, Origin)>,
     pub skip_check_adv_addr: bool,
+    /// `vrrp_check_unicast_src`: every unicast instance checks its adverts' sources.
+    pub check_unicast_src: bool,
     /// The last `vrrp_startup_delay` and the last `vrrp_delay_after_boot`.
     pub startup_delays: [Option<(Duration, Origin, &'static str)>; 2],
 }
@@ -226,8 +229,26 @@ fn global_keyword(cx: &mut Ctx, s: &mut Section, n: &Node, has_server: &mut bool
                 cx.g.gna_interval = Some(Val::of(n, v));
             }
         }
-        "vrrp_mcast_group4" if n.arg(0) == Some("224.0.0.18") => {}
-        "vrrp_mcast_group6" if n.arg(0).is_some_and(|a| a.eq_ignore_ascii_case("ff02::12")) => {}
+        "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+            let opt = if kw == "vrrp_mcast_group4" { "mcast_group4" } else { "mcast_group6" };
+            let Some(v) = cx.arg(n) else { return };
+            let family = if kw == "vrrp_mcast_group6" { Family::Ipv6 } else { Family::Ipv4 };
+            match value::multicast(v) {
+                Ok(group) if Family::of(group) != family => {
+                    cx.report(n, "a group of the other address family; ignored")
+                }
+                // keeplite's default too: passed over.
+                Ok(group) if group == crate::vrrp::io::group(family) => {}
+                Ok(group) => s.set(opt, group.to_string(), &n.at, kw),
+                Err(bad) => cx.report(n, format!("{} ({}); ignored", bad.what, bad.expected)),
+            }
+        }
+        "vrrp_check_unicast_src" => cx.g.check_unicast_src = true,
+        "vrrp_notify_priority_changes" => {
+            if let Some(b) = cx.flag(n) {
+                instance_default(cx, "notify_priority_changes", Val::of(n, if b { "1" } else { "0" }));
+            }
+        }
         // keeplite always does these.
         "enable_script_security" | "dynamic_interfaces" => {}
         // keeplite counts adverts with another address list but never discards them

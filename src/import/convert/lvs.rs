@@ -21,8 +21,13 @@ const RANGE: usize = 256;
 /// One IPVS service the block declares.
 #[derive(Debug, Clone)]
 enum Service {
-    Address { ip: IpAddr, port: u16 },
-    Fwmark(String),
+    Address {
+        ip: IpAddr,
+        port: u16,
+    },
+    /// A mark, and in a group the service's own family (`fwmark N inet6`), as keeplite's
+    /// `family` option words it.
+    Fwmark(String, Option<&'static str>),
 }
 
 /// `virtual_server ...` with its real servers.
@@ -32,7 +37,7 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
         cx.report(node, "needs a { } block; ignored");
         return;
     }
-    let fwmark = services.iter().all(|s| matches!(s, Service::Fwmark(_)));
+    let fwmark = services.iter().all(|s| matches!(s, Service::Fwmark(..)));
     let mut common = Section::new("", "virtual_server", &node.at, "virtual_server");
     let mut layer = Layer { vs_interval: Duration::from_secs(60), ..Layer::default() };
     let mut vs_alpha = false;
@@ -111,6 +116,11 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
                 }
             }
             "ops" => common.set("ops", "1", &n.at, kw),
+            "omega" => {
+                if let Some(b) = cx.flag(n) {
+                    common.set("omega", if b { "1" } else { "0" }, &n.at, kw);
+                }
+            }
             "virtualhost" => {
                 if let Some(v) = cx.arg(n) {
                     layer.vs_host = Some(v.to_owned());
@@ -155,8 +165,11 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
                 s.options.insert(0, opt(&node.at, "address", &ip.to_string()));
                 n
             }
-            Service::Fwmark(mark) => {
+            Service::Fwmark(mark, family) => {
                 s.remove("protocol");
+                if let Some(f) = family {
+                    s.set("family", *f, &node.at, "fwmark");
+                }
                 s.options.insert(0, opt(&node.at, "fwmark", mark));
                 format!("fwm_{mark}")
             }
@@ -195,7 +208,7 @@ fn opt(at: &Origin, name: &str, v: &str) -> Opt {
 /// The services of `virtual_server IP PORT`, `fwmark N` or `group NAME`.
 fn services(cx: &mut Ctx, node: &Node, all: &[Node]) -> Option<Vec<Service>> {
     match node.args() {
-        [f, mark] if f == "fwmark" => Some(vec![Service::Fwmark(mark.clone())]),
+        [f, mark] if f == "fwmark" => Some(vec![Service::Fwmark(mark.clone(), None)]),
         [g, name] if g == "group" => {
             let Some(group) =
                 all.iter().find(|n| n.keyword() == "virtual_server_group" && n.arg(0) == Some(name))
@@ -241,15 +254,18 @@ fn services(cx: &mut Ctx, node: &Node, all: &[Node]) -> Option<Vec<Service>> {
 }
 
 /// One line of a `virtual_server_group`: `IP PORT`, `FIRST-LAST PORT` (the last part of
-/// the address counts), or `fwmark N`. keepalived 2.4's other forms are not carried yet
-/// (issue 16, item 3), each with its own reason.
+/// the address, or a whole last address), or `fwmark N [inet|inet6]`. An address block
+/// (`IP/LEN`) is not expanded yet, and an entry without a port is not in keeplite: each
+/// is reported with its reason.
 fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
     const LATER: &str = "is not expanded by the import yet (issue 16, item 3)";
     match e.words.as_slice() {
-        [f, mark] if f == "fwmark" => Ok(vec![Service::Fwmark(mark.clone())]),
-        [f, _, family] if f == "fwmark" => Err(format!(
-            "a firewall mark with its own address family ('{family}', for tunnelled real servers) is not carried over yet (issue 16, item 3)"
-        )),
+        [f, mark] if f == "fwmark" => Ok(vec![Service::Fwmark(mark.clone(), None)]),
+        [f, mark, family] if f == "fwmark" => match family.as_str() {
+            "inet" => Ok(vec![Service::Fwmark(mark.clone(), Some("ipv4"))]),
+            "inet6" => Ok(vec![Service::Fwmark(mark.clone(), Some("ipv6"))]),
+            other => Err(format!("'{other}' is not inet or inet6")),
+        },
         [_] => {
             Err("an entry without a port (every port, for a persistent service) is not in keeplite".into())
         }
@@ -258,23 +274,42 @@ fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
             if addr.contains('/') {
                 return Err(format!("an address block (IP/LEN) {LATER}"));
             }
-            let (first, last) =
-                match addr.split_once('-') {
-                    Some((_, l)) if l.contains(['.', ':']) => return Err(format!(
-                        "a range ending in a whole address {LATER}; FIRST-LAST with the last part only is"
-                    )),
-                    Some((f, l)) => (f, Some(l)),
-                    None => (addr.as_str(), None),
-                };
+            let (first, last) = match addr.split_once('-') {
+                Some((f, l)) => (f, Some(l)),
+                None => (addr.as_str(), None),
+            };
             let first: IpAddr = value::ip(first).map_err(|b| b.what)?;
             let Some(last) = last else { return Ok(vec![Service::Address { ip: first, port }]) };
-            let ips = range(first, last).ok_or_else(|| {
+            let ips = if last.contains(['.', ':']) {
+                whole_range(first, value::ip(last).map_err(|b| b.what)?)
+            } else {
+                range(first, last)
+            }
+            .ok_or_else(|| {
                 format!("'{addr}' is not an address range keeplite can expand (at most {RANGE})")
             })?;
             Ok(ips.into_iter().map(|ip| Service::Address { ip, port }).collect())
         }
         _ => Err("takes IP [PORT], FIRST-LAST [PORT], IP/LEN [PORT] or fwmark N [inet|inet6]".into()),
     }
+}
+
+/// `10.0.0.250` to `10.0.1.2` (keepalived 2.4's form with a whole last address): every
+/// address from the first to the last, of one family, at most [`RANGE`].
+fn whole_range(first: IpAddr, last: IpAddr) -> Option<Vec<IpAddr>> {
+    let (a, b) = match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b))),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b)),
+        _ => return None,
+    };
+    if a > b || b - a >= RANGE as u128 {
+        return None;
+    }
+    let ip = |n: u128| match first {
+        IpAddr::V4(_) => IpAddr::from(u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes()),
+        IpAddr::V6(_) => IpAddr::from(n.to_be_bytes()),
+    };
+    Some((a..=b).map(ip).collect())
 }
 
 /// `10.0.0.3` to `10`: 10.0.0.3 ... 10.0.0.10 (the last octet, or the last group of an

@@ -57,9 +57,9 @@ pub fn why(kw: &str) -> String {
         }
         "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
-        "unicast_ttl" | "mcast_dst_ip" | "vrrp_mcast_group4" | "vrrp_mcast_group6" | "check_unicast_src"
-        | "vrrp_check_unicast_src" | "notify_priority_changes" | "vrrp_notify_priority_changes" | "omega" => {
-            "not in keeplite yet (issue 16, item 3)"
+        // Reaches here from a vrrp_sync_group only: an instance's is carried.
+        "notify_priority_changes" => {
+            "keeplite has it per instance (vrrp.notify_priority_changes), not per sync group: set it on the members"
         }
         "notify_fifo" | "notify_fifo_script" | "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "lvs_notify_fifo"
         | "lvs_notify_fifo_script" | "fifo_write_vrrp_states_on_reload" => {
@@ -198,6 +198,7 @@ mod tests {
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");
+        assert!(why("notify_priority_changes").contains("per instance"));
     }
 
     #[test]

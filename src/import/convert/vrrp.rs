@@ -111,6 +111,10 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let mut unicast = false;
     let mut no_peer_ok = false;
     let mut strict = None;
+    let mut ttl = PeerTtls::default();
+    let mut other_ttl = None;
+    let mut check_src = false;
+    let mut mcast_dst = None;
     for n in children {
         let kw = n.keyword();
         match kw {
@@ -151,13 +155,15 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                         Ok(ip) => s.push("unicast_peer", ip.to_string(), &p.at, addr),
                         Err(bad) => cx.reports.add(&p.at, addr, format!("{}; not carried over", bad.what)),
                     }
-                    for opt in p.words[1..].chunks(2) {
-                        cx.reports.add(
-                            &p.at,
-                            &opt[0],
-                            "keeplite has no TTL limits on unicast peers yet (issue 16, item 3)",
-                        );
-                    }
+                    peer_ttls(cx, &mut ttl, p);
+                }
+            }
+            "unicast_ttl" => other_ttl = Some(n),
+            "check_unicast_src" => check_src = true,
+            "mcast_dst_ip" => mcast_dst = Some(n),
+            "notify_priority_changes" => {
+                if let Some(b) = cx.flag(n) {
+                    s.set(kw, if b { "1" } else { "0" }, &n.at, kw);
                 }
             }
             "unicast_fault_no_peer" => no_peer_ok = true,
@@ -285,6 +291,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
         };
         cx.reports.add(&node.at, "unicast_peer", why);
     }
+    unicast_options(cx, &mut s, UnicastOptions { ttl, unicast_ttl: other_ttl, check_src, mcast_dst });
     if vrrp_alerts(cx, alerts) {
         s.set("smtp_alert", "1", &node.at, "smtp_alert");
     }
@@ -297,6 +304,84 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
         }
     }
     cx.vrrps.push(s);
+}
+
+/// The TTL ranges keepalived's peers were given (`ADDR min_ttl N max_ttl N`).
+#[derive(Default)]
+struct PeerTtls {
+    /// (min, max) per peer, keepalived's defaults (0 and 255) filled in.
+    ranges: Vec<(u8, u8)>,
+    /// Where the first range was given, when any was.
+    given: Option<Origin>,
+}
+
+/// Reads the `min_ttl N` / `max_ttl N` pairs after a peer's address.
+fn peer_ttls(cx: &mut Ctx, ttls: &mut PeerTtls, p: &Node) {
+    let (mut min, mut max) = (0u8, 255u8);
+    for opt in p.words[1..].chunks(2) {
+        let parsed = opt.get(1).and_then(|v| v.parse::<u8>().ok());
+        match (opt[0].as_str(), parsed) {
+            ("min_ttl", Some(v)) => min = v,
+            ("max_ttl", Some(v)) => max = v,
+            _ => {
+                cx.reports.add(&p.at, &opt[0], "takes min_ttl N or max_ttl N (0..255); ignored");
+                continue;
+            }
+        }
+        ttls.given.get_or_insert_with(|| p.at.clone());
+    }
+    ttls.ranges.push((min, max));
+}
+
+/// What an instance said about unicast beyond its peers.
+struct UnicastOptions<'a> {
+    ttl: PeerTtls,
+    unicast_ttl: Option<&'a Node>,
+    check_src: bool,
+    mcast_dst: Option<&'a Node>,
+}
+
+/// `unicast_ttl`, the peers' TTL ranges, `check_unicast_src` and `mcast_dst_ip`, as
+/// keepalived applies them: without unicast peers only the group counts; with them, a
+/// unicast advert is taken with any TTL from any source unless told otherwise (keeplite's
+/// defaults are 255 and the peers only, so those are written out), and a TTL range turns
+/// the source check on. keeplite has one range per instance: the peers' ranges joined.
+fn unicast_options(cx: &mut Ctx, s: &mut Section, u: UnicastOptions) {
+    let unicast = s.opt("unicast_peer").is_some();
+    if let Some(n) = u.mcast_dst {
+        match (unicast, cx.arg(n).map(value::multicast)) {
+            (true, _) => cx.report(n, "no effect with unicast peers (keepalived ignores it too); left out"),
+            (false, Some(Ok(group))) => s.set("mcast_dst_ip", group.to_string(), &n.at, n.keyword()),
+            (false, Some(Err(bad))) => cx.report(n, format!("{} ({}); ignored", bad.what, bad.expected)),
+            (false, None) => {}
+        }
+    }
+    if let Some(n) = u.unicast_ttl {
+        if !unicast {
+            cx.report(n, "no unicast peers: keepalived ignores unicast_ttl then, and so does the import");
+        } else if let Some(v) = cx.arg(n) {
+            s.set("unicast_ttl", v, &n.at, n.keyword());
+        }
+    }
+    if !unicast {
+        return;
+    }
+    let min = u.ttl.ranges.iter().map(|r| r.0).min().unwrap_or(0).max(1);
+    let max = u.ttl.ranges.iter().map(|r| r.1).max().unwrap_or(255);
+    let at = u.ttl.given.clone().unwrap_or_else(|| s.at.clone());
+    let kw = if u.ttl.given.is_some() { "min_ttl" } else { "unicast_peer" };
+    if let Some(given) = &u.ttl.given {
+        if u.ttl.ranges.windows(2).any(|w| w[0] != w[1]) {
+            cx.reports.add(given, "min_ttl", format!("keeplite has one TTL range for all of an instance's peers: {min}..{max}, the peers' ranges joined"));
+        }
+    }
+    s.set("min_ttl", min.to_string(), &at, kw);
+    if max != 255 {
+        s.set("max_ttl", max.to_string(), &at, "max_ttl");
+    }
+    if !u.check_src && !cx.g.check_unicast_src && u.ttl.given.is_none() {
+        s.set("check_unicast_src", "0", &s.at.clone(), "unicast_peer");
+    }
 }
 
 fn set_arg(cx: &mut Ctx, s: &mut Section, n: &Node, opt: &str) {

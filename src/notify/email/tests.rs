@@ -55,6 +55,7 @@ fn vs(key: ServiceKey) -> VirtualServer {
         inhibit_on_failure: false,
         delay_loop: Duration::from_secs(5),
         alpha: false,
+        omega: false,
         ops: false,
         host: None,
         smtp_alert: true,
@@ -250,6 +251,8 @@ fn settings_need_a_server_and_recipients() {
         lvs_reconcile_interval: Duration::from_secs(10),
         script_user: None,
         startup_delay: Duration::ZERO,
+        mcast_group4: crate::vrrp::packet::MULTICAST_V4,
+        mcast_group6: crate::vrrp::packet::MULTICAST_V6,
     };
     assert_eq!(Settings::from_config(&g), None);
     g.smtp_server = Some(("mail.example.org".into(), 25));

@@ -9,11 +9,12 @@
 //! RFC 9568 calls the Master state "Active"; keeplite keeps keepalived's word, MASTER.
 
 use super::counters::{Counters, Discard};
-use super::packet::{Auth, Repr, Version, AUTH_DATA_LEN, TTL};
+use super::packet::{Auth, Repr, Version, AUTH_DATA_LEN};
 use super::timing::{self, Timing};
 use crate::limits;
 use heapless::{Deque, Vec as Fixed};
 use std::net::IpAddr;
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 /// Protocol state.
@@ -125,6 +126,10 @@ pub struct Params {
     /// A master answers a lower-priority advert with announcements only, no advert of
     /// its own (keepalived's `lower_prio_no_advert`).
     pub lower_prio_no_advert: bool,
+    /// TTL / hop limits an advert may arrive with: 255 only (RFC 9568 section 5.1.1.3),
+    /// unless a unicast instance's `min_ttl` / `max_ttl` accept adverts that crossed
+    /// routers.
+    pub accept_ttl: RangeInclusive<u8>,
 }
 
 /// Actions waiting for the shell; a handful per input at most.
@@ -567,7 +572,7 @@ impl Instance {
 
     /// RFC 3768 / RFC 9568 section 7.1 checks that need this instance's configuration.
     fn accept(&self, ttl: u8, advert: &Repr) -> Result<(), Discard> {
-        if ttl != TTL {
+        if !self.params.accept_ttl.contains(&ttl) {
             return Err(Discard::Ttl);
         }
         if advert.version != self.params.version {

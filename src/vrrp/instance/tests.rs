@@ -2,6 +2,7 @@
 //! explicit clocks.
 
 use super::*;
+use crate::vrrp::packet::TTL;
 use proptest::prelude::*;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -24,6 +25,7 @@ fn params(version: Version, priority: u8) -> Params {
         garp_refresh: Duration::ZERO,
         strict: false,
         lower_prio_no_advert: false,
+        accept_ttl: TTL..=TTL,
     }
 }
 
@@ -212,6 +214,30 @@ fn preempt_delay_tolerates_a_lower_master_for_a_while() {
     b.at(Duration::from_millis(7500));
     b.advert("192.0.2.20", 50, 100);
     assert_eq!(b.run_until(8 * SEC), becoming_master(State::Backup, Reason::MasterDown, 100));
+}
+
+/// Routed unicast: `min_ttl` / `max_ttl` replace the "255 only" rule, both ends included.
+#[test]
+fn a_ttl_range_admits_adverts_that_crossed_routers() {
+    let routed = Params { accept_ttl: 200..=250, ..params(Version::V3, 100) };
+    let mut b = Bench::new(routed).started();
+    b.at(SEC);
+    let higher = b.vr.advert(200);
+    for ttl in [255, 199, 251, 1] {
+        b.vr.handle_advert(b.now, ip("192.0.2.20"), ttl, &higher);
+    }
+    assert_eq!(b.vr.counters().discard_ttl, 4);
+    assert_eq!(b.vr.counters().adverts_rx, 0);
+    for ttl in [200, 250, 225] {
+        b.vr.handle_advert(b.now, ip("192.0.2.20"), ttl, &higher);
+    }
+    assert_eq!((b.vr.counters().adverts_rx, b.vr.counters().discard_ttl), (3, 4));
+    // Taken adverts hold the backup: no takeover while they keep coming.
+    for n in 2..8 {
+        assert!(b.run_until(n * SEC).is_empty());
+        b.vr.handle_advert(b.now, ip("192.0.2.20"), 230, &higher);
+    }
+    assert_eq!(b.vr.state(), State::Backup);
 }
 
 #[test]

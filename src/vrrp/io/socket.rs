@@ -9,7 +9,7 @@ use super::received::Received;
 use super::sys;
 use crate::config::model::Family;
 use crate::limits;
-use crate::vrrp::packet::{self, Repr, Version, MULTICAST_V4, MULTICAST_V6, TTL};
+use crate::vrrp::packet::{self, Repr, Version, TTL};
 use rustix::io::Errno;
 use rustix::net::{self as rnet, sockopt, AddressFamily, Protocol, RecvFlags, SocketFlags, SocketType};
 use std::net::{IpAddr, Ipv4Addr};
@@ -31,11 +31,26 @@ pub struct VrrpSocket {
     family: Family,
     ifindex: u32,
     interface: IfName,
+    /// The multicast groups joined, as asked.
+    groups: Vec<IpAddr>,
 }
 
 impl VrrpSocket {
-    /// Opens the VRRP socket of `family` on interface `interface`, whose index is `ifindex`.
+    /// Opens the VRRP socket of `family` on interface `interface`, whose index is `ifindex`,
+    /// joined to the VRRP group of the family.
     pub fn open(interface: &str, ifindex: u32, family: Family) -> Result<VrrpSocket, Error> {
+        let default = [super::peers::group(family)];
+        VrrpSocket::open_joined(interface, ifindex, family, &default)
+    }
+
+    /// Opens the VRRP socket of `family` on `interface` joined to each of `groups`
+    /// (multicast addresses of the family; `mcast_group4` / `mcast_group6` / `mcast_dst_ip`).
+    pub fn open_joined(
+        interface: &str,
+        ifindex: u32,
+        family: Family,
+        groups: &[IpAddr],
+    ) -> Result<VrrpSocket, Error> {
         let name = IfName::try_from(interface).ok().filter(|n| !n.is_empty());
         let Some(name) = name else {
             let mut shown = IfName::new();
@@ -72,18 +87,28 @@ impl VrrpSocket {
                 sockopt::set_ip_multicast_ttl(&fd, ttl).map_err(fail("IP_MULTICAST_TTL"))?;
                 sockopt::set_ip_ttl(&fd, ttl).map_err(fail("IP_TTL"))?;
                 let any = Ipv4Addr::UNSPECIFIED;
-                sockopt::set_ip_multicast_if_with_ifindex(&fd, &MULTICAST_V4, &any, ifindex)
+                sockopt::set_ip_multicast_if_with_ifindex(&fd, &any, &any, ifindex)
                     .map_err(fail("IP_MULTICAST_IF"))?;
-                sockopt::set_ip_add_membership_with_ifindex(&fd, &MULTICAST_V4, &any, ifindex)
-                    .map_err(fail("IP_ADD_MEMBERSHIP 224.0.0.18"))?;
+                for group in groups {
+                    let IpAddr::V4(group) = group else {
+                        return Err(fail("IP_ADD_MEMBERSHIP")(Errno::AFNOSUPPORT));
+                    };
+                    sockopt::set_ip_add_membership_with_ifindex(&fd, group, &any, ifindex)
+                        .map_err(fail("IP_ADD_MEMBERSHIP"))?;
+                }
             }
             Family::Ipv6 => {
                 sockopt::set_ipv6_multicast_loop(&fd, false).map_err(fail("IPV6_MULTICAST_LOOP"))?;
                 sockopt::set_ipv6_multicast_hops(&fd, ttl).map_err(fail("IPV6_MULTICAST_HOPS"))?;
                 sockopt::set_ipv6_unicast_hops(&fd, Some(TTL)).map_err(fail("IPV6_UNICAST_HOPS"))?;
                 sockopt::set_ipv6_multicast_if(&fd, ifindex).map_err(fail("IPV6_MULTICAST_IF"))?;
-                sockopt::set_ipv6_add_membership(&fd, &MULTICAST_V6, ifindex)
-                    .map_err(fail("IPV6_ADD_MEMBERSHIP ff02::12"))?;
+                for group in groups {
+                    let IpAddr::V6(group) = group else {
+                        return Err(fail("IPV6_ADD_MEMBERSHIP")(Errno::AFNOSUPPORT));
+                    };
+                    sockopt::set_ipv6_add_membership(&fd, group, ifindex)
+                        .map_err(fail("IPV6_ADD_MEMBERSHIP"))?;
+                }
                 // IPv6 raw sockets never deliver the IP header: hop limit and destination
                 // (which v3's checksum covers) come as control messages instead.
                 sys::set_int(fd.as_fd(), sys::IPPROTO_IPV6, sys::IPV6_RECVHOPLIMIT, 1)
@@ -92,7 +117,7 @@ impl VrrpSocket {
                     .map_err(fail("IPV6_RECVPKTINFO"))?;
             }
         }
-        Ok(VrrpSocket { fd, family, ifindex, interface: name })
+        Ok(VrrpSocket { fd, family, ifindex, interface: name, groups: groups.to_vec() })
     }
 
     /// The socket's address family.
@@ -103,6 +128,11 @@ impl VrrpSocket {
     /// The interface the socket is bound to.
     pub fn interface(&self) -> &str {
         &self.interface
+    }
+
+    /// The multicast groups the socket joined.
+    pub fn groups(&self) -> &[IpAddr] {
+        &self.groups
     }
 
     /// The interface index the socket was opened with.
@@ -118,6 +148,12 @@ impl VrrpSocket {
     /// address of the interface (for IPv6 its link-local address): it is both the packet's
     /// source and part of v3's checksum.
     pub fn send(&self, advert: &Repr, src: IpAddr, dst: IpAddr) -> Result<(), Error> {
+        self.send_with_ttl(advert, src, dst, TTL)
+    }
+
+    /// Sends like [`send`](Self::send), with IP TTL / hop limit `ttl` (keepalived's
+    /// `unicast_ttl`, for unicast adverts that cross routers; 255 otherwise).
+    pub fn send_with_ttl(&self, advert: &Repr, src: IpAddr, dst: IpAddr, ttl: u8) -> Result<(), Error> {
         let unsendable = |why| self.error(ErrorKind::Unsendable { dst, why });
         let fits = |a: &IpAddr| Family::of(*a) == self.family;
         if !fits(&src) || !fits(&dst) {
@@ -141,8 +177,19 @@ impl VrrpSocket {
             IpAddr::V4(s) => (sys::IPPROTO_IP, sys::IP_PKTINFO, &cmsg::in_pktinfo(self.ifindex, s)[..]),
             IpAddr::V6(s) => (sys::IPPROTO_IPV6, sys::IPV6_PKTINFO, &cmsg::in6_pktinfo(self.ifindex, s)[..]),
         };
-        let control_len = cmsg::put(&mut control.0, info.0, info.1, info.2)
+        let mut control_len = cmsg::put(&mut control.0, info.0, info.1, info.2)
             .ok_or_else(|| unsendable("packet info does not fit the control buffer"))?;
+        if ttl != TTL {
+            // The socket's own TTL is 255; another one travels with this packet only, as
+            // the instances of one interface share the socket.
+            let (level, kind) = match src {
+                IpAddr::V4(_) => (sys::IPPROTO_IP, sys::IP_TTL),
+                IpAddr::V6(_) => (sys::IPPROTO_IPV6, sys::IPV6_HOPLIMIT),
+            };
+            let rest = control.0.get_mut(control_len..).unwrap_or(&mut []);
+            control_len += cmsg::put(rest, level, kind, &i32::from(ttl).to_ne_bytes())
+                .ok_or_else(|| unsendable("TTL does not fit the control buffer"))?;
+        }
         sys::send_msg(self.fd.as_fd(), message, &name[..name_len], &control.0[..control_len])
             .map_err(|errno| self.error(ErrorKind::Send { dst, errno }))?;
         Ok(())

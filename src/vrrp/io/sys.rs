@@ -1,6 +1,6 @@
 //! The socket calls rustix 1 does not wrap: `setsockopt` with options it has no function
 //! for (SO_BINDTODEVICE, IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT) and `sendmsg` / `recvmsg`
-//! with IP-level ancillary data (IP_PKTINFO, IPV6_PKTINFO, IPV6_HOPLIMIT).
+//! with IP-level ancillary data (IP_PKTINFO, IP_TTL, IPV6_PKTINFO, IPV6_HOPLIMIT).
 //!
 //! This is the only unsafe code of the VRRP shell. It calls the C library that std links
 //! anyway (musl or glibc) through the `libc` crate's declarations (right per architecture,
@@ -23,6 +23,8 @@ pub const SO_BINDTODEVICE: c_int = libc::SO_BINDTODEVICE;
 pub const IPPROTO_IP: c_int = libc::IPPROTO_IP;
 /// `IP_PKTINFO`: per-packet source address and interface on send.
 pub const IP_PKTINFO: c_int = libc::IP_PKTINFO;
+/// `IP_TTL`: as a control message, the TTL of one packet.
+pub const IP_TTL: c_int = libc::IP_TTL;
 /// `IPPROTO_IPV6`, the level of IPv6 options and control messages.
 pub const IPPROTO_IPV6: c_int = libc::IPPROTO_IPV6;
 /// `IPV6_RECVPKTINFO`: deliver the destination address with each packet.
