@@ -197,6 +197,36 @@ pub const SECTIONS: &[SectionSpec] = &[
             one("reverse"),
         ],
     },
+    SectionSpec {
+        kind: "route",
+        options: &[
+            one("instance"),
+            one("destination"),
+            one("gateway"),
+            one("dev"),
+            one("src"),
+            one("table"),
+            one("metric"),
+            one("type"),
+            one("protocol"),
+            one("scope"),
+            one("onlink"),
+        ],
+    },
+    SectionSpec {
+        kind: "rule",
+        options: &[
+            one("instance"),
+            one("family"),
+            one("from"),
+            one("to"),
+            one("iif"),
+            one("oif"),
+            one("fwmark"),
+            one("table"),
+            one("priority"),
+        ],
+    },
 ];
 
 /// The section type called `kind`.

@@ -12,6 +12,7 @@ mod pid_file;
 mod priority;
 mod privileges;
 mod router;
+mod routing;
 mod scripts;
 mod service_manager;
 mod signals;
