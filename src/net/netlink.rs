@@ -156,6 +156,35 @@ impl Socket {
         self.wait(seq, on_data)
     }
 
+    /// Dumps with request `kind` (`NLM_F_DUMP`) and body `header`, collecting into `out`
+    /// what `parse` makes of each message of type `entry` (`None`: skipped). A dump the
+    /// kernel interrupts (the table changed meanwhile) is started again, `out` cleared,
+    /// up to three times.
+    pub fn dump_into<T>(
+        &mut self,
+        kind: u16,
+        entry: u16,
+        header: &[u8],
+        out: &mut Vec<T>,
+        mut parse: impl FnMut(&[u8]) -> Option<T>,
+    ) -> Result<(), Cause> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            out.clear();
+            let flags = netlink_packet_core::NLM_F_ACK | netlink_packet_core::NLM_F_DUMP;
+            let result = self.request(kind, flags, &Raw(header), |frame| {
+                if frame.kind == entry {
+                    out.extend(parse(frame.payload));
+                }
+            });
+            match result {
+                Err(Cause::Interrupted) if attempt < 3 => continue,
+                other => return other,
+            }
+        }
+    }
+
     /// A fresh sequence number for a request written by the caller.
     pub fn next_seq(&mut self) -> u32 {
         // Zero is left to notifications, which carry no request's number.

@@ -6,7 +6,7 @@
 
 use super::error::Cause;
 use super::netlink::{Raw, Socket};
-use netlink_packet_core::{NlasIterator, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_core::{NlasIterator, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// `RTM_NEWROUTE`: a route (dump entry or notification).
@@ -28,8 +28,6 @@ const RTA_TABLE: u16 = 15;
 pub const ONLINK: u32 = 4;
 /// `RTM_F_CLONED`: a cached clone (old IPv6 kernels dump them), not a route of the table.
 const CLONED: u32 = 0x200;
-/// Dumps the kernel interrupts are retried this many times.
-const DUMP_ATTEMPTS: usize = 3;
 
 /// `RTN_*` route types.
 pub mod kind {
@@ -212,23 +210,9 @@ pub fn dump(
 ) -> Result<(), Cause> {
     let mut header = [0u8; RTMSG_LEN];
     header[0] = if v6 { AF_INET6 } else { AF_INET };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        out.clear();
-        let result = sock.request(RTM_GETROUTE, NLM_F_ACK | NLM_F_DUMP, &Raw(&header), |frame| {
-            if frame.kind != RTM_NEWROUTE {
-                return;
-            }
-            if let Some(r) = Route::parse(frame.payload).filter(|r| r.flags & CLONED == 0 && keep(r)) {
-                out.push(r);
-            }
-        });
-        match result {
-            Err(Cause::Interrupted) if attempt < DUMP_ATTEMPTS => continue,
-            other => return other,
-        }
-    }
+    sock.dump_into(RTM_GETROUTE, RTM_NEWROUTE, &header, out, |p| {
+        Route::parse(p).filter(|r| r.flags & CLONED == 0 && keep(r))
+    })
 }
 
 #[cfg(test)]

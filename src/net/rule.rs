@@ -7,7 +7,7 @@ use super::error::Cause;
 use super::link::{if_name, IfName};
 use super::netlink::{Raw, Socket};
 use super::route::{attr, ip_bytes, ip_of, u32_of, AF_INET, AF_INET6};
-use netlink_packet_core::{NlasIterator, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{NlasIterator, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
 use std::net::IpAddr;
 
 /// `RTM_NEWRULE`: a rule (dump entry or notification).
@@ -30,7 +30,6 @@ const FRA_PROTOCOL: u16 = 21;
 pub const TO_TABLE: u8 = 1;
 /// `RT_TABLE_COMPAT`: the header's table when the real one is above 255.
 const TABLE_COMPAT: u8 = 252;
-const DUMP_ATTEMPTS: usize = 3;
 
 /// One rule, as keeplite asks for it or as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,22 +167,7 @@ pub fn dump(
 ) -> Result<(), Cause> {
     let mut header = [0u8; HDR_LEN];
     header[0] = if v6 { AF_INET6 } else { AF_INET };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        out.clear();
-        let result = sock.request(RTM_GETRULE, NLM_F_ACK | NLM_F_DUMP, &Raw(&header), |frame| {
-            if frame.kind == RTM_NEWRULE {
-                if let Some(r) = Rule::parse(frame.payload).filter(|r| keep(r)) {
-                    out.push(r);
-                }
-            }
-        });
-        match result {
-            Err(Cause::Interrupted) if attempt < DUMP_ATTEMPTS => continue,
-            other => return other,
-        }
-    }
+    sock.dump_into(RTM_GETRULE, RTM_NEWRULE, &header, out, |p| Rule::parse(p).filter(|r| keep(r)))
 }
 
 #[cfg(test)]
