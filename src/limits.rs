@@ -70,6 +70,8 @@ pub const PROBES: usize = 4096;
 /// socket or script each, well under the default limit of 1024) and the buffers of the
 /// checker, however many servers hang at once.
 pub const PROBES_RUNNING: usize = 256;
+/// Entries in `global.static_address`.
+pub const STATIC_ADDRESSES: usize = 32;
 /// `route` sections.
 pub const ROUTES: usize = 256;
 /// `rule` sections.
@@ -107,6 +109,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("UDP_PAYLOAD", UDP_PAYLOAD),
     ("PROBES", PROBES),
     ("PROBES_RUNNING", PROBES_RUNNING),
+    ("STATIC_ADDRESSES", STATIC_ADDRESSES),
     ("ROUTES", ROUTES),
     ("RULES", RULES),
 ];

@@ -7,7 +7,7 @@
 //! number [`PROTOCOL`] (or, for a route configured with a `protocol` of its own, that
 //! protocol at a configured route's key). Nothing else is ever replaced or deleted.
 
-use crate::config::model::{Config, Family, Route as RouteConf, RouteType, Rule as RuleConf};
+use crate::config::model::{Config, Family, Route as RouteConf, RouteType, Rule as RuleConf, Vip};
 use crate::net::link::if_name;
 use crate::net::route::{self, kind, Route};
 use crate::net::rule::{self, Rule};
@@ -39,6 +39,8 @@ pub struct Plan {
     /// (key, protocol) of every configured route with a protocol of its own, held or not:
     /// a kernel route at one of those keys with that protocol is keeplite's.
     pub custom: Vec<(RouteKey, u8)>,
+    /// Static addresses (each with its `dev`).
+    pub addresses: Vec<Vip>,
 }
 
 /// [`Route::key`].
@@ -117,7 +119,7 @@ pub fn plan(config: &Config, master: impl Fn(usize) -> bool) -> Plan {
         .iter()
         .filter_map(|r| r.protocol.filter(|&p| p != PROTOCOL).map(|p| (route_of(r).key(), p)))
         .collect();
-    Plan { routes, rules, custom }
+    Plan { routes, rules, custom, addresses: config.global.static_addresses.to_vec() }
 }
 
 /// A change to make in the kernel.
@@ -226,7 +228,8 @@ mod tests {
         keeplite.up=route\nkeeplite.up.instance='gw'\nkeeplite.up.destination='0.0.0.0/0'\nkeeplite.up.gateway='192.0.2.1'\n\
         keeplite.bh=route\nkeeplite.bh.destination='2001:db8:9::/48'\nkeeplite.bh.type='blackhole'\nkeeplite.bh.protocol='4'\n\
         keeplite.r=rule\nkeeplite.r.instance='gw'\nkeeplite.r.fwmark='0x10'\nkeeplite.r.table='100'\n\
-        keeplite.s=rule\nkeeplite.s.from='2001:db8::/32'\nkeeplite.s.table='main'\nkeeplite.s.priority='5'\n";
+        keeplite.s=rule\nkeeplite.s.from='2001:db8::/32'\nkeeplite.s.table='main'\nkeeplite.s.priority='5'\n\
+        keeplite.main=global\nkeeplite.main.static_address='192.0.2.200/32 dev lo label lo:st'\n";
 
     fn config(text: &str) -> Config {
         let host = crate::config::Host { hostname: "h".into() };
@@ -243,6 +246,11 @@ mod tests {
         assert_eq!(backup.rules.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(), ["s"]);
         // A route of its own protocol stays keeplite's whether held or not.
         assert_eq!(backup.custom.len(), 1);
+        assert_eq!(backup.addresses.len(), 1);
+        // A static address must name its interface.
+        let host = crate::config::Host { hostname: "h".into() };
+        let no_dev = "keeplite.main=global\nkeeplite.main.static_address='192.0.2.200/32'\n";
+        assert!(!crate::config::parse(no_dev.as_bytes(), &host).is_ok());
         let master = plan(&c, |i| i == 0);
         assert_eq!(master.routes.len(), 2);
         let up = &master.routes[0].entry;

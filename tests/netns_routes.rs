@@ -24,7 +24,8 @@ fn conf(priority: u8) -> String {
         "up=route\nup.instance=gw\nup.destination=192.0.2.0/24\nup.gateway=198.51.100.254\nup.table=100\n\
          pol=rule\npol.instance=gw\npol.from=198.51.100.100/32\npol.table=100\npol.priority=1000\n\
          hole=route\nhole.destination=10.200.0.0/16\nhole.type=blackhole\n\
-         mark=rule\nmark.fwmark=0x20\nmark.table=200\nmark.priority=1001\n",
+         mark=rule\nmark.fwmark=0x20\nmark.table=200\nmark.priority=1001\n\
+         main=global\nmain.static_address='192.0.2.200/32 dev eth1 label eth1:st'\n",
     );
     c
 }
@@ -62,8 +63,19 @@ fn until_virtual(ns: &Netns, held: bool, daemons: &[&Daemon]) {
 }
 
 fn static_held(ns: &Netns) -> bool {
-    routes(ns, "main").contains("blackhole 10.200.0.0/16 proto 75")
+    let eth1 = ns.ip_output(&["-o", "-4", "addr", "show", "dev", "eth1"]);
+    eth1.lines().any(|l| l.contains("192.0.2.200/32") && l.contains("eth1:st"))
+        && routes(ns, "main").contains("blackhole 10.200.0.0/16 proto 75")
         && rules(ns).contains("1001:\tfrom all fwmark 0x20 lookup 200 proto 75")
+}
+
+/// No route, rule or address of keeplite's is left on `ns`.
+fn nothing_left(ns: &Netns) -> bool {
+    let addrs = ns.ip_output(&["-o", "-4", "addr", "show"]);
+    let ours = ["192.0.2.200", "203.0.113.1", "198.51.100.100"];
+    !routes(ns, "all").contains("proto 75")
+        && !rules(ns).contains("proto 75")
+        && !ours.iter().any(|a| addrs.contains(a))
 }
 
 /// The operator's own routes: one beside keeplite's in table 100, one at the same
@@ -106,6 +118,7 @@ fn the_master_holds_routes_rules_and_labelled_vips_and_failover_moves_them() {
     a.ip(&["route", "del", "192.0.2.0/24", "table", "100"]);
     a.ip(&["rule", "del", "pref", "1000"]);
     b.ip(&["route", "del", "10.200.0.0/16"]);
+    b.ip(&["addr", "del", "192.0.2.200/32", "dev", "eth1"]);
     until_virtual(a, true, &all);
     until(&format!("{}: static route put back", b.name), SETTLE, &all, || static_held(b));
     // Put back by keeplite, not found still there.
@@ -115,7 +128,7 @@ fn the_master_holds_routes_rules_and_labelled_vips_and_failover_moves_them() {
     assert_eq!(high.stop(), Some(0), "{}", logs(&all));
     until_virtual(b, true, &all);
     assert_eq!(virtual_state(a), (false, false, false, false), "{}", logs(&all));
-    assert!(!static_held(a), "keeplite left its static routes at stop\n{}", logs(&all));
+    assert!(nothing_left(a), "keeplite left something at stop\n{}", logs(&all));
     for h in [a, b] {
         assert!(operator_routes_intact(h), "{}: {}\n{}", h.name, rules(h), logs(&all));
     }
@@ -126,7 +139,8 @@ fn the_master_holds_routes_rules_and_labelled_vips_and_failover_moves_them() {
     // A tracked interface of a VIP going down puts the instance in FAULT: it lets go.
     b.ip(&["link", "set", "eth1", "down"]);
     until_virtual(b, false, &all);
-    assert!(static_held(b), "{}", logs(&all));
+    let eth1_down_statics = routes(b, "main").contains("blackhole 10.200.0.0/16 proto 75");
+    assert!(eth1_down_statics, "{}", logs(&all));
     assert_eq!(low.stop(), Some(0), "{}", logs(&all));
-    assert!(!static_held(b) && operator_routes_intact(b), "{}\n{}", rules(b), logs(&all));
+    assert!(nothing_left(b) && operator_routes_intact(b), "{}\n{}", rules(b), logs(&all));
 }

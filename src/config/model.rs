@@ -61,6 +61,9 @@ pub struct Global {
     pub script_user: Option<String>,
     /// VRRP starts this long after the daemon (keepalived's `vrrp_startup_delay`).
     pub startup_delay: Duration,
+    /// Addresses held all the time keeplite runs (keepalived's `static_ipaddress`); each
+    /// has a `dev`.
+    pub static_addresses: Fixed<Vip, { limits::STATIC_ADDRESSES }>,
 }
 
 /// IPVS connection synchronisation daemon settings.

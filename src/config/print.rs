@@ -165,6 +165,7 @@ fn global(g: &Global, c: &Config) -> Section {
     o.set("lvs_keep_on_stop", u8::from(g.lvs_keep_on_stop));
     o.dur("lvs_reconcile_interval", g.lvs_reconcile_interval);
     o.dur("startup_delay", g.startup_delay);
+    o.list("static_address", g.static_addresses.iter().map(Vip::to_string).collect());
     o.opt("script_user", g.script_user.as_ref());
     o.section
 }

@@ -62,6 +62,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             one("lvs_keep_on_stop"),
             one("lvs_reconcile_interval"),
             one("startup_delay"),
+            list("static_address"),
             one("script_user"),
         ],
     },

@@ -5,7 +5,9 @@
 //! address going away without saying so), and every [`PERIOD`] in case a notification
 //! was lost. Like the address thread, it keeps the RTNL lock's waits off the VRRP loop.
 
+use crate::config::model::Vip;
 use crate::log;
+use crate::net::address;
 use crate::net::error::Cause;
 use crate::net::frame::frames;
 use crate::net::link;
@@ -132,10 +134,20 @@ impl Keeper {
                 loop {
                     match self.rx.try_recv() {
                         Ok(Msg::Plan(plan)) => {
+                            let dropped: Vec<Vip> = self
+                                .plan
+                                .addresses
+                                .iter()
+                                .filter(|a| !plan.addresses.contains(a))
+                                .cloned()
+                                .collect();
+                            self.remove_addresses(&dropped);
                             self.plan = plan;
                             due = Some(Instant::now());
                         }
                         Ok(Msg::Stop(done)) => {
+                            let addresses = std::mem::take(&mut self.plan.addresses);
+                            self.remove_addresses(&addresses);
                             self.plan = Plan { custom: self.plan.custom.clone(), ..Plan::default() };
                             self.reconcile();
                             let _ = done.send(());
@@ -182,9 +194,56 @@ impl Keeper {
         }
     }
 
+    /// Removes static addresses no longer wanted (at stop: all); an address already gone,
+    /// or whose interface is, is no error.
+    fn remove_addresses(&mut self, vips: &[Vip]) {
+        for vip in vips {
+            let Some(dev) = vip.opts.dev.as_deref() else { continue };
+            let Ok(link) = link::by_name(&mut self.nl, dev) else { continue };
+            match address::delete_with(&mut self.nl, &link, vip.addr, vip.prefix, &extra(vip)) {
+                Ok(()) => log::info!("static address {vip}: removed"),
+                Err(e) if e.kind() == crate::net::error::ErrorKind::NotThere => {}
+                Err(e) => log::error!("static address {vip}: {e}"),
+            }
+        }
+    }
+
+    /// Adds the static addresses that are missing.
+    fn hold_addresses(&mut self, vips: &[Vip]) {
+        for vip in vips {
+            let Some(dev) = vip.opts.dev.as_deref() else { continue };
+            let name = format!("{}/{}", vip.addr, vip.prefix);
+            let link = match link::by_name(&mut self.nl, dev) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.note(&name, format!("static address {vip}: {e}; added once the interface exists"));
+                    continue;
+                }
+            };
+            let there = match address::list(&mut self.nl, &link) {
+                Ok(list) => list.iter().any(|a| a.addr == vip.addr && a.prefix == vip.prefix),
+                Err(e) => {
+                    self.note(&name, format!("static address {vip}: {e}"));
+                    continue;
+                }
+            };
+            if there {
+                continue;
+            }
+            match address::add_with(&mut self.nl, &link, vip.addr, vip.prefix, &extra(vip)) {
+                Ok(()) => {
+                    self.logged.remove(&name);
+                    log::info!("static address {vip}: added");
+                }
+                Err(e) => self.note(&name, format!("static address {vip}: {e}")),
+            }
+        }
+    }
+
     /// One pass: resolve interfaces, dump, diff, apply.
     fn reconcile(&mut self) {
         let plan = self.plan.clone();
+        self.hold_addresses(&plan.addresses);
         let mut wanted = Vec::with_capacity(plan.routes.len());
         for w in &plan.routes {
             let mut r = w.entry;
@@ -293,6 +352,18 @@ impl Keeper {
             log::error!("{line}");
             self.logged.insert(name.to_owned(), line);
         }
+    }
+}
+
+/// The netlink options of a VIP or static address.
+pub fn extra(vip: &Vip) -> address::Extra<'_> {
+    let o = &vip.opts;
+    address::Extra {
+        label: o.label.as_deref(),
+        scope: o.scope.unwrap_or(0),
+        broadcast: o.broadcast,
+        peer: o.peer,
+        noprefixroute: o.noprefixroute,
     }
 }
 

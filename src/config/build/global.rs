@@ -28,6 +28,7 @@ pub fn defaults(host: &Host) -> Global {
         lvs_reconcile_interval: Duration::from_secs(10),
         script_user: None,
         startup_delay: Duration::ZERO,
+        static_addresses: heapless::Vec::new(),
     }
 }
 
@@ -52,6 +53,19 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
     let startup_delay = r.or("startup_delay", d.startup_delay, |v| {
         value::duration_in(v, Duration::ZERO, Duration::from_secs(3600))
     });
+    let statics = r.list("static_address", |v| {
+        let vip = super::vip::vip(v, None)?;
+        if vip.opts.dev.is_none() {
+            return Err(value::Bad {
+                what: format!("'{v}' names no interface"),
+                expected: "addr/len dev IF [label ...], e.g. 192.0.2.1/32 dev lo".into(),
+            });
+        }
+        Ok(vip)
+    });
+    let addrs: Vec<std::net::IpAddr> = statics.iter().map(|v| v.addr).collect();
+    r.no_duplicates("static_address", &addrs, |a| a.to_string());
+    let static_addresses = r.fixed("static_address", statics, "STATIC_ADDRESSES");
     Some(Global {
         router_id,
         alert_email,
@@ -67,6 +81,7 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
         lvs_reconcile_interval,
         script_user,
         startup_delay,
+        static_addresses,
     })
 }
 

@@ -7,6 +7,7 @@
 //! add and a remove of the same address never swap), and reports each batch when done, so
 //! that a new master's gratuitous ARPs follow its addresses while its adverts go on.
 
+use super::super::routing::extra;
 use super::super::stall::QUIET;
 use super::super::worker::Worker;
 use crate::config::model::Vip;
@@ -111,18 +112,6 @@ fn change(nl: &mut Socket, batch: &Batch, slow_logged: &mut Option<Instant>) {
                 log::error!("vrrp {instance}: {}", e.1);
             }
         }
-    }
-}
-
-/// The netlink options of a VIP.
-fn extra(vip: &Vip) -> address::Extra<'_> {
-    let o = &vip.opts;
-    address::Extra {
-        label: o.label.as_deref(),
-        scope: o.scope.unwrap_or(0),
-        broadcast: o.broadcast,
-        peer: o.peer,
-        noprefixroute: o.noprefixroute,
     }
 }
 

@@ -429,7 +429,12 @@ impl Router {
     /// Hands the routing thread what the configuration wants held with the masters as
     /// they are now (it sends nothing when that did not change).
     pub(super) fn sync_routing(&mut self) {
-        if self.config.routes.is_empty() && self.config.rules.is_empty() && self.routing.is_none() {
+        let c = &self.config;
+        if c.routes.is_empty()
+            && c.rules.is_empty()
+            && c.global.static_addresses.is_empty()
+            && self.routing.is_none()
+        {
             return;
         }
         if self.routing.is_none() && !self.routing_failed {

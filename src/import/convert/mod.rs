@@ -35,6 +35,7 @@ pub const MAPPED: &[&str] = &[
     "vrrp_instance",
     "virtual_server",
     "virtual_server_group",
+    "static_ipaddress",
     "static_routes",
     "static_rules",
     "include",
@@ -206,6 +207,8 @@ pub struct Ctx<'r> {
     pub checks: Vec<Section>,
     /// Routes and rules, static and of instances.
     pub routing: Vec<Section>,
+    /// `static_ipaddress` entries, for global `static_address`.
+    pub statics: Vec<(String, super::report::Origin)>,
     /// keepalived's script name -> what instances refer to.
     pub script_refs: HashMap<String, ScriptRef>,
     /// keepalived's instance name -> keeplite name.
@@ -233,6 +236,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         lvs: Vec::new(),
         checks: Vec::new(),
         routing: Vec::new(),
+        statics: Vec::new(),
         script_refs: HashMap::new(),
         instances: HashMap::new(),
         grouped: HashMap::new(),
@@ -258,6 +262,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
                 let mut r = routing::routes(&mut cx, node, None);
                 cx.routing.append(&mut r);
             }
+            "static_ipaddress" => routing::static_addresses(&mut cx, node),
             "static_rules" => {
                 let mut r = routing::rules(&mut cx, node, None);
                 cx.routing.append(&mut r);

@@ -162,3 +162,33 @@ fn rule(cx: &mut Ctx, line: &Node, instance: Option<&str>) -> Option<Section> {
     }
     Some(s)
 }
+
+/// `static_ipaddress { }`: each line a global `static_address` entry, which must name its
+/// interface.
+pub fn static_addresses(cx: &mut Ctx, node: &Node) {
+    for line in node.children() {
+        let Some(addr) = line.words.first() else { continue };
+        let (ip, len) = match value::prefix(addr) {
+            Ok(p) => p,
+            Err(bad) => {
+                cx.reports.add(&line.at, addr, format!("{}; not carried over", bad.what));
+                continue;
+            }
+        };
+        let mut text = if addr.contains('/') { format!("{ip}/{len}") } else { ip.to_string() };
+        let mut i = 1;
+        while i < line.words.len() {
+            let value = line.words.get(i + 1).map(String::as_str);
+            i += super::vrrp::vip_option(cx, line, None, &mut text, &line.words[i], value);
+        }
+        if !line.words.iter().any(|w| w == "dev") {
+            cx.reports.add(
+                &line.at,
+                addr,
+                "keeplite needs the interface of a static address (dev IF); not carried over",
+            );
+            continue;
+        }
+        cx.statics.push((text, line.at.clone()));
+    }
+}

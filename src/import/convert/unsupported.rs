@@ -52,9 +52,6 @@ pub fn process_setting(kw: &str) -> bool {
 /// The reason for keyword `kw`, for a keyword the import does not carry.
 pub fn why(kw: &str) -> String {
     let r = match kw {
-        "static_ipaddress" => {
-            "keeplite holds static routes and rules (route and rule sections without an instance), not static addresses yet"
-        }
         "track_file" | "vrrp_track_file" => {
             "keeplite tracks files in real servers' file checks (FILE_CHECK) only, not in VRRP instances yet (issue 16, item 2)"
         }
@@ -197,7 +194,7 @@ mod tests {
 
     #[test]
     fn reasons_name_the_missing_feature_or_a_typo() {
-        assert!(why("static_ipaddress").contains("static addresses"));
+        assert!(why("vrrp_track_process").contains("process"));
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");

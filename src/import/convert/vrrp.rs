@@ -9,7 +9,7 @@ use crate::import::tree::Node;
 
 /// One word (and its value) of a virtual address line: appended to the keeplite `vip`
 /// item `item` when keeplite has it, reported otherwise. Returns the words it took.
-fn vip_option(
+pub(super) fn vip_option(
     cx: &mut Ctx,
     n: &Node,
     interface: Option<&str>,

@@ -250,6 +250,7 @@ fn settings_need_a_server_and_recipients() {
         lvs_reconcile_interval: Duration::from_secs(10),
         script_user: None,
         startup_delay: Duration::ZERO,
+        static_addresses: heapless::Vec::new(),
     };
     assert_eq!(Settings::from_config(&g), None);
     g.smtp_server = Some(("mail.example.org".into(), 25));
