@@ -17,9 +17,6 @@ use crate::net::rule::{self, Rule};
 /// (and lets `ip route show proto 75` list keeplite's alone).
 pub const PROTOCOL: u8 = 75;
 
-/// `RT_SCOPE_LINK`: a route without a gateway reaches its destination directly.
-const SCOPE_LINK: u8 = 253;
-
 /// One wanted route, with the interface it names (resolved to an index by the shell).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted<T> {
@@ -56,16 +53,15 @@ pub fn route_of(r: &RouteConf) -> Route {
         RouteType::Unreachable => kind::UNREACHABLE,
         RouteType::Prohibit => kind::PROHIBIT,
     };
-    // As `ip route add` picks it: link scope for a directly reached unicast destination.
-    let default_scope =
-        if r.kind == RouteType::Unicast && r.gateway.is_none() && !v6 { SCOPE_LINK } else { 0 };
+    // Global unless told otherwise, as keepalived installs them (`ip route add` would
+    // pick link scope for a route without a gateway; `scope link` asks for that).
     Route {
         dst,
         dst_len,
         tos: 0,
         table: r.table,
         protocol: r.protocol.unwrap_or(PROTOCOL),
-        scope: r.scope.unwrap_or(default_scope),
+        scope: r.scope.unwrap_or(0),
         kind,
         flags: if r.onlink { route::ONLINK } else { 0 },
         // The kernel stores 0 as 1024 for IPv6; compare with what it will report.

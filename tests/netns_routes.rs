@@ -6,7 +6,7 @@
 mod common;
 
 use common::daemon::{holds_for, logs, until, until_one_holder, vrrp_section, Daemon};
-use common::{netns_available, Lan, Netns};
+use common::{keepalived_available, netns_available, Lan, Netns};
 use std::time::Duration;
 
 const VIP: &str = "198.51.100.100";
@@ -143,4 +143,92 @@ fn the_master_holds_routes_rules_and_labelled_vips_and_failover_moves_them() {
     assert!(eth1_down_statics, "{}", logs(&all));
     assert_eq!(low.stop(), Some(0), "{}", logs(&all));
     assert!(nothing_left(b) && operator_routes_intact(b), "{}\n{}", rules(b), logs(&all));
+}
+
+/// keepalived 2.2.7 and keeplite (on `keeplite import` of the same keepalived.conf), each
+/// master alone on a LAN of its own, leave the same addresses, routes and rules (keeplite's
+/// marked protocol 75, keepalived's 18; the protocol aside).
+#[test]
+fn keepalived_and_the_imported_file_hold_the_same_addresses_routes_and_rules() {
+    if !netns_available() || !keepalived_available() {
+        return;
+    }
+    let conf = "global_defs {\n router_id t\n}\n\
+        vrrp_instance gw {\n state MASTER\n interface eth0\n virtual_router_id 62\n priority 200\n advert_int 1\n\
+         virtual_ipaddress {\n  198.51.100.100/24 dev eth0 label eth0:vip\n  203.0.113.1/24 dev eth1 label eth1:1\n }\n\
+         virtual_routes {\n  192.0.2.0/24 via 198.51.100.254 dev eth0 table 100 metric 7\n  blackhole 10.66.0.0/16 table 100\n  10.67.0.0/16 dev eth1 table 100\n }\n\
+         virtual_rules {\n  from 198.51.100.100/32 table 100 priority 1000\n  from all fwmark 0x20 lookup 100 priority 1001\n }\n}\n";
+    let dir = common::daemon::scratch("rt-import");
+    let path = dir.join("keepalived.conf");
+    std::fs::write(&path, conf).expect("write keepalived.conf");
+    let out = std::process::Command::new(common::keeplite_bin())
+        .args(["import", "-f"])
+        .arg(&path)
+        .output()
+        .expect("keeplite import");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.is_empty(), "import reported:\n{stderr}");
+    let imported = String::from_utf8_lossy(&out.stdout).into_owned();
+
+    let mut seen = Vec::new();
+    for (tag, keeplite) in [("rtka", false), ("rtkl", true)] {
+        let lan = Lan::new(tag, 1);
+        let h = &lan.hosts[0];
+        h.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+        h.ip(&["link", "set", "eth1", "up"]);
+        h.ip(&["link", "set", "eth1p", "up"]);
+        let d = if keeplite {
+            Daemon::keeplite(h, &format!("{tag}-d"), &imported)
+        } else {
+            Daemon::keepalived(h, &format!("{tag}-d"), conf)
+        };
+        let state = || {
+            let addrs: Vec<String> = h
+                .ip_output(&["-o", "-4", "addr", "show"])
+                .lines()
+                .filter(|l| l.contains("198.51.100.100") || l.contains("203.0.113.1"))
+                .map(|l| {
+                    l.split_whitespace()
+                        .skip(3)
+                        .take_while(|w| *w != "valid_lft")
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            let strip = |text: String| -> Vec<String> {
+                text.lines()
+                    .map(|l| {
+                        let mut words = l.split_whitespace().peekable();
+                        let mut kept = Vec::new();
+                        while let Some(w) = words.next() {
+                            if w == "proto" {
+                                words.next();
+                            } else {
+                                kept.push(w);
+                            }
+                        }
+                        kept.join(" ")
+                    })
+                    .filter(|l| l.contains("lookup 100") || !l.contains("lookup"))
+                    .collect()
+            };
+            (
+                addrs,
+                strip(routes(h, "100")),
+                strip(rules(h)).into_iter().filter(|l| l.starts_with("100")).collect::<Vec<_>>(),
+            )
+        };
+        let what = format!("{tag}: addresses, 3 routes and 2 rules");
+        let held = until(&what, Duration::from_secs(20), &[&d], || {
+            let s = state();
+            if s.0.len() == 2 && s.1.len() == 3 && s.2.len() == 2 {
+                Ok(s)
+            } else {
+                Err(format!("{s:?}"))
+            }
+        });
+        let _ = d.stop();
+        seen.push(held);
+    }
+    assert_eq!(seen[0], seen[1], "keepalived (left) and keeplite (right) differ");
 }
