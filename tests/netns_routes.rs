@@ -232,3 +232,43 @@ fn keepalived_and_the_imported_file_hold_the_same_addresses_routes_and_rules() {
     }
     assert_eq!(seen[0], seen[1], "keepalived (left) and keeplite (right) differ");
 }
+
+/// A reload changes the held routes, rules and static addresses in place: a changed route
+/// is replaced, a dropped rule and a dropped static address go, a new one comes.
+#[test]
+fn a_reload_changes_what_is_held() {
+    if !netns_available() {
+        return;
+    }
+    let lan = Lan::new("rtre", 1);
+    let h = &lan.hosts[0];
+    h.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    h.ip(&["link", "set", "eth1", "up"]);
+    h.ip(&["link", "set", "eth1p", "up"]);
+    let d = Daemon::keeplite(h, "rtre", &conf(200));
+    until_virtual(h, true, &[&d]);
+    until(&format!("{}: static route and rule", h.name), SETTLE, &[&d], || static_held(h));
+    let changed = conf(200)
+        .replace("up.gateway=198.51.100.254", "up.gateway=198.51.100.253")
+        .replace("mark=rule\nmark.fwmark=0x20\nmark.table=200\nmark.priority=1001\n", "")
+        .replace("dev eth1 label eth1:st", "dev eth1 label eth1:s2' '192.0.2.201/32 dev eth1");
+    d.rewrite_conf(&changed);
+    d.reload();
+    until(&format!("{}: reloaded routes, rules and addresses", h.name), SETTLE, &[&d], || {
+        let eth1 = h.ip_output(&["-o", "-4", "addr", "show", "dev", "eth1"]);
+        let r = routes(h, "100");
+        let ok = r.contains("192.0.2.0/24 via 198.51.100.253 dev eth0 proto 75")
+            && !r.contains("198.51.100.254")
+            && !rules(h).contains("1001:")
+            && rules(h).contains("1000:\tfrom 198.51.100.100 lookup 100 proto 75")
+            && eth1.lines().any(|l| l.contains("192.0.2.200/32") && l.contains("eth1:s2"))
+            && eth1.contains("192.0.2.201/32");
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{r}\n{}\n{eth1}", rules(h)))
+        }
+    });
+    assert_eq!(d.stop(), Some(0));
+    assert!(nothing_left(h), "{}", d.log());
+}
