@@ -16,6 +16,7 @@ pub mod notify;
 pub mod passwd;
 pub mod process;
 pub mod rise_fall;
+pub mod routing;
 pub mod smtp;
 pub mod status;
 pub mod trust;

@@ -72,6 +72,12 @@ pub const PROBES: usize = 4096;
 /// socket or script each, well under the default limit of 1024) and the buffers of the
 /// checker, however many servers hang at once.
 pub const PROBES_RUNNING: usize = 256;
+/// Entries in `global.static_address`.
+pub const STATIC_ADDRESSES: usize = 32;
+/// `route` sections.
+pub const ROUTES: usize = 256;
+/// `rule` sections.
+pub const RULES: usize = 256;
 
 /// Every limit with its name, for `keeplite version` and for error messages.
 pub const ALL: &[(&str, usize)] = &[
@@ -106,16 +112,21 @@ pub const ALL: &[(&str, usize)] = &[
     ("UDP_PAYLOAD", UDP_PAYLOAD),
     ("PROBES", PROBES),
     ("PROBES_RUNNING", PROBES_RUNNING),
+    ("STATIC_ADDRESSES", STATIC_ADDRESSES),
+    ("ROUTES", ROUTES),
+    ("RULES", RULES),
 ];
 
 /// The section types whose count has a limit: (section type, its limit, the limit's name).
-pub const SECTIONS: [(&str, usize, &str); 6] = [
+pub const SECTIONS: [(&str, usize, &str); 8] = [
     ("vrrp", VRRP_INSTANCES, "VRRP_INSTANCES"),
     ("sync_group", SYNC_GROUPS, "SYNC_GROUPS"),
     ("script", SCRIPTS, "SCRIPTS"),
     ("virtual_server", VIRTUAL_SERVERS, "VIRTUAL_SERVERS"),
     ("real_server", REAL_SERVERS, "REAL_SERVERS"),
     ("check", CHECKS, "CHECKS"),
+    ("route", ROUTES, "ROUTES"),
+    ("rule", RULES, "RULES"),
 ];
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub struct Config {
     pub virtual_servers: Box<[VirtualServer]>,
     pub real_servers: Box<[RealServer]>,
     pub checks: Box<[Check]>,
+    pub routes: Box<[Route]>,
+    pub rules: Box<[Rule]>,
 }
 
 /// Log verbosity.
@@ -63,6 +65,9 @@ pub struct Global {
     pub mcast_group4: std::net::Ipv4Addr,
     /// The multicast group IPv6 adverts go to (keepalived's `vrrp_mcast_group6`).
     pub mcast_group6: std::net::Ipv6Addr,
+    /// Addresses held all the time keeplite runs (keepalived's `static_ipaddress`); each
+    /// has a `dev`.
+    pub static_addresses: Fixed<Vip, { limits::STATIC_ADDRESSES }>,
 }
 
 /// IPVS connection synchronisation daemon settings.
@@ -92,11 +97,76 @@ pub enum InitialState {
 pub const INITIAL_STATES: &[(&str, InitialState)] =
     &[("master", InitialState::Master), ("backup", InitialState::Backup)];
 
-/// A virtual address with its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A virtual address with its prefix length and the options of keepalived's
+/// `virtual_ipaddress` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vip {
     pub addr: IpAddr,
     pub prefix: u8,
+    pub opts: VipOptions,
+}
+
+impl Vip {
+    /// A VIP without options.
+    pub fn plain(addr: IpAddr, prefix: u8) -> Vip {
+        Vip { addr, prefix, opts: VipOptions::default() }
+    }
+}
+
+/// Per-address options (`ip address add` words). `None`/false: what keeplite does without.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VipOptions {
+    /// Another interface than the instance's (`None`: the instance's, or its vmac).
+    pub dev: Option<String>,
+    /// IPv4 label (`eth1:1`): the device name, alone or followed by `:` and a suffix.
+    pub label: Option<String>,
+    /// `IFA_SCOPE` (`None`: global).
+    pub scope: Option<u8>,
+    /// IPv4 broadcast address.
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    /// Point-to-point peer (the prefix length then applies to the peer).
+    pub peer: Option<IpAddr>,
+    /// The address's interface going down does not put the instance in FAULT.
+    pub no_track: bool,
+    /// No prefix route for the address (`IFA_F_NOPREFIXROUTE`).
+    pub noprefixroute: bool,
+}
+
+/// Names of address and route scopes (`/etc/iproute2/rt_scopes`).
+pub const SCOPES: &[(&str, u8)] =
+    &[("global", 0), ("site", 200), ("link", 253), ("host", 254), ("nowhere", 255)];
+
+impl std::fmt::Display for Vip {
+    /// The `vip` list item: `addr/prefix` and the options in keepalived's order.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)?;
+        let o = &self.opts;
+        if let Some(d) = &o.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(b) = o.broadcast {
+            write!(f, " brd {b}")?;
+        }
+        if let Some(s) = o.scope {
+            match SCOPES.iter().find(|(_, v)| *v == s) {
+                Some((name, _)) => write!(f, " scope {name}")?,
+                None => write!(f, " scope {s}")?,
+            }
+        }
+        if let Some(l) = &o.label {
+            write!(f, " label {l}")?;
+        }
+        if let Some(p) = o.peer {
+            write!(f, " peer {p}")?;
+        }
+        if o.noprefixroute {
+            f.write_str(" noprefixroute")?;
+        }
+        if o.no_track {
+            f.write_str(" no_track")?;
+        }
+        Ok(())
+    }
 }
 
 /// A tracked interface; without a weight, its going down puts the instance in Fault.
@@ -614,4 +684,62 @@ pub struct Check {
     pub rise: u32,
     pub fall: u32,
     pub retry_delay: Duration,
+}
+
+/// Kind of a route (`RTN_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteType {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+/// Names of [`RouteType`] in the file (`ip route`'s words).
+pub const ROUTE_TYPES: &[(&str, RouteType)] = &[
+    ("unicast", RouteType::Unicast),
+    ("blackhole", RouteType::Blackhole),
+    ("unreachable", RouteType::Unreachable),
+    ("prohibit", RouteType::Prohibit),
+];
+
+/// Routing table names `ip` knows without `/etc/iproute2/rt_tables`.
+pub const TABLES: &[(&str, u32)] = &[("main", 254), ("local", 255), ("default", 253)];
+
+/// One `route` section (keepalived's `virtual_routes` and `static_routes` lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub name: String,
+    /// Index into [`Config::vrrp`]: held while that instance is MASTER; `None`: always.
+    pub instance: Option<usize>,
+    pub destination: (IpAddr, u8),
+    pub gateway: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub table: u32,
+    /// `None`: the kernel's default (0 for IPv4, 1024 for IPv6).
+    pub metric: Option<u32>,
+    pub kind: RouteType,
+    /// `rtm_protocol`; `None`: keeplite's own (`routing::PROTOCOL`), which marks ownership.
+    pub protocol: Option<u8>,
+    pub scope: Option<u8>,
+    pub onlink: bool,
+}
+
+/// One `rule` section (keepalived's `virtual_rules` and `static_rules` lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    /// Index into [`Config::vrrp`]: held while that instance is MASTER; `None`: always.
+    pub instance: Option<usize>,
+    pub family: Family,
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    /// Mark and mask (`None`: all bits).
+    pub fwmark: Option<(u32, Option<u32>)>,
+    pub table: u32,
+    /// `None`: the kernel picks one (just above the lowest rule's).
+    pub priority: Option<u32>,
 }

@@ -90,7 +90,47 @@ pub fn effective(c: &Config) -> Document {
     sections.extend(c.virtual_servers.iter().map(virtual_server));
     sections.extend(c.real_servers.iter().map(|r| real_server(r, c)));
     sections.extend(c.checks.iter().map(check));
+    sections.extend(c.routes.iter().map(|r| route(r, c)));
+    sections.extend(c.rules.iter().map(|r| rule(r, c)));
     Document { sections }
+}
+
+fn prefixed((addr, len): (IpAddr, u8)) -> String {
+    format!("{addr}/{len}")
+}
+
+fn table_name(t: u32) -> String {
+    TABLES.iter().find(|(_, n)| *n == t).map_or_else(|| t.to_string(), |(k, _)| (*k).to_owned())
+}
+
+fn route(r: &Route, c: &Config) -> Section {
+    let mut o = Out::new(&r.name, "route");
+    o.opt("instance", r.instance.map(|i| c.vrrp[i].name.clone()));
+    o.set("destination", prefixed(r.destination));
+    o.opt("gateway", r.gateway);
+    o.opt("dev", r.dev.as_ref());
+    o.opt("src", r.src);
+    o.set("table", table_name(r.table));
+    o.opt("metric", r.metric);
+    o.set("type", keyword_name(r.kind, ROUTE_TYPES));
+    o.opt("protocol", r.protocol);
+    o.opt("scope", r.scope.map(|s| keyword_name(s, SCOPES).replace('?', &s.to_string())));
+    o.flag("onlink", r.onlink);
+    o.section
+}
+
+fn rule(r: &Rule, c: &Config) -> Section {
+    let mut o = Out::new(&r.name, "rule");
+    o.opt("instance", r.instance.map(|i| c.vrrp[i].name.clone()));
+    o.set("family", keyword_name(r.family, FAMILIES));
+    o.opt("from", r.from.map(prefixed));
+    o.opt("to", r.to.map(prefixed));
+    o.opt("iif", r.iif.as_ref());
+    o.opt("oif", r.oif.as_ref());
+    o.opt("fwmark", r.fwmark.map(|(m, k)| k.map_or_else(|| format!("{m:#x}"), |k| format!("{m:#x}/{k:#x}"))));
+    o.set("table", table_name(r.table));
+    o.opt("priority", r.priority);
+    o.section
 }
 
 /// The global options whose values differ between `old` and `new`, by name.
@@ -125,6 +165,7 @@ fn global(g: &Global, c: &Config) -> Section {
     o.set("lvs_keep_on_stop", u8::from(g.lvs_keep_on_stop));
     o.dur("lvs_reconcile_interval", g.lvs_reconcile_interval);
     o.dur("startup_delay", g.startup_delay);
+    o.list("static_address", g.static_addresses.iter().map(Vip::to_string).collect());
     o.opt("script_user", g.script_user.as_ref());
     o.set("mcast_group4", g.mcast_group4);
     o.set("mcast_group6", g.mcast_group6);
@@ -138,7 +179,7 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.set("priority", v.priority);
     o.set("version", if v.version == Version::V2 { 2 } else { 3 });
     o.dur("advert_int", v.advert_int);
-    o.list("vip", v.vips.iter().map(|x| format!("{}/{}", x.addr, x.prefix)).collect());
+    o.list("vip", v.vips.iter().map(Vip::to_string).collect());
     o.set("state", keyword_name(v.initial_state, INITIAL_STATES));
     o.flag("preempt", v.preempt);
     o.dur("preempt_delay", v.preempt_delay);

@@ -12,6 +12,7 @@ mod pid_file;
 mod priority;
 mod privileges;
 mod router;
+mod routing;
 mod scripts;
 mod service_manager;
 mod signals;
@@ -316,7 +317,7 @@ fn start_checks(config: &Config, ipvs: Option<&Ipvs>, shared: &Arc<status::Share
 
 /// The global options a reload applies; every section can be reloaded, but the other
 /// global options are read once at start.
-const RELOADABLE_GLOBALS: [&str; 2] = ["lvs_keep_on_stop", "lvs_reconcile_interval"];
+const RELOADABLE_GLOBALS: [&str; 3] = ["lvs_keep_on_stop", "lvs_reconcile_interval", "static_address"];
 
 /// The global option whose change a reload cannot apply, if any.
 fn restart_needed(old: &Config, new: &Config) -> Option<String> {

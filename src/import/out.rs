@@ -146,6 +146,11 @@ pub struct Names {
 }
 
 impl Names {
+    /// True when `name` is handed out already.
+    pub fn taken(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+
     /// A free name made from `wanted`: other characters become `_`, a clash gets `_2`,
     /// `_3`, ...
     pub fn claim(&mut self, wanted: &str) -> String {

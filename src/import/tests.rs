@@ -251,11 +251,54 @@ fn vips_with_options_and_duplicates() {
     let (out, reports) = run(
         "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1 dev eth0 scope global\n  10.0.0.2 label eth0:1\n  10.0.0.1\n  bogus\n }\n virtual_ipaddress_excluded {\n  2001:db8::1/64\n }\n}\n",
     );
-    assert_eq!(with(&out, "A.vip"), vec!["A.vip='10.0.0.1' '10.0.0.2' '2001:db8::1/64'"]);
+    assert_eq!(with(&out, "A.vip"), vec!["A.vip='10.0.0.1' '10.0.0.2 label eth0:1' '2001:db8::1/64'"]);
+    assert_eq!(
+        reports,
+        vec![
+            "7: 10.0.0.1: listed twice; keeplite takes each address once",
+            "8: bogus: 'bogus' is not an address with prefix length; not carried over",
+        ]
+    );
+}
+
+#[test]
+fn per_vip_options_routes_and_rules() {
+    let (out, reports) = run(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1/24 dev eth0 label eth0:1\n  10.9.0.1 dev eth1 brd 10.9.0.255 scope link peer 10.9.0.2 no_track -nodad home\n }\n \
+         virtual_routes {\n  src 10.0.0.1 to 10.1.0.0/16 via 10.0.0.254 dev eth0 table 100 metric 5 protocol static\n  blackhole 10.2.0.0/16\n  default via 2001:db8::1 or 2001:db8::2\n  local 10.3.0.1\n }\n \
+         virtual_rules {\n  from 10.0.0.0/24 table 100 priority 100\n  from all fwmark 0x10/0xff lookup 200 no_track\n  to 10.4.0.0/16 goto 5\n }\n}\n\
+         static_routes {\n 192.0.2.0/24 via 198.51.100.1 dev eth9 onlink\n}\nstatic_rules {\n iif eth9 table 300\n}\n",
+    );
+    assert_eq!(
+        with(&out, "A.vip"),
+        vec!["A.vip='10.0.0.1/24 label eth0:1' '10.9.0.1 dev eth1 brd 10.9.0.255 scope link peer 10.9.0.2 no_track'"]
+    );
+    for line in [
+        "A_route1=route",
+        "A_route1.instance='A'",
+        "A_route1.destination='10.1.0.0/16'",
+        "A_route1.src='10.0.0.1'",
+        "A_route1.gateway='10.0.0.254'",
+        "A_route1.table='100'",
+        "A_route1.metric='5'",
+        "A_route1.protocol='4'",
+        "A_route2.type='blackhole'",
+        "A_route3.destination='::/0'",
+        "A_rule1.from='10.0.0.0/24'",
+        "A_rule1.priority='100'",
+        "A_rule2.fwmark='0x10/0xff'",
+        "A_rule2.table='200'",
+        "static_route1.onlink='1'",
+        "static_rule1.iif='eth9'",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line} not in\n{out}");
+    }
+    assert!(!out.contains("A_route4") && !out.contains("A_rule3"), "{out}");
     assert_eq!(reports, vec![
-        "6: label eth0:1: keeplite adds vips without per-address options yet (issue 16, item 1); the address is carried over without it",
-        "7: 10.0.0.1: listed twice; keeplite takes each address once",
-        "8: bogus: 'bogus' is not an address with prefix length; not carried over",
+        "6: home: keeplite does not set this address flag; the address is carried over without it",
+        "11: or 2001:db8::2: keeplite has no multipath routes; only the first gateway is carried over",
+        "12: local: keeplite holds unicast, blackhole, unreachable and prohibit routes only; line not carried over",
+        "17: goto: not a rule option keeplite has (it holds lookup rules: from, to, iif, oif, fwmark, table, priority); line not carried over",
     ]);
 }
 
@@ -504,11 +547,13 @@ fn unknown_and_unsupported_keywords() {
     let (_, reports) = run(&format!(
         "{INSTANCE} priorty 5\n virtual_routes {{\n  10.1.0.0/16 via 10.0.0.254\n }}\n}}\nenable_snmp_vrrp\n"
     ));
-    assert_eq!(reports, vec![
-        "8: priorty: keepalived does not know this keyword here either (a typo?); it ignores it",
-        "9: virtual_routes: keeplite does not manage routes, rules or static addresses yet (issue 16, item 1)",
-        "13: enable_snmp_vrrp: keeplite has no SNMP (out of scope); use its status socket",
-    ]);
+    assert_eq!(
+        reports,
+        vec![
+            "8: priorty: keepalived does not know this keyword here either (a typo?); it ignores it",
+            "13: enable_snmp_vrrp: keeplite has no SNMP (out of scope); use its status socket",
+        ]
+    );
 }
 
 #[test]

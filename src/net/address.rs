@@ -140,16 +140,40 @@ pub fn pick_link_local<'a>(addrs: impl IntoIterator<Item = &'a Address>, index: 
     })
 }
 
+/// What `ip address add` takes beside the address: keepalived's per-VIP options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extra<'a> {
+    /// IPv4 label (`eth1:1`); the kernel's default is the link's name.
+    pub label: Option<&'a str>,
+    /// `IFA_SCOPE`: 0 global (the default), 200 site, 253 link, 254 host.
+    pub scope: u8,
+    /// IPv4 broadcast address.
+    pub broadcast: Option<Ipv4Addr>,
+    /// Point-to-point peer: sent as `IFA_ADDRESS` (the prefix is the peer's).
+    pub peer: Option<IpAddr>,
+    /// `IFA_F_NOPREFIXROUTE`: no route for the prefix.
+    pub noprefixroute: bool,
+}
+
 /// The `RTM_NEWADDR` / `RTM_DELADDR` body for `addr/prefix` on link `index`.
-fn address_message(index: u32, addr: IpAddr, prefix: u8) -> AddressMessage {
+fn message_with(index: u32, addr: IpAddr, prefix: u8, extra: &Extra<'_>) -> AddressMessage {
     let mut msg = AddressMessage::default();
     msg.header.family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
     msg.header.prefix_len = prefix;
     msg.header.index = index;
-    msg.header.scope = AddressScope::Universe;
-    // As iproute2 does: IFA_LOCAL is the address, IFA_ADDRESS the same on a non-p2p link.
+    msg.header.scope = AddressScope::from(extra.scope);
+    // As iproute2 does: IFA_LOCAL is the address, IFA_ADDRESS the same on a non-p2p link
+    // and the peer on a point-to-point one.
     msg.attributes.push(AddressAttribute::Local(addr));
-    msg.attributes.push(AddressAttribute::Address(addr));
+    msg.attributes.push(AddressAttribute::Address(extra.peer.unwrap_or(addr)));
+    if addr.is_ipv4() {
+        if let Some(label) = extra.label {
+            msg.attributes.push(AddressAttribute::Label(label.to_owned()));
+        }
+        if let Some(b) = extra.broadcast {
+            msg.attributes.push(AddressAttribute::Broadcast(b));
+        }
+    }
     msg
 }
 
@@ -165,23 +189,58 @@ fn check_prefix(addr: IpAddr, prefix: u8) -> Result<(), Cause> {
 /// does): a VIP must answer at once after a failover, and VRRP itself guarantees that one
 /// router holds it. An address already there is [`super::ErrorKind::Exists`].
 pub fn add(sock: &mut Socket, link: &Link, addr: IpAddr, prefix: u8) -> Result<(), Error> {
+    add_with(sock, link, addr, prefix, &Extra::default())
+}
+
+/// [`add`] with the options of `extra`.
+pub fn add_with(
+    sock: &mut Socket,
+    link: &Link,
+    addr: IpAddr,
+    prefix: u8,
+    extra: &Extra<'_>,
+) -> Result<(), Error> {
     let op = || Op::AddAddress { link: link.name.clone(), addr, prefix };
     check_prefix(addr, prefix).map_err(|cause| Error::new(op(), cause))?;
-    let mut msg = address_message(link.index, addr, prefix);
-    if addr.is_ipv6() {
-        msg.header.flags = AddressHeaderFlags::Nodad;
-        msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
-    }
+    let msg = add_message(link.index, addr, prefix, extra);
     sock.request(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &msg, |_| {})
         .map_err(|cause| Error::new(op(), cause))
+}
+
+/// The `RTM_NEWADDR` body [`add_with`] sends.
+fn add_message(index: u32, addr: IpAddr, prefix: u8, extra: &Extra<'_>) -> AddressMessage {
+    let mut msg = message_with(index, addr, prefix, extra);
+    let mut flags = AddressFlags::empty();
+    if addr.is_ipv6() {
+        msg.header.flags = AddressHeaderFlags::Nodad;
+        flags |= AddressFlags::Nodad;
+    }
+    if extra.noprefixroute {
+        flags |= AddressFlags::Noprefixroute;
+    }
+    if !flags.is_empty() {
+        msg.attributes.push(AddressAttribute::Flags(flags));
+    }
+    msg
 }
 
 /// Deletes `addr/prefix` from `link`. An address not there (or there with another prefix
 /// length) is [`super::ErrorKind::NotThere`].
 pub fn delete(sock: &mut Socket, link: &Link, addr: IpAddr, prefix: u8) -> Result<(), Error> {
+    delete_with(sock, link, addr, prefix, &Extra::default())
+}
+
+/// [`delete`] of an address added with `extra` (the peer and label must match).
+pub fn delete_with(
+    sock: &mut Socket,
+    link: &Link,
+    addr: IpAddr,
+    prefix: u8,
+    extra: &Extra<'_>,
+) -> Result<(), Error> {
     let op = || Op::DelAddress { link: link.name.clone(), addr, prefix };
     check_prefix(addr, prefix).map_err(|cause| Error::new(op(), cause))?;
-    let msg = address_message(link.index, addr, prefix);
+    let msg = message_with(link.index, addr, prefix, &Extra { broadcast: None, ..*extra });
     sock.request(RTM_DELADDR, NLM_F_ACK, &msg, |_| {}).map_err(|cause| Error::new(op(), cause))
 }
 
@@ -279,7 +338,7 @@ pub(crate) mod tests {
 
     /// The payload of an RTM_NEWADDR as the kernel would send it.
     pub(crate) fn newaddr(index: u32, addr: IpAddr, prefix: u8, flags: u32) -> Vec<u8> {
-        let mut msg = address_message(index, addr, prefix);
+        let mut msg = message_with(index, addr, prefix, &Extra::default());
         msg.header.flags = AddressHeaderFlags::from_bits_retain(flags as u8);
         msg.attributes.push(AddressAttribute::Flags(AddressFlags::from_bits_retain(flags)));
         let mut out = vec![0; msg.buffer_len()];
@@ -300,6 +359,42 @@ pub(crate) mod tests {
         let v4 = a(2, "198.51.100.7", 24, 0x101);
         assert!(v4.flags.secondary());
         assert_eq!(v4.flags.0, 0x101);
+    }
+
+    #[test]
+    fn options_are_encoded() {
+        let extra = Extra {
+            label: Some("eth1:1"),
+            scope: 253,
+            broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+            peer: None,
+            noprefixroute: true,
+        };
+        let msg = add_message(3, "192.0.2.7".parse().unwrap(), 24, &extra);
+        let mut out = vec![0; msg.buffer_len()];
+        msg.emit(&mut out);
+        // ifaddrmsg: family, prefix, flags, scope, index.
+        assert_eq!(out[..8], [2, 24, 0, 253, 3, 0, 0, 0]);
+        let nlas: Vec<(u16, Vec<u8>)> = NlasIterator::new(&out[8..])
+            .map(|n| n.unwrap())
+            .map(|n| (n.kind(), n.value().to_vec()))
+            .collect();
+        assert_eq!(
+            nlas,
+            vec![
+                (IFA_LOCAL, vec![192, 0, 2, 7]),
+                (IFA_ADDRESS, vec![192, 0, 2, 7]),
+                (3, b"eth1:1\0".to_vec()),
+                (4, vec![192, 0, 2, 255]),
+                (IFA_FLAGS, 0x200u32.to_ne_bytes().to_vec()),
+            ]
+        );
+        // A peer is IFA_ADDRESS; an IPv6 address carries no label and is added without DAD.
+        let peer = Extra { peer: Some("2001:db8::2".parse().unwrap()), label: Some("x"), ..Extra::default() };
+        let msg = add_message(3, "2001:db8::1".parse().unwrap(), 128, &peer);
+        assert!(msg.attributes.contains(&AddressAttribute::Address("2001:db8::2".parse().unwrap())));
+        assert!(msg.attributes.contains(&AddressAttribute::Flags(AddressFlags::Nodad)));
+        assert!(!msg.attributes.iter().any(|a| matches!(a, AddressAttribute::Label(_))));
     }
 
     #[test]

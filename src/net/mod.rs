@@ -10,3 +10,5 @@ pub mod netlink;
 pub mod packet_socket;
 #[cfg(test)]
 mod proptests;
+pub mod route;
+pub mod rule;

@@ -34,6 +34,12 @@ pub const RTNLGRP_LINK: u32 = 1;
 pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
 /// `RTNLGRP_IPV6_IFADDR`: IPv6 address added, removed or changed (DAD finished).
 pub const RTNLGRP_IPV6_IFADDR: u32 = 9;
+/// `RTNLGRP_IPV4_ROUTE`, `RTNLGRP_IPV4_RULE`, `RTNLGRP_IPV6_ROUTE`: route and rule changes.
+pub const RTNLGRP_IPV4_ROUTE: u32 = 7;
+pub const RTNLGRP_IPV4_RULE: u32 = 8;
+pub const RTNLGRP_IPV6_ROUTE: u32 = 11;
+/// `RTNLGRP_IPV6_RULE` is group 19.
+pub const RTNLGRP_IPV6_RULE: u32 = 19;
 
 /// The `bind` mask bit of multicast group `group` (1..=32; higher groups need setsockopt).
 pub const fn group_mask(group: u32) -> u32 {
@@ -47,6 +53,18 @@ pub const fn group_mask(group: u32) -> u32 {
 /// Receive queue asked for the generic socket: a batch of writes is acknowledged one
 /// message per write, and every acknowledgement must fit until it is read.
 const GENERIC_QUEUE_BYTES: usize = 1024 * 1024;
+
+/// A message body keeplite encoded itself (routes, rules).
+pub struct Raw<'a>(pub &'a [u8]);
+
+impl Emitable for Raw<'_> {
+    fn buffer_len(&self) -> usize {
+        self.0.len()
+    }
+    fn emit(&self, buffer: &mut [u8]) {
+        buffer[..self.0.len()].copy_from_slice(self.0);
+    }
+}
 
 /// A netlink socket with its receive buffer, allocated once.
 #[derive(Debug)]
@@ -136,6 +154,35 @@ impl Socket {
         let seq = self.next_seq();
         self.send(kind, flags | NLM_F_REQUEST, seq, body)?;
         self.wait(seq, on_data)
+    }
+
+    /// Dumps with request `kind` (`NLM_F_DUMP`) and body `header`, collecting into `out`
+    /// what `parse` makes of each message of type `entry` (`None`: skipped). A dump the
+    /// kernel interrupts (the table changed meanwhile) is started again, `out` cleared,
+    /// up to three times.
+    pub fn dump_into<T>(
+        &mut self,
+        kind: u16,
+        entry: u16,
+        header: &[u8],
+        out: &mut Vec<T>,
+        mut parse: impl FnMut(&[u8]) -> Option<T>,
+    ) -> Result<(), Cause> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            out.clear();
+            let flags = netlink_packet_core::NLM_F_ACK | netlink_packet_core::NLM_F_DUMP;
+            let result = self.request(kind, flags, &Raw(header), |frame| {
+                if frame.kind == entry {
+                    out.extend(parse(frame.payload));
+                }
+            });
+            match result {
+                Err(Cause::Interrupted) if attempt < 3 => continue,
+                other => return other,
+            }
+        }
     }
 
     /// A fresh sequence number for a request written by the caller.

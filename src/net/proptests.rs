@@ -73,6 +73,17 @@ fn address_payload() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(family, header, nlas)| [vec![family], header, nlas].concat())
 }
 
+/// Route and rule payloads: a 12-byte header of family IPv4, IPv6 or other, then
+/// attributes aimed at the ones keeplite reads.
+fn rtmsg_payload() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop_oneof![2 => Just(2u8), 2 => Just(10u8), 1 => any::<u8>()],
+        prop::collection::vec(any::<u8>(), 11),
+        attributes(&[1, 2, 3, 4, 5, 6, 7, 10, 15, 16, 17, 21]),
+    )
+        .prop_map(|(family, header, nlas)| [vec![family], header, nlas].concat())
+}
+
 /// Well-framed messages with garbage payloads.
 fn framed_garbage() -> impl Strategy<Value = Vec<u8>> {
     let payload = prop_oneof![link_payload(), address_payload(), prop::collection::vec(any::<u8>(), 0..64)];
@@ -105,6 +116,24 @@ proptest! {
             prop_assert!(a.index != 0);
         }
         let _ = Address::parse(&raw);
+    }
+
+    #[test]
+    fn route_and_rule_decoders_never_panic(payload in rtmsg_payload(), raw in prop::collection::vec(any::<u8>(), 0..128)) {
+        for bytes in [&payload, &raw] {
+            if let Some(r) = super::route::Route::parse(bytes) {
+                // Whatever decodes is self-consistent, and encodes back to itself.
+                let max = if r.dst.is_ipv4() { 32 } else { 128 };
+                prop_assert!(r.dst_len <= max);
+                prop_assert!(r.gateway.is_none_or(|g| g.is_ipv4() == r.dst.is_ipv4()));
+                prop_assert_eq!(super::route::Route::parse(&r.encode()), Some(r));
+            }
+            if let Some(r) = super::rule::Rule::parse(bytes) {
+                prop_assert!(r.src.is_none_or(|(a, _)| a.is_ipv6() == r.v6));
+                let again = super::rule::Rule::parse(&r.encode());
+                prop_assert!(again.is_some());
+            }
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub fn defaults(host: &Host) -> Global {
         startup_delay: Duration::ZERO,
         mcast_group4: crate::vrrp::packet::MULTICAST_V4,
         mcast_group6: crate::vrrp::packet::MULTICAST_V6,
+        static_addresses: heapless::Vec::new(),
     }
 }
 
@@ -69,6 +70,19 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
             expected: "an IPv6 multicast group, e.g. ff02::12".into(),
         }),
     });
+    let statics = r.list("static_address", |v| {
+        let vip = super::vip::vip(v, None)?;
+        if vip.opts.dev.is_none() {
+            return Err(value::Bad {
+                what: format!("'{v}' names no interface"),
+                expected: "addr/len dev IF [label ...], e.g. 192.0.2.1/32 dev lo".into(),
+            });
+        }
+        Ok(vip)
+    });
+    let addrs: Vec<std::net::IpAddr> = statics.iter().map(|v| v.addr).collect();
+    r.no_duplicates("static_address", &addrs, |a| a.to_string());
+    let static_addresses = r.fixed("static_address", statics, "STATIC_ADDRESSES");
     Some(Global {
         router_id,
         alert_email,
@@ -86,6 +100,7 @@ pub fn global(r: &mut Reader, host: &Host, names: &Names, vrrp: &Table<Vrrp>) ->
         startup_delay,
         mcast_group4,
         mcast_group6,
+        static_addresses,
     })
 }
 

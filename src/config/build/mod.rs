@@ -5,6 +5,8 @@ mod global;
 mod kinds;
 mod lvs;
 mod reader;
+mod routing;
+mod vip;
 mod vrrp;
 
 use super::diag::{At, Diagnostics};
@@ -49,6 +51,8 @@ pub struct Built<'a> {
     pub virtual_servers: Table<'a, super::model::VirtualServer>,
     pub real_servers: Table<'a, super::model::RealServer>,
     pub checks: Table<'a, super::model::Check>,
+    pub routes: Table<'a, super::model::Route>,
+    pub rules: Table<'a, super::model::Rule>,
 }
 
 impl Built<'_> {
@@ -65,6 +69,8 @@ impl Built<'_> {
             virtual_servers: all(self.virtual_servers)?,
             real_servers: all(self.real_servers)?,
             checks: all(self.checks)?,
+            routes: all(self.routes)?,
+            rules: all(self.rules)?,
         })
     }
 }
@@ -81,6 +87,8 @@ pub fn build<'a>(doc: &'a Document, host: &Host, diags: &mut Diagnostics) -> Bui
     let checks = table(doc, "check", diags, |r| check::check(r, host));
     let virtual_servers = table(doc, "virtual_server", diags, lvs::virtual_server);
     let real_servers = table(doc, "real_server", diags, |r| lvs::real_server(r, &names));
+    let routes = table(doc, "route", diags, |r| routing::route(r, &names));
+    let rules = table(doc, "rule", diags, |r| routing::rule(r, &names));
 
     let globals: Vec<_> = doc.sections.iter().filter(|s| s.kind == "global").collect();
     for extra in globals.iter().skip(1) {
@@ -97,7 +105,7 @@ pub fn build<'a>(doc: &'a Document, host: &Host, diags: &mut Diagnostics) -> Bui
         }
         None => Some(global::defaults(host)),
     };
-    Built { global, vrrp, sync_groups, scripts, virtual_servers, real_servers, checks }
+    Built { global, vrrp, sync_groups, scripts, virtual_servers, real_servers, checks, routes, rules }
 }
 
 /// Reads every section of type `kind` with `read`.

@@ -35,7 +35,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     });
     let advert_int = r.or("advert_int", Duration::from_secs(1), |v| advert_interval(v, version));
 
-    let vips = vips(r, version);
+    let vips = vips(r, version, interface.as_deref());
     let family = vips.first().map(|v| Family::of(v.addr));
     let same_family = |what: &'static str| {
         move |v: &str| -> Parsed<IpAddr> {
@@ -209,12 +209,16 @@ fn unicast_options(r: &mut Reader, unicast: bool) -> Unicast {
 }
 
 /// The `vip` list: at least one, no duplicates, IPv4 first for version 2.
-fn vips(r: &mut Reader, version: Version) -> heapless::Vec<Vip, { crate::limits::VIPS_PER_INSTANCE }> {
+fn vips(
+    r: &mut Reader,
+    version: Version,
+    interface: Option<&str>,
+) -> heapless::Vec<Vip, { crate::limits::VIPS_PER_INSTANCE }> {
     if !r.has("vip") {
         r.required("vip", |_| Ok(()));
         return heapless::Vec::new();
     }
-    let list = r.list("vip", |v| value::prefix(v).map(|(addr, prefix)| Vip { addr, prefix }));
+    let list = r.list("vip", |v| super::vip::vip(v, interface));
     let addrs: Vec<IpAddr> = list.iter().map(|v| v.addr).collect();
     r.no_duplicates("vip", &addrs, |a| a.to_string());
     if let Some(IpAddr::V6(first)) = list.first().map(|v| v.addr) {

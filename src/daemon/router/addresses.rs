@@ -7,6 +7,7 @@
 //! add and a remove of the same address never swap), and reports each batch when done, so
 //! that a new master's gratuitous ARPs follow its addresses while its adverts go on.
 
+use super::super::routing::extra;
 use super::super::stall::QUIET;
 use super::super::worker::Worker;
 use crate::config::model::Vip;
@@ -90,10 +91,11 @@ fn change(nl: &mut Socket, batch: &Batch, slow_logged: &mut Option<Instant>) {
     let Batch { instance, link, vips, add } = batch;
     for vip in vips {
         let asked = Instant::now();
+        let extra = extra(vip);
         let result = if *add {
-            address::add(nl, link, vip.addr, vip.prefix)
+            address::add_with(nl, link, vip.addr, vip.prefix, &extra)
         } else {
-            address::delete(nl, link, vip.addr, vip.prefix)
+            address::delete_with(nl, link, vip.addr, vip.prefix, &extra)
         };
         let took = asked.elapsed();
         if took >= SLOW && slow_logged.is_none_or(|t| t.elapsed() >= QUIET) {
@@ -143,9 +145,9 @@ mod tests {
             seen.lock().unwrap().push((b.instance.clone(), b.add, b.vips.len()));
         })
         .unwrap();
-        let vip = Vip { addr: "192.0.2.1".parse().unwrap(), prefix: 24 };
-        a.change("gw", &lo(), &[vip, vip], true);
-        a.change("gw", &lo(), &[vip], false);
+        let vip = Vip::plain("192.0.2.1".parse().unwrap(), 24);
+        a.change("gw", &lo(), &[vip.clone(), vip.clone()], true);
+        a.change("gw", &lo(), std::slice::from_ref(&vip), false);
         a.change("lan", &lo(), &[vip], true);
         // Nothing is reported while the thread is held up.
         std::thread::sleep(Duration::from_millis(20));

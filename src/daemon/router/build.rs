@@ -79,7 +79,9 @@ impl Parts {
         vmac_exists: &[bool],
     ) -> Result<Parts, String> {
         let names = config.vrrp.iter().flat_map(|v| {
-            std::iter::once(v.interface.as_str()).chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
+            std::iter::once(v.interface.as_str())
+                .chain(v.track_interfaces.iter().map(|t| t.name.as_str()))
+                .chain(v.vips.iter().filter_map(|x| x.opts.dev.as_deref()))
         });
         let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
         let mut links = Links::load(nl, names, vips)?;
@@ -227,6 +229,14 @@ fn vr(
         if let Some(pos) = links.position(&t.name) {
             track_ifaces.push((pos, tracked.len()));
             tracked.push(Tracked { weight: t.weight, up: links.ifaces[pos].link.is_up() });
+        }
+    }
+    // keepalived: a VIP on another interface is tracked (its going down is a FAULT),
+    // unless it says no_track.
+    for dev in v.vips.iter().filter(|x| !x.opts.no_track).filter_map(|x| x.opts.dev.as_deref()) {
+        if let Some(pos) = links.position(dev).filter(|p| !track_ifaces.iter().any(|(q, _)| q == p)) {
+            track_ifaces.push((pos, tracked.len()));
+            tracked.push(Tracked { weight: None, up: links.ifaces[pos].link.is_up() });
         }
     }
     let mut track_scripts = Vec::new();

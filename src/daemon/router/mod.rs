@@ -12,6 +12,7 @@ mod reload;
 mod track_files;
 
 use super::links::Links;
+use super::routing::Routing;
 use super::scripts::Scripts;
 use super::vmac;
 use crate::config::model::{Config, Family, Notify, Vip};
@@ -159,6 +160,10 @@ pub struct Router {
     addresses: Addresses,
     /// Opens what a reload or an interface that appeared needs, off this thread.
     builds: Builds,
+    /// Holds the `route` and `rule` sections, off this thread; started with the first.
+    routing: Option<Routing>,
+    /// Starting the routing thread failed (said once).
+    routing_failed: bool,
     monitor: Monitor,
     links: Links,
     sockets: Vec<VrrpSocket>,
@@ -199,6 +204,8 @@ impl Router {
             nl,
             addresses: Addresses::start()?,
             builds: Builds::start()?,
+            routing: None,
+            routing_failed: false,
             monitor,
             packet: (0..parts.links.ifaces.len()).map(|_| None).collect(),
             logged_up: parts.links.ifaces.iter().map(|i| i.link.is_up()).collect(),
@@ -476,9 +483,41 @@ impl Router {
         self.flush(now);
     }
 
-    /// Executes every instance's actions, then lets sync groups react, until quiet.
+    /// Executes every instance's actions, then lets sync groups react, until quiet; then
+    /// the routes and rules follow the masters.
     fn flush(&mut self, now: Instant) {
         self.report_priorities();
+        self.flush_actions(now);
+        self.sync_routing();
+    }
+
+    /// Hands the routing thread what the configuration wants held with the masters as
+    /// they are now (it sends nothing when that did not change).
+    pub(super) fn sync_routing(&mut self) {
+        let c = &self.config;
+        if c.routes.is_empty()
+            && c.rules.is_empty()
+            && c.global.static_addresses.is_empty()
+            && self.routing.is_none()
+        {
+            return;
+        }
+        if self.routing.is_none() && !self.routing_failed {
+            match Routing::start() {
+                Ok(r) => self.routing = Some(r),
+                Err(e) => {
+                    log::error!("routing: {e}; routes and rules are not held");
+                    self.routing_failed = true;
+                }
+            }
+        }
+        let plan = crate::routing::plan(&self.config, |i| self.is_master(i));
+        if let Some(r) = &mut self.routing {
+            r.hold(plan);
+        }
+    }
+
+    fn flush_actions(&mut self, now: Instant) {
         // A group reaction can cause one more round of transitions, never more: forced
         // transitions carry Reason::SyncGroup, which the coordinator ignores.
         for _ in 0..3 {
@@ -652,17 +691,28 @@ impl Router {
         self.change_vip_list(i, &vips, add);
     }
 
-    /// Asks the address thread to add or remove `vips` on instance `i`'s VIP interface.
+    /// Asks the address thread to add or remove `vips` on their interfaces: their own
+    /// `dev`, else instance `i`'s VIP interface. One batch per interface.
     fn change_vip_list(&mut self, i: usize, vips: &[Vip], add: bool) {
         let vr = &mut self.vrs[i];
-        let iface = &self.links.ifaces[vr.vip_iface()];
-        if !iface.present() || vips.is_empty() {
-            // Deleting an interface deletes its addresses; there is nowhere to add them.
-            return;
+        let mut by_iface: Vec<(usize, Vec<Vip>)> = Vec::new();
+        for vip in vips {
+            let Some(pos) = vip_iface(vr, &self.links, vip) else { continue };
+            match by_iface.iter_mut().find(|(p, _)| *p == pos) {
+                Some((_, list)) => list.push(vip.clone()),
+                None => by_iface.push((pos, vec![vip.clone()])),
+            }
         }
-        self.addresses.change(&vr.name, &iface.link, vips, add);
-        if add {
-            vr.adding += 1;
+        for (pos, list) in by_iface {
+            let iface = &self.links.ifaces[pos];
+            if !iface.present() {
+                // Deleting an interface deletes its addresses; there is nowhere to add them.
+                continue;
+            }
+            self.addresses.change(&vr.name, &iface.link, &list, add);
+            if add {
+                vr.adding += 1;
+            }
         }
     }
 
@@ -724,15 +774,36 @@ impl Router {
 
     fn announce_round(&mut self, i: usize) {
         let vr = &self.vrs[i];
-        let iface = &self.links.ifaces[vr.iface];
+        // The instance's own VIPs go out on its interface (with the virtual MAC under
+        // use_vmac); a VIP with a `dev` of its own on that interface, with its MAC.
+        let mut targets: Vec<usize> = vec![vr.iface];
+        for vip in vr.vips.iter().filter(|v| v.opts.dev.is_some()) {
+            if let Some(pos) = vip_iface(vr, &self.links, vip).filter(|p| !targets.contains(p)) {
+                targets.push(pos);
+            }
+        }
+        for pos in targets {
+            self.announce_on(i, pos);
+        }
+    }
+
+    /// Announces instance `i`'s VIPs that live on interface `pos`.
+    fn announce_on(&mut self, i: usize, pos: usize) {
+        let vr = &self.vrs[i];
+        let iface = &self.links.ifaces[pos];
+        if !iface.present() {
+            return;
+        }
         let mac = match vr.vmac {
-            Some(_) => MacAddr::virtual_router(vr.instance.params().vrid, vr.family == Family::Ipv6),
-            None => match iface.link.mac {
+            Some(_) if pos == vr.iface => {
+                MacAddr::virtual_router(vr.instance.params().vrid, vr.family == Family::Ipv6)
+            }
+            _ => match iface.link.mac {
                 Some(m) => MacAddr(m),
                 None => return,
             },
         };
-        let slot = &mut self.packet[vr.iface];
+        let slot = &mut self.packet[pos];
         if slot.is_none() {
             match PacketSocket::open_index(iface.link.index, &iface.link.name) {
                 Ok(s) => *slot = Some(s),
@@ -744,7 +815,11 @@ impl Router {
         }
         let Some(sock) = slot.as_ref() else { return };
         let router = ipv6_forwarding(&iface.link.name);
-        for vip in &vr.vips {
+        let on_pos = |v: &&Vip| match v.opts.dev {
+            None => pos == vr.iface,
+            Some(_) => vip_iface(vr, &self.links, v) == Some(pos),
+        };
+        for vip in vr.vips.iter().filter(on_pos) {
             let sent = match vip.addr {
                 IpAddr::V4(v4) => sock.send(&announce::gratuitous_arp(v4, mac)),
                 IpAddr::V6(v6) => {
@@ -841,8 +916,12 @@ impl Router {
             vr.instance.shutdown(now);
         }
         self.flush(now);
-        // The VIPs must be gone before the process is (and before a vmac goes).
+        // The VIPs must be gone before the process is (and before a vmac goes), and
+        // the routes and rules keeplite holds with them.
         self.addresses.wait_idle();
+        if let Some(r) = &mut self.routing {
+            r.stop();
+        }
         for vr in &self.vrs {
             log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
         }
@@ -855,6 +934,15 @@ impl Router {
         self.scripts.kill_all();
         // Start the stop scripts; they run on in their own process groups.
         self.notify.poll(now);
+    }
+}
+
+/// The interface position VIP `vip` of `vr` lives on: its own `dev`, else the instance's
+/// VIP interface (the vmac with use_vmac).
+fn vip_iface(vr: &Vr, links: &Links, vip: &Vip) -> Option<usize> {
+    match &vip.opts.dev {
+        Some(dev) => links.position(dev),
+        None => Some(vr.vip_iface()),
     }
 }
 

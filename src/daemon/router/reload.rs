@@ -101,7 +101,7 @@ impl Router {
             let Some(k) = *k else { continue };
             if self.vrs[k].instance.state() == State::Master {
                 let dropped: Vec<Vip> =
-                    self.vrs[k].vips.iter().filter(|v| !config.vrrp[j].vips.contains(v)).copied().collect();
+                    self.vrs[k].vips.iter().filter(|v| !config.vrrp[j].vips.contains(v)).cloned().collect();
                 self.change_vip_list(k, &dropped, false);
             }
         }
@@ -118,7 +118,7 @@ impl Router {
                         outcome.changed += 1;
                     }
                     let added: Vec<Vip> =
-                        self.vrs[j].vips.iter().filter(|v| !running.vips.contains(v)).copied().collect();
+                        self.vrs[j].vips.iter().filter(|v| !running.vips.contains(v)).cloned().collect();
                     let vr = &mut self.vrs[j];
                     vr.instance = running.instance;
                     vr.transitions = running.transitions;

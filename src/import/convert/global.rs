@@ -361,6 +361,9 @@ pub fn finish(cx: &mut Ctx) {
             "keeplite has up and down delays only for an instance's own interface; no instance runs on this one",
         );
     }
+    for (text, at) in std::mem::take(&mut cx.statics) {
+        s.push("static_address", text, &at, "static_ipaddress");
+    }
     if !s.options.is_empty() {
         s.name = cx.names.claim("main");
         cx.global = Some(s);

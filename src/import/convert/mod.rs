@@ -9,6 +9,7 @@ mod checker;
 mod checker_kinds;
 mod global;
 mod lvs;
+mod routing;
 mod script;
 mod unsupported;
 mod vrrp;
@@ -34,6 +35,9 @@ pub const MAPPED: &[&str] = &[
     "vrrp_instance",
     "virtual_server",
     "virtual_server_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
     "include",
     "includer",
     "includem",
@@ -124,6 +128,8 @@ pub const MAPPED: &[&str] = &[
     "native_ipv6",
     "lower_prio_no_advert",
     "garp_lower_prio_repeat",
+    "virtual_routes",
+    "virtual_rules",
     // virtual_server and real_server.
     "delay_loop",
     "lb_algo",
@@ -206,6 +212,10 @@ pub struct Ctx<'r> {
     /// Virtual servers, each followed by its real servers.
     pub lvs: Vec<Section>,
     pub checks: Vec<Section>,
+    /// Routes and rules, static and of instances.
+    pub routing: Vec<Section>,
+    /// `static_ipaddress` entries, for global `static_address`.
+    pub statics: Vec<(String, super::report::Origin)>,
     /// keepalived's script name -> what instances refer to.
     pub script_refs: HashMap<String, ScriptRef>,
     /// keepalived's instance name -> keeplite name.
@@ -234,6 +244,8 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         groups: Vec::new(),
         lvs: Vec::new(),
         checks: Vec::new(),
+        routing: Vec::new(),
+        statics: Vec::new(),
         script_refs: HashMap::new(),
         instances: HashMap::new(),
         grouped: HashMap::new(),
@@ -257,6 +269,15 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
             "vrrp_instance" => vrrp::instance(&mut cx, node),
             "virtual_server" => lvs::virtual_server(&mut cx, node, nodes),
             "virtual_server_group" => {}
+            "static_routes" => {
+                let mut r = routing::routes(&mut cx, node, None);
+                cx.routing.append(&mut r);
+            }
+            "static_ipaddress" => routing::static_addresses(&mut cx, node),
+            "static_rules" => {
+                let mut r = routing::rules(&mut cx, node, None);
+                cx.routing.append(&mut r);
+            }
             // Declarations, read where a FILE_CHECK or an instance names them.
             "track_file" | "vrrp_track_file" => {}
             "" => cx.block_without_keyword(node),
@@ -271,6 +292,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
     out.sections.append(&mut cx.groups);
     out.sections.append(&mut cx.lvs);
     out.sections.append(&mut cx.checks);
+    out.sections.append(&mut cx.routing);
     out
 }
 

@@ -52,9 +52,6 @@ pub fn process_setting(kw: &str) -> bool {
 /// The reason for keyword `kw`, for a keyword the import does not carry.
 pub fn why(kw: &str) -> String {
     let r = match kw {
-        "virtual_routes" | "virtual_rules" | "static_routes" | "static_rules" | "static_ipaddress" => {
-            "keeplite does not manage routes, rules or static addresses yet (issue 16, item 1)"
-        }
         "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
         // Reaches here from a vrrp_sync_group only: an instance's is carried.
@@ -194,7 +191,7 @@ mod tests {
 
     #[test]
     fn reasons_name_the_missing_feature_or_a_typo() {
-        assert!(why("virtual_routes").contains("routes"));
+        assert!(why("vrrp_track_process").contains("process"));
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");

@@ -8,34 +8,46 @@ use crate::import::out::Section;
 use crate::import::report::Origin;
 use crate::import::tree::Node;
 
-/// Options of a virtual address that keeplite has as the instance's own behaviour when
-/// they say what keeplite does anyway.
-fn vip_option(cx: &mut Ctx, n: &Node, interface: Option<&str>, word: &str, value: Option<&str>) -> usize {
+/// One word (and its value) of a virtual address line: appended to the keeplite `vip`
+/// item `item` when keeplite has it, reported otherwise. Returns the words it took.
+pub(super) fn vip_option(
+    cx: &mut Ctx,
+    n: &Node,
+    interface: Option<&str>,
+    item: &mut String,
+    word: &str,
+    value: Option<&str>,
+) -> usize {
     let takes_value = matches!(
         word,
         "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft" | "track_group"
     );
-    let same = match (word, value) {
-        ("dev", Some(v)) => Some(v) == interface,
-        ("scope", Some(v)) => v == "global",
-        _ => false,
+    let carried = match (word, value) {
+        // keeplite's default: the instance's interface, global scope, DAD off for IPv6.
+        ("dev", Some(v)) if Some(v) == interface => None,
+        ("scope", Some("global")) | ("-nodad" | "nodad", _) => None,
+        ("dev" | "label" | "scope" | "peer", Some(v)) => Some(format!(" {word} {v}")),
+        ("brd" | "broadcast", Some(v)) => Some(format!(" brd {v}")),
+        ("no_track" | "noprefixroute", _) => Some(format!(" {word}")),
+        _ => {
+            let shown = match value {
+                Some(v) if takes_value => format!("{word} {v}"),
+                _ => word.to_owned(),
+            };
+            let why = match word {
+                "home" | "mngtmpaddr" | "autojoin" | "preferred_lft" => {
+                    "keeplite does not set this address flag; the address is carried over without it"
+                }
+                "use_vmac" => "keeplite has use_vmac per instance only",
+                "track_group" => "keeplite has no track groups",
+                _ => "not a virtual address option keeplite knows; ignored",
+            };
+            cx.reports.add(&n.at, shown, why);
+            None
+        }
     };
-    if !same {
-        let shown = match value {
-            Some(v) if takes_value => format!("{word} {v}"),
-            _ => word.to_owned(),
-        };
-        let why = match word {
-            "dev" => "keeplite puts every vip on the instance's interface; a vip on another interface is not yet in keeplite (issue 16, item 1)",
-            "label" | "scope" | "brd" | "broadcast" | "peer" | "no_track" | "-nodad" | "nodad" | "noprefixroute" | "home"
-            | "mngtmpaddr" | "autojoin" | "preferred_lft" => {
-                "keeplite adds vips without per-address options yet (issue 16, item 1); the address is carried over without it"
-            }
-            "use_vmac" => "keeplite has use_vmac per instance only",
-            "track_group" => "keeplite has no track groups",
-            _ => "not a virtual address option keeplite knows; ignored",
-        };
-        cx.reports.add(&n.at, shown, why);
+    if let Some(text) = carried {
+        item.push_str(&text);
     }
     if takes_value {
         2
@@ -70,22 +82,28 @@ fn add_vips(cx: &mut Ctx, s: &mut Section, n: &Node, interface: Option<&str>, ex
                     let v = if ip.is_ipv6() { "IPv6" } else { "IPv4" };
                     cx.reports.add(&line.at, n.keyword(), format!("{ip} is of the adverts' family ({v}): keeplite has no excluded list and carries it in its adverts, where keepalived leaves it out, so a keepalived peer sees a different address list"));
                 }
-                let text = if addr.contains('/') { format!("{ip}/{len}") } else { ip.to_string() };
+                let mut text = if addr.contains('/') { format!("{ip}/{len}") } else { ip.to_string() };
+                let mut i = 1;
+                while i < line.words.len() {
+                    let value = line.words.get(i + 1).map(String::as_str);
+                    i += vip_option(cx, line, interface, &mut text, &line.words[i], value);
+                }
                 let before = s.opt("vip").map_or(0, |o| o.items.len());
-                s.push("vip", text, &line.at, n.keyword());
+                let same = s.opt("vip").is_some_and(|o| {
+                    o.items
+                        .iter()
+                        .any(|it| it.value.split_whitespace().next() == text.split_whitespace().next())
+                });
+                if !same {
+                    s.push("vip", text, &line.at, n.keyword());
+                }
                 if s.opt("vip").map_or(0, |o| o.items.len()) == before {
                     cx.reports.add(&line.at, addr, "listed twice; keeplite takes each address once");
                 }
             }
             Err(bad) => {
                 cx.reports.add(&line.at, addr, format!("{}; not carried over", bad.what));
-                continue;
             }
-        }
-        let mut i = 1;
-        while i < line.words.len() {
-            let value = line.words.get(i + 1).map(String::as_str);
-            i += vip_option(cx, line, interface, &line.words[i], value);
         }
     }
 }
@@ -139,6 +157,14 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             "virtual_ipaddress" => add_vips(cx, &mut s, n, interface.as_deref(), None),
             // After the vips: the first vip sets keeplite's family of the adverts.
             "virtual_ipaddress_excluded" => excluded.push(n),
+            "virtual_routes" => {
+                let mut r = super::routing::routes(cx, n, Some(&name));
+                cx.routing.append(&mut r);
+            }
+            "virtual_rules" => {
+                let mut r = super::routing::rules(cx, n, Some(&name));
+                cx.routing.append(&mut r);
+            }
             "nopreempt" => s.set("preempt", "0", &n.at, kw),
             "preempt" => s.set("preempt", "1", &n.at, kw),
             "preempt_delay" => {

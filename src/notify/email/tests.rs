@@ -253,6 +253,7 @@ fn settings_need_a_server_and_recipients() {
         startup_delay: Duration::ZERO,
         mcast_group4: crate::vrrp::packet::MULTICAST_V4,
         mcast_group6: crate::vrrp::packet::MULTICAST_V6,
+        static_addresses: heapless::Vec::new(),
     };
     assert_eq!(Settings::from_config(&g), None);
     g.smtp_server = Some(("mail.example.org".into(), 25));
