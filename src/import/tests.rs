@@ -800,3 +800,16 @@ fn track_file_blocks_on_one_file_stay_apart() {
     assert_eq!(with(&out, "VI_1.track"), vec!["VI_1.track_file='a' 'b'"]);
     assert!(reports.is_empty(), "{reports:?}");
 }
+
+#[test]
+fn a_rule_keeplite_refuses_a_word_of_is_left_out_whole_never_broader() {
+    // keepalived's own vrrp.rules sample writes `192.168.200./24`: without its `to` the
+    // rule would send all traffic to table 2.
+    let (out, reports) = run(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.168.200.16\n }\n virtual_rules {\n  from 192.168.200.0/24 table 2\n  to 192.168.200./24 table 2\n }\n}\n",
+    );
+    let rules: Vec<&str> = out.lines().filter(|l| l.ends_with("=rule")).collect();
+    assert_eq!(rules.len(), 1, "only the rule keeplite takes whole: {out}");
+    assert!(out.contains(".from='192.168.200.0/24'"), "{out}");
+    assert!(reports.iter().any(|r| r.starts_with("10: ") && r.contains("left out")), "{reports:?}");
+}

@@ -1,7 +1,8 @@
 //! The last word goes to keeplite's own loader: the converted configuration is read back
 //! with it, and whatever it refuses (a value out of keeplite's range, a reference to a
 //! section left out) is taken out and reported at the keepalived line it came from, until
-//! the configuration loads. So an import always prints a file `check-config` accepts.
+//! the configuration loads. So an import always prints a file `check-config` accepts. A
+//! route or rule keeplite refuses a word of is left out whole, never held broader.
 
 use super::out::Output;
 use super::report::Reports;
@@ -36,6 +37,11 @@ pub fn verify(out: &mut Output, reports: &mut Reports) {
                 None => e.message.clone(),
             };
             match places.get((e.line as usize).wrapping_sub(1)) {
+                // A route or rule is one kernel entry: without one of its words it would
+                // be another entry (a rule without its `to` matches all traffic).
+                Some(&(si, Some(_))) if matches!(out.sections[si].kind, "route" | "rule") => {
+                    drop_sections.push((si, why))
+                }
                 Some(&(si, Some(oi))) => drop_options.push((si, oi, why)),
                 Some(&(si, None)) => drop_sections.push((si, why)),
                 // A problem of the whole file: nothing to take out but everything.
