@@ -813,3 +813,17 @@ fn a_rule_keeplite_refuses_a_word_of_is_left_out_whole_never_broader() {
     assert!(out.contains(".from='192.168.200.0/24'"), "{out}");
     assert!(reports.iter().any(|r| r.starts_with("10: ") && r.contains("left out")), "{reports:?}");
 }
+
+#[test]
+fn one_vip_keeplite_refuses_goes_alone_not_with_its_instance() {
+    // A label on an IPv6 address: keeplite refuses that vip, and only that one.
+    let (out, reports) = run(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.16/24\n  192.0.2.17/24\n }\n virtual_ipaddress_excluded {\n  2001:db8::17/64 label eth0:6\n }\n}\n",
+    );
+    assert!(out.contains("=vrrp"), "the instance stays: {out}\n{reports:?}");
+    let vips = with(&out, "VI_1.vip");
+    assert_eq!(vips.len(), 1, "{out}");
+    assert!(vips[0].contains("'192.0.2.16/24'") && vips[0].contains("'192.0.2.17/24'"), "{vips:?}");
+    assert!(!vips[0].contains("2001:db8::17"), "{vips:?}");
+    assert!(reports.iter().any(|r| r.contains("'2001:db8::17/64 label eth0:6'") && r.contains("left out")), "{reports:?}");
+}

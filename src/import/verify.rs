@@ -50,6 +50,26 @@ pub fn verify(out: &mut Output, reports: &mut Reports) {
                 }
             }
         }
+        // A list keeplite refuses loses only the entries it refuses on their own (one bad
+        // vip must not take the others, and with them the instance, along).
+        let mut drop_items: Vec<(usize, usize, usize, String)> = Vec::new();
+        drop_options.retain(|(si, oi, why)| {
+            let refused = refused_alone(out, *si, *oi, &host);
+            let keep = refused.len() < out.sections[*si].options[*oi].items.len() && !refused.is_empty();
+            if keep {
+                drop_items.extend(refused.into_iter().map(|k| (*si, *oi, k, why.clone())));
+            }
+            !keep
+        });
+        for (si, oi, k, why) in &drop_items {
+            let (s, o) = (&out.sections[*si], &out.sections[*si].options[*oi]);
+            let item = &o.items[*k];
+            reports.add(
+                &item.at,
+                &item.keyword,
+                format!("keeplite refuses {}.{} '{}': {why}; left out", s.name, o.name, item.value),
+            );
+        }
         for (si, oi, why) in &drop_options {
             let s = &out.sections[*si];
             if drop_sections.iter().any(|(d, _)| d == si) {
@@ -77,6 +97,12 @@ pub fn verify(out: &mut Output, reports: &mut Reports) {
             );
         }
         let mut removed = false;
+        drop_items.sort_by_key(|(si, oi, k, _)| (*si, *oi, *k));
+        drop_items.dedup_by_key(|(si, oi, k, _)| (*si, *oi, *k));
+        for (si, oi, k, _) in drop_items.into_iter().rev() {
+            out.sections[si].options[oi].items.remove(k);
+            removed = true;
+        }
         let mut options: Vec<(usize, usize)> = drop_options.iter().map(|(s, o, _)| (*s, *o)).collect();
         options.sort();
         options.dedup();
@@ -107,6 +133,32 @@ pub fn verify(out: &mut Output, reports: &mut Reports) {
         }
         out.sections.clear();
     }
+}
+
+/// The line of option `oi` of section `si` in the flat text of `out`.
+fn option_line(out: &Output, si: usize, oi: usize) -> usize {
+    let before: usize = out.sections[..si].iter().map(|s| 1 + s.options.len()).sum();
+    before + 1 + oi + 1
+}
+
+/// The entries of list option `oi` of section `si` that keeplite refuses when the list
+/// holds that entry alone.
+fn refused_alone(out: &Output, si: usize, oi: usize, host: &Host) -> Vec<usize> {
+    let items = &out.sections[si].options[oi].items;
+    if items.len() < 2 {
+        return Vec::new();
+    }
+    let line = option_line(out, si, oi);
+    (0..items.len())
+        .filter(|&k| {
+            let mut trial = out.clone();
+            let o = &mut trial.sections[si].options[oi];
+            o.items = vec![o.items[k].clone()];
+            let text = print::flat(&trial.document());
+            let outcome = config::parse(text.as_bytes(), host);
+            outcome.problems.iter().any(|p| p.severity == Severity::Error && p.line as usize == line)
+        })
+        .collect()
 }
 
 /// Sections beyond keeplite's capacities are left out before anything else, so that the
