@@ -825,5 +825,8 @@ fn one_vip_keeplite_refuses_goes_alone_not_with_its_instance() {
     assert_eq!(vips.len(), 1, "{out}");
     assert!(vips[0].contains("'192.0.2.16/24'") && vips[0].contains("'192.0.2.17/24'"), "{vips:?}");
     assert!(!vips[0].contains("2001:db8::17"), "{vips:?}");
-    assert!(reports.iter().any(|r| r.contains("'2001:db8::17/64 label eth0:6'") && r.contains("left out")), "{reports:?}");
+    assert!(
+        reports.iter().any(|r| r.contains("'2001:db8::17/64 label eth0:6'") && r.contains("left out")),
+        "{reports:?}"
+    );
 }
