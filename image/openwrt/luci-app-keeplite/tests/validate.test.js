@@ -32,7 +32,9 @@ function file(type, opts) {
 		script: { _name: 's', command: 'true' },
 		virtual_server: { _name: 'web', address: '10.0.0.7', port: [ '80' ] },
 		real_server: { _name: 'r', virtual_server: [ 'web' ], address: '10.0.0.1' },
-		check: { _name: 'c', type: 'tcp' }
+		check: { _name: 'c', type: 'tcp' },
+		route: { _name: 'rt', destination: '192.0.2.0/24', dev: 'eth0' },
+		rule: { _name: 'ru', from: '192.0.2.0/24', table: '100' }
 	}[type];
 	const all = Object.assign({}, base, opts);
 	let s = 'config ' + type + ' ' + q(all._name) + '\n';
@@ -138,11 +140,19 @@ const SAMPLES = [
 	[ 'check', 'ca_file', [ '/etc/ssl/ca.pem', 'ca.pem' ], { type: 'https' } ],
 	[ 'check', 'helo_name', [ 'router.example.org', 'bad name' ], { type: 'smtp' } ],
 	[ 'check', 'command', [ 'true', ' ' ], { type: 'script' } ],
-	[ 'check', 'dynamic', [ '1', 'x' ], { type: 'script', command: 'true' } ]
+	[ 'check', 'dynamic', [ '1', 'x' ], { type: 'script', command: 'true' } ],
+	[ 'route', 'destination', [ '192.0.2.0/24', '2001:db8::/32', '192.0.2.0', '192.0.2./24', '192.0.2.0/33', 'x' ], { dev: 'eth0' } ],
+	[ 'route', 'dev', [ 'eth0', 'br-lan', 'x'.repeat(16), 'a/b' ] ],
+	[ 'route', 'table', [ '1', '100', '4294967295', '0', '4294967296', 'main' ] ],
+	[ 'route', 'metric', [ '0', '10', '4294967295', '-1', 'x' ] ],
+	[ 'rule', 'from', [ '192.0.2.0/24', '192.0.2./24', 'x' ] ],
+	[ 'rule', 'to', [ '198.51.100.0/24', '198.51.100.0/40', '' ] ],
+	[ 'rule', 'table', [ '1', '100', '0', 'x' ] ],
+	[ 'rule', 'priority', [ '0', '32000', '4294967295', '-1', 'x' ] ]
 ];
 
 t('the base files are valid', () => {
-	for (const type of [ 'global', 'vrrp', 'script', 'virtual_server', 'real_server', 'check' ]) {
+	for (const type of [ 'global', 'vrrp', 'script', 'virtual_server', 'real_server', 'check', 'route', 'rule' ]) {
 		const r = daemonAccepts(file(type, {}));
 		assert.ok(r.valid, type + ': ' + JSON.stringify(r.errors));
 	}

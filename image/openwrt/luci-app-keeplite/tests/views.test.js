@@ -292,7 +292,7 @@ t('the settings view: options of keeplite\'s schema, lists where keeplite takes 
 			if (model.OPTIONS[s.sectiontype] && model.OPTIONS[s.sectiontype][o.option])
 				continue;
 			/* The others are references to sections, checked by name. */
-			assert.ok([ 'members', 'virtual_server', 'check', 'track_script' ].includes(o.option), where + ': no keeplite.model check');
+			assert.ok([ 'members', 'virtual_server', 'check', 'track_script', 'instance' ].includes(o.option), where + ': no keeplite.model check');
 		}
 	}
 	const opt = (type, name) => rt.sections.find(s => s.sectiontype === type).children.find(o => o.option === name);

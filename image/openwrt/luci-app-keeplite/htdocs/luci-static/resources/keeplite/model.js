@@ -706,7 +706,22 @@ const SCHEDULERS = [ 'rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed
  * in a check are read). Cross-option rules are those of one section; the daemon also
  * checks across sections (names, VRIDs, families) when it loads the file.
  */
+/* A routing table: 1..2^32-1, or a name `ip` knows without a file. */
+const routeTable = v => [ 'main', 'local', 'default' ].includes(String(v)) ? true : int(1, 4294967295)(v);
+
 const OPTIONS = {
+	route: {
+		destination: prefix,
+		dev: iface,
+		table: routeTable,
+		metric: int(0, 4294967295)
+	},
+	rule: {
+		from: prefix,
+		to: prefix,
+		table: routeTable,
+		priority: int(0, 4294967295)
+	},
 	global: {
 		router_id: nonEmpty,
 		log_level: keyword([ 'error', 'warn', 'info', 'debug' ]),
@@ -848,7 +863,7 @@ const OPTIONS = {
 		inhibit_on_failure: boolean
 	},
 	check: {
-		type: keyword([ 'tcp', 'http', 'https', 'smtp', 'script' ]),
+		type: keyword([ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file' ]),
 		connect_ip: ip,
 		connect_port: port,
 		interval: positive,

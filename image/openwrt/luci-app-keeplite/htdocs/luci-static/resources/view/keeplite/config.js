@@ -218,6 +218,20 @@ return view.extend({
 		s = gridSection(m, 'sync_group', _('Sync groups'), _('Instances that change state together.'));
 		reference(s.option(form.DynamicList, 'members', _('Members')), 'vrrp', false, true);
 
+		/* route, rule: held by the master of `instance` (always without one) */
+		s = gridSection(m, 'route', _('Routes'), _('Held while the instance is master; always without an instance. keeplite marks them with protocol 75 and touches no others.'));
+		reference(s.option(form.Value, 'instance', _('Instance')), 'vrrp', false, false);
+		checked(s.option(form.Value, 'destination', _('Destination'), _('address/length, e.g. 192.0.2.0/24.')), 'route', 'destination');
+		checked(s.option(form.Value, 'dev', _('Interface')), 'route', 'dev');
+		checked(s.option(form.Value, 'table', _('Table')), 'route', 'table');
+		checked(s.option(form.Value, 'metric', _('Metric')), 'route', 'metric');
+		s = gridSection(m, 'rule', _('Rules'), _('Policy routing rules (lookup a table), held as routes are.'));
+		reference(s.option(form.Value, 'instance', _('Instance')), 'vrrp', false, false);
+		checked(s.option(form.Value, 'from', _('From')), 'rule', 'from');
+		checked(s.option(form.Value, 'to', _('To')), 'rule', 'to');
+		checked(s.option(form.Value, 'table', _('Table')), 'rule', 'table');
+		checked(s.option(form.Value, 'priority', _('Priority')), 'rule', 'priority');
+
 		/* script */
 		s = gridSection(m, 'script', _('Tracking scripts'), _('Commands whose exit code moves a tracking instance\'s priority (weight) or puts it in FAULT (no weight).'));
 		checked(s.option(form.Value, 'command', _('Command')), 'script', 'command');
@@ -294,7 +308,7 @@ return view.extend({
 		/* check */
 		s = gridSection(m, 'check', _('Health checks'), _('Templates that real servers name in their checks; one probe per real server address and port.'));
 		o = checked(s.option(form.ListValue, 'type', _('Type')), 'check', 'type');
-		[ 'tcp', 'http', 'https', 'smtp', 'script' ].forEach(t => o.value(t));
+		[ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file' ].forEach(t => o.value(t));
 		o = checked(s.option(form.Value, 'interval', _('Interval'), _('The virtual server\'s check interval by default.')), 'check', 'interval');
 		o = checked(s.option(form.Value, 'timeout', _('Timeout'), _('Shorter than the interval.')), 'check', 'timeout');
 		o.placeholder = '5s';
