@@ -24,8 +24,9 @@ pub async fn probe(check: &FileCheck) -> Outcome {
     }
 }
 
-/// The number in the file at `path`.
-fn read(path: &str) -> Result<i64, Outcome> {
+/// The number in the file at `path` (a missing file is 0); also what the VRRP side's
+/// `track_file` reads.
+pub(crate) fn read(path: &str) -> Result<i64, Outcome> {
     let mut buf = [0u8; READ_MAX];
     let mut len = 0;
     match std::fs::File::open(path) {

@@ -9,16 +9,12 @@
 //! reload carries it over instead of forgetting a shift until the next read.
 
 use super::super::worker::Worker;
-use crate::check::file::number;
 use crate::log;
-use std::io::Read;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 /// How often files are read when their check has no `interval`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
-/// Bytes read from a file: a number and some room (keepalived reads 127).
-const READ_MAX: u64 = 128;
 
 /// What one tracked file does to one instance: the weight and up state of its
 /// [`Tracked`](crate::vrrp::instance::Tracked) entry. `value` is `None` when the file
@@ -149,17 +145,12 @@ impl TrackFiles {
     }
 }
 
-/// The number in the file at `path`; a missing or empty file is 0, as keepalived reads it.
+/// The number in the file at `path`, as the `file` check reads it.
 fn read(path: &str) -> Result<i64, String> {
-    let mut text = Vec::new();
-    match std::fs::File::open(path) {
-        Ok(f) => {
-            f.take(READ_MAX).read_to_end(&mut text).map_err(|e| format!("cannot read {path}: {e}"))?;
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(format!("cannot open {path}: {e}")),
-    }
-    number(&text).ok_or_else(|| format!("{path}: no number at the start of the file"))
+    crate::check::file::read(path).map_err(|why| match why {
+        crate::check::Outcome::Error(e) => e,
+        other => format!("{path}: {other}"),
+    })
 }
 
 #[cfg(test)]
