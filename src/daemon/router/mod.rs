@@ -381,6 +381,12 @@ impl Router {
                     break;
                 }
             };
+            // Each advert counts from when it is read, never from before: one that arrived
+            // while this loop was busy (or the thread descheduled after the clock was read)
+            // would start a backup's Master_Down timer early, and under load a backup took
+            // over 333 ms after the master's last advert on the wire, below the 361 ms
+            // Master_Down_Interval.
+            let now = Instant::now().max(now);
             let (src, dst, ttl) = (received.src, received.dst, received.ttl);
             let parsed = received.parse();
             let vrid = match &parsed {
