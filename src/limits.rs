@@ -26,6 +26,10 @@ pub const TRACK_INTERFACES: usize = 8;
 pub const TRACK_SCRIPTS: usize = 8;
 /// Files one vrrp section tracks.
 pub const TRACK_FILES: usize = 8;
+/// Process checks one vrrp section tracks.
+pub const TRACK_PROCESSES: usize = 8;
+/// Arguments a process check matches.
+pub const PROCESS_ARGS: usize = 16;
 /// `sync_group` sections.
 pub const SYNC_GROUPS: usize = 32;
 /// Members of one sync group.
@@ -92,6 +96,8 @@ pub const ALL: &[(&str, usize)] = &[
     ("TRACK_INTERFACES", TRACK_INTERFACES),
     ("TRACK_SCRIPTS", TRACK_SCRIPTS),
     ("TRACK_FILES", TRACK_FILES),
+    ("TRACK_PROCESSES", TRACK_PROCESSES),
+    ("PROCESS_ARGS", PROCESS_ARGS),
     ("SYNC_GROUPS", SYNC_GROUPS),
     ("SYNC_GROUP_MEMBERS", SYNC_GROUP_MEMBERS),
     ("SCRIPTS", SCRIPTS),

@@ -16,6 +16,7 @@ pub mod https;
 mod mailbox;
 pub mod ping;
 pub mod plan;
+pub mod process;
 pub mod reactor;
 pub mod runner;
 pub mod schedule;
@@ -61,6 +62,8 @@ pub enum Outcome {
     Rcode(u8),
     /// A file check read this value, which means down.
     Value(i64),
+    /// A process check counted this many processes, outside its quorum.
+    Processes(u32),
     /// Anything else, in words (a system call's error).
     Error(String),
 }
@@ -88,6 +91,7 @@ impl fmt::Display for Outcome {
             Outcome::Exit(code) => write!(f, "exit code {code}"),
             Outcome::Rcode(code) => write!(f, "DNS {}", rcode_name(*code)),
             Outcome::Value(v) => write!(f, "value {v} in the file"),
+            Outcome::Processes(n) => write!(f, "{n} matching processes"),
             Outcome::Error(why) => f.write_str(why),
         }
     }

@@ -41,16 +41,17 @@ pub fn plan(config: &Config) -> Plan {
             for &v in &rs.virtual_servers {
                 let vs = &config.virtual_servers[v];
                 let interval = check.interval.unwrap_or(vs.delay_loop);
-                let addr = match check.kind {
-                    // One file, whoever reads it: one probe for all.
-                    CheckKind::File(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    _ => check.connect_ip.unwrap_or(rs.address),
+                // One file or process table, whoever looks: one probe for all.
+                let addr = if check.kind.is_local() {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                } else {
+                    check.connect_ip.unwrap_or(rs.address)
                 };
                 let script = matches!(check.kind, CheckKind::Script { .. });
                 // The target port: the check's, the real server's, else each service port;
-                // none for a ping or a file.
+                // none for a ping or a local check.
                 let ports: Vec<u16> = match (check.connect_port.filter(|_| !script), rs.port, &vs.key) {
-                    _ if matches!(check.kind, CheckKind::Ping | CheckKind::File(_)) => vec![0],
+                    _ if matches!(check.kind, CheckKind::Ping) || check.kind.is_local() => vec![0],
                     (Some(p), ..) | (None, Some(p), _) => vec![p],
                     (None, None, ServiceKey::Address { ports, .. }) => {
                         ports.iter().flat_map(|r| r.ports()).collect()

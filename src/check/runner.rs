@@ -9,7 +9,7 @@ use super::mailbox::Mailbox;
 use super::plan::plan;
 use super::reactor::{self, Timer};
 use super::schedule::Scheduler;
-use super::{dns, file, http, ping, script, smtp, tcp, udp, Outcome, Target};
+use super::{dns, file, http, ping, process, script, smtp, tcp, udp, Outcome, Target};
 #[cfg(feature = "tls")]
 use crate::config::model::TlsCheck;
 use crate::config::model::{CheckKind, HttpCheck};
@@ -88,6 +88,7 @@ enum Job {
     Dns(Target, Settings),
     Ping(Target),
     File(Settings),
+    Process(Settings),
     Script {
         command: String,
         run_as: Result<Option<RunAs>, String>,
@@ -139,6 +140,7 @@ impl Job {
             CheckKind::Dns(_) => Job::Dns(target, Settings { config: config.clone(), check: spec.check }),
             CheckKind::Ping => Job::Ping(target),
             CheckKind::File(_) => Job::File(Settings { config: config.clone(), check: spec.check }),
+            CheckKind::Process(_) => Job::Process(Settings { config: config.clone(), check: spec.check }),
             CheckKind::Script { command, dynamic, user } => Job::Script {
                 command: command.clone(),
                 run_as: user
@@ -179,6 +181,10 @@ impl Job {
             Job::File(settings) => match settings.kind() {
                 CheckKind::File(check) => file::probe(check).await,
                 _ => Outcome::Error("file: not a file check".into()),
+            },
+            Job::Process(settings) => match settings.kind() {
+                CheckKind::Process(check) => process::probe(check).await,
+                _ => Outcome::Error("process: not a process check".into()),
             },
             Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
             Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {

@@ -184,11 +184,11 @@ pub struct TrackScript {
     pub weight: Option<i16>,
 }
 
-/// A tracked file (keepalived's vrrp `track_file`): a `check` section of type `file`,
-/// optionally overriding its weight.
+/// A check a vrrp section tracks: a `check` section of type `file` (keepalived's
+/// `track_file`) or `process` (its `vrrp_track_process`), optionally overriding its weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrackFile {
-    /// Index into [`Config::checks`]; validation makes sure it is a file check.
+pub struct TrackCheck {
+    /// Index into [`Config::checks`]; validation makes sure it is of the list's type.
     pub check: usize,
     pub weight: Option<i16>,
 }
@@ -234,7 +234,8 @@ pub struct Vrrp {
     pub notify_priority_changes: bool,
     pub track_interfaces: Fixed<TrackInterface, { limits::TRACK_INTERFACES }>,
     pub track_scripts: Fixed<TrackScript, { limits::TRACK_SCRIPTS }>,
-    pub track_files: Fixed<TrackFile, { limits::TRACK_FILES }>,
+    pub track_files: Fixed<TrackCheck, { limits::TRACK_FILES }>,
+    pub track_processes: Fixed<TrackCheck, { limits::TRACK_PROCESSES }>,
     pub auth_pass: Option<String>,
     pub accept: bool,
     /// Discard adverts whose address list differs from `vips` (RFC 9568 section 7.1's
@@ -633,6 +634,45 @@ pub struct FileCheck {
     pub reverse: bool,
 }
 
+/// How a process check compares a process's arguments (keepalived's `param_match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamMatch {
+    /// The same arguments, no more.
+    Exact,
+    /// The first arguments are these; more may follow.
+    Partial,
+    /// As `Partial`, and the last one given need only begin the process's.
+    Initial,
+}
+
+/// Names of [`ParamMatch`] in the file.
+pub const PARAM_MATCHES: &[(&str, ParamMatch)] =
+    &[("exact", ParamMatch::Exact), ("partial", ParamMatch::Partial), ("initial", ParamMatch::Initial)];
+
+/// Settings of a process check (keepalived's `vrrp_track_process`): how many running
+/// processes match, against a quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessCheck {
+    /// The process name (the kernel's `comm`, at most 15 bytes), or with `full_command`
+    /// the first word of its command line.
+    pub process: String,
+    /// Arguments to match, and how; `None`: any arguments.
+    pub args: Option<(Box<[String]>, ParamMatch)>,
+    pub full_command: bool,
+    /// Up while at least `quorum` and at most `quorum_max` processes match.
+    pub quorum: u32,
+    pub quorum_max: u32,
+    /// How long a gained quorum must last before it counts (a fork then exec), and a lost
+    /// one (a restart), for vrrp tracking.
+    pub fork_delay: Duration,
+    pub terminate_delay: Duration,
+    /// What tracking instances gain while up (> 0) or lose while down (< 0); 0: FAULT
+    /// while down.
+    pub weight: i16,
+    /// Up and down the other way round.
+    pub reverse: bool,
+}
+
 /// What a check does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -645,6 +685,7 @@ pub enum CheckKind {
     Dns(DnsCheck),
     Ping,
     File(FileCheck),
+    Process(ProcessCheck),
 }
 
 impl CheckKind {
@@ -660,13 +701,20 @@ impl CheckKind {
             CheckKind::Dns(_) => "dns",
             CheckKind::Ping => "ping",
             CheckKind::File(_) => "file",
+            CheckKind::Process(_) => "process",
         }
     }
 
-    /// True when a probe goes to a port (a script and a file check have no target, a ping
-    /// only an address).
+    /// True for the kinds that look at this machine rather than a target (a file, the
+    /// processes): one probe serves every real server that names the check.
+    pub fn is_local(&self) -> bool {
+        matches!(self, CheckKind::File(_) | CheckKind::Process(_))
+    }
+
+    /// True when a probe goes to a port (a script and the local kinds have no target, a
+    /// ping only an address).
     pub fn has_port(&self) -> bool {
-        !matches!(self, CheckKind::Script { .. } | CheckKind::Ping | CheckKind::File(_))
+        !matches!(self, CheckKind::Script { .. } | CheckKind::Ping) && !self.is_local()
     }
 }
 

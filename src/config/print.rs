@@ -198,7 +198,11 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
         "track_script",
         v.track_scripts.iter().map(|t| weighted(&c.scripts[t.script].name, t.weight)).collect(),
     );
-    o.list("track_file", v.track_files.iter().map(|t| weighted(&c.checks[t.check].name, t.weight)).collect());
+    let checks = |tracked: &[TrackCheck]| -> Vec<String> {
+        tracked.iter().map(|t| weighted(&c.checks[t.check].name, t.weight)).collect()
+    };
+    o.list("track_file", checks(&v.track_files[..]));
+    o.list("track_process", checks(&v.track_processes[..]));
     o.opt("auth_pass", v.auth_pass.as_ref());
     o.flag("accept", v.accept);
     o.flag("strict_mode", v.strict_mode);
@@ -330,6 +334,22 @@ fn check(k: &Check) -> Section {
             o.set("file", &f.path);
             o.set("weight", f.weight);
             o.flag("reverse", f.reverse);
+        }
+        CheckKind::Process(p) => {
+            o.set("process", &p.process);
+            if let Some((args, how)) = &p.args {
+                o.list("args", args.to_vec());
+                o.set("param_match", keyword_name(*how, PARAM_MATCHES));
+            }
+            o.flag("full_command", p.full_command);
+            o.set("quorum", p.quorum);
+            if p.quorum_max != u32::MAX {
+                o.set("quorum_max", p.quorum_max);
+            }
+            o.dur("fork_delay", p.fork_delay);
+            o.dur("terminate_delay", p.terminate_delay);
+            o.set("weight", p.weight);
+            o.flag("reverse", p.reverse);
         }
     }
     o.section

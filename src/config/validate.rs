@@ -19,7 +19,7 @@ pub fn validate(b: &Built, diags: &mut Diagnostics) {
     service_uniqueness(b, diags);
     real_servers(b, diags);
     check_usage(b, diags);
-    tracked_files(b, diags);
+    tracked_checks(b, diags);
     ipvs_capacity(b, diags);
     if b.vrrp.items.is_empty() && b.virtual_servers.items.is_empty() && !diags.has_errors() {
         diags.warning(
@@ -118,7 +118,10 @@ fn unused(b: &Built, diags: &mut Diagnostics) {
     }
     if b.real_servers.items.iter().all(|(r, _)| r.is_some()) && b.vrrp.items.iter().all(|(v, _)| v.is_some())
     {
-        let tracked = b.vrrp.valid().flat_map(|(_, v, _)| v.track_files.iter().map(|t| t.check));
+        let tracked = b
+            .vrrp
+            .valid()
+            .flat_map(|(_, v, _)| v.track_files.iter().chain(v.track_processes.iter()).map(|t| t.check));
         let used = b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied()).chain(tracked);
         let unused = unreferenced(&b.checks, used);
         warn_each(diags, unused, "check is not used by any real server", "its name in a real_server check");
@@ -257,28 +260,42 @@ fn value_name(f: Forward) -> &'static str {
 }
 
 /// Timeouts against the interval each use of a check gets, and source address families.
-/// A vrrp `track_file` names a check of type `file`, and a weight 0 where it is the
-/// address owner (a file cannot shift priority 255), as keepalived demands.
-fn tracked_files(b: &Built, diags: &mut Diagnostics) {
+/// A vrrp `track_file` names a check of type `file` and a `track_process` one of type
+/// `process`, with weight 0 where it is the address owner (nothing shifts priority 255),
+/// as keepalived demands.
+fn tracked_checks(b: &Built, diags: &mut Diagnostics) {
     for (_, v, s) in b.vrrp.valid() {
-        for t in &v.track_files {
-            let Some(c) = b.checks.get(t.check) else { continue };
-            let at = || At::option(s.line_of("track_file"), &s.name, "track_file");
-            match &c.kind {
-                CheckKind::File(f) => {
-                    if v.priority == 255 && t.weight.map_or(f.weight, i32::from) != 0 {
+        let lists = [
+            ("track_file", "file", &v.track_files[..]),
+            ("track_process", "process", &v.track_processes[..]),
+        ];
+        for (option, kind, tracked) in lists {
+            for t in tracked {
+                let Some(c) = b.checks.get(t.check) else { continue };
+                let at = || At::option(s.line_of(option), &s.name, option);
+                let own_weight = match &c.kind {
+                    CheckKind::File(f) if kind == "file" => f.weight,
+                    CheckKind::Process(p) if kind == "process" => i32::from(p.weight),
+                    other => {
                         diags.error(
                             at(),
-                            format!("check {} shifts the priority, and an address owner's is 255", c.name),
-                            "weight 0 (the file's value puts the instance in FAULT or not): name:0",
+                            format!("check {} is a {} check", c.name, other.type_name()),
+                            format!("the name of a check of type {kind}"),
                         );
+                        continue;
                     }
+                };
+                if v.priority == 255 && t.weight.map_or(own_weight, i32::from) != 0 {
+                    diags.error(
+                        at(),
+                        format!("check {} shifts the priority, and an address owner's is 255", c.name),
+                        if kind == "file" {
+                            "weight 0 (the file's value puts the instance in FAULT or not): name:0"
+                        } else {
+                            "weight 0 (a lost quorum puts the instance in FAULT): name:0"
+                        },
+                    );
                 }
-                other => diags.error(
-                    at(),
-                    format!("check {} is a {} check", c.name, other.type_name()),
-                    "the name of a check of type file",
-                ),
             }
         }
     }
@@ -353,15 +370,16 @@ fn ipvs_capacity(b: &Built, diags: &mut Diagnostics) {
             for &ci in &r.checks {
                 let Some(c) = b.checks.get(ci) else { continue };
                 for p in virtual_ports(v) {
-                    // As check::plan counts them: a ping has no port, a file no target.
+                    // As check::plan counts them: a ping has no port, a local check no target.
                     let port = if c.kind.has_port() || c.kind.type_name() == "script" {
                         c.connect_port.or(r.port).unwrap_or(p)
                     } else {
                         0
                     };
-                    let addr = match c.kind {
-                        CheckKind::File(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                        _ => c.connect_ip.unwrap_or(r.address),
+                    let addr = if c.kind.is_local() {
+                        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+                    } else {
+                        c.connect_ip.unwrap_or(r.address)
                     };
                     probes.insert((ci, addr, port));
                 }

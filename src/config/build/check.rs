@@ -16,8 +16,19 @@ const HTTP: &[&str] = &["path", "expect_status", "digest", "host"];
 const TLS: &[&str] = &["sni", "verify", "ca_file"];
 const SMTP: &[&str] = &["helo_name"];
 const SCRIPT: &[&str] = &["command", "dynamic", "user"];
-const GROUPS: [&[&str]; 10] =
-    [ADDRESS, PORT, HTTP, TLS, SMTP, SCRIPT, kinds::UDP, kinds::DNS, kinds::FILE, &[]];
+const GROUPS: [&[&str]; 11] = [
+    ADDRESS,
+    PORT,
+    HTTP,
+    TLS,
+    SMTP,
+    SCRIPT,
+    kinds::UDP,
+    kinds::DNS,
+    kinds::FILE,
+    kinds::PROCESS,
+    kinds::WEIGHT,
+];
 
 const TYPES: &[(&str, &str)] = &[
     ("tcp", "tcp"),
@@ -29,6 +40,7 @@ const TYPES: &[(&str, &str)] = &[
     ("dns", "dns"),
     ("ping", "ping"),
     ("file", "file"),
+    ("process", "process"),
 ];
 
 /// The option groups a check type takes.
@@ -41,7 +53,8 @@ fn groups(kind: &str) -> &'static [&'static [&'static str]] {
         "udp" => &[ADDRESS, PORT, kinds::UDP],
         "dns" => &[ADDRESS, PORT, kinds::DNS],
         "ping" => &[ADDRESS],
-        "file" => &[kinds::FILE],
+        "file" => &[kinds::FILE, kinds::WEIGHT],
+        "process" => &[kinds::PROCESS, kinds::WEIGHT],
         _ => &[SCRIPT],
     }
 }
@@ -73,7 +86,13 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
         }
     }
     let interval = r.one("interval", value::positive);
-    let timeout = r.or("timeout", TIMEOUT, value::positive);
+    // A file or process check reads this machine: with a short interval of its own, half
+    // of it is time enough, where the 5 s default would be refused.
+    let default_timeout = match interval {
+        Some(i) if matches!(kind, "file" | "process") => TIMEOUT.min(i / 2).max(Duration::from_millis(1)),
+        _ => TIMEOUT,
+    };
+    let timeout = r.or("timeout", default_timeout, value::positive);
     if let Some(i) = interval.filter(|&i| timeout >= i) {
         r.fail(
             "timeout",
@@ -101,6 +120,7 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
         "dns" => CheckKind::Dns(kinds::dns(r)),
         "ping" => CheckKind::Ping,
         "file" => CheckKind::File(kinds::file(r)?),
+        "process" => CheckKind::Process(kinds::process(r)?),
         _ => CheckKind::Script {
             command: r.required("command", value::command)?,
             dynamic: r.or("dynamic", false, value::boolean),

@@ -1,16 +1,34 @@
-//! The settings of the `udp`, `dns` and `file` check types, and the parsers of their values.
+//! The settings of the `udp`, `dns`, `file` and `process` check types, and the parsers of
+//! their values.
 
 use super::reader::Reader;
 use crate::config::model::*;
 use crate::config::value::{self, Bad, Parsed};
 use crate::limits;
+use heapless::Vec as Fixed;
+use std::time::Duration;
 
 /// Options of udp checks.
 pub const UDP: &[&str] = &["payload", "payload_hex", "require_reply", "expect", "expect_hex"];
 /// Options of dns checks.
 pub const DNS: &[&str] = &["dns_name", "dns_type", "dns_expect"];
 /// Options of file checks.
-pub const FILE: &[&str] = &["file", "weight", "reverse"];
+pub const FILE: &[&str] = &["file"];
+/// Options of process checks.
+pub const PROCESS: &[&str] = &[
+    "process",
+    "args",
+    "param_match",
+    "full_command",
+    "quorum",
+    "quorum_max",
+    "fork_delay",
+    "terminate_delay",
+];
+/// Options of the checks whose result weighs on something (file and process checks).
+pub const WEIGHT: &[&str] = &["weight", "reverse"];
+/// The kernel keeps 15 bytes of a process name (`TASK_COMM_LEN` less its NUL).
+const COMM_BYTES: usize = 15;
 
 /// Reads a `udp` check's settings.
 pub fn udp(r: &mut Reader) -> UdpCheck {
@@ -158,6 +176,59 @@ pub fn file(r: &mut Reader) -> Option<FileCheck> {
     let weight = r.or("weight", 1, |v| value::int(v, -65535, 65535).map(|w| w as i32));
     let reverse = r.or("reverse", false, value::boolean);
     Some(FileCheck { path: r.required("file", value::path)?, weight, reverse })
+}
+
+/// Reads a `process` check's settings.
+pub fn process(r: &mut Reader) -> Option<ProcessCheck> {
+    let full_command = r.or("full_command", false, value::boolean);
+    let name = r.required("process", |v| {
+        if v.is_empty() || v.contains('\0') {
+            return Err(Bad {
+                what: format!("'{v}' is not a process name"),
+                expected: "a process name".into(),
+            });
+        }
+        if !full_command && v.len() > COMM_BYTES {
+            return Err(Bad {
+                what: format!(
+                    "'{v}' is longer than the {COMM_BYTES} bytes the kernel keeps of a process name"
+                ),
+                expected: "the name as ps -o comm shows it, or full_command with the command's first word"
+                    .into(),
+            });
+        }
+        Ok(v.to_owned())
+    });
+    let args = r.list("args", |v| {
+        if v.contains('\0') {
+            Err(Bad { what: "an argument holds a NUL byte".into(), expected: "text".into() })
+        } else {
+            Ok(v.to_owned())
+        }
+    });
+    let args: Fixed<String, { limits::PROCESS_ARGS }> = r.fixed("args", args, "PROCESS_ARGS");
+    let param_match = r.one("param_match", |v| value::keyword(v, PARAM_MATCHES));
+    // Arguments are matched when given, or when param_match asks (exact with none: a
+    // process started without arguments).
+    let args: Option<(Box<[String]>, ParamMatch)> = (!args.is_empty() || param_match.is_some())
+        .then(|| (args.into_iter().collect(), param_match.unwrap_or(ParamMatch::Exact)));
+    let quorum = r.or("quorum", 1, |v| value::uint(v, 0, 65535));
+    let quorum_max = r.or("quorum_max", u32::MAX, |v| value::uint(v, 0, 65535));
+    if quorum > quorum_max {
+        r.fail("quorum_max", format!("{quorum_max} is below quorum {quorum}"), "quorum_max at least quorum");
+    }
+    let delay = |v: &str| value::duration_in(v, Duration::ZERO, Duration::from_secs(3600));
+    Some(ProcessCheck {
+        process: name?,
+        args,
+        full_command,
+        quorum,
+        quorum_max,
+        fork_delay: r.or("fork_delay", Duration::ZERO, delay),
+        terminate_delay: r.or("terminate_delay", Duration::ZERO, delay),
+        weight: r.or("weight", 0, |v| value::int(v, -254, 254).map(|w| w as i16)),
+        reverse: r.or("reverse", false, value::boolean),
+    })
 }
 
 #[cfg(test)]

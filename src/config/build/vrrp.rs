@@ -84,13 +84,8 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     let script_ids: Vec<usize> = scripts.iter().map(|t| t.script).collect();
     r.no_duplicates("track_script", &script_ids, |&i| format!("'{}'", names.name_of("script", i)));
     let track_scripts = r.fixed("track_script", scripts, "TRACK_SCRIPTS");
-    let files = r.list("track_file", |v| {
-        let (name, weight) = value::weighted_name(v)?;
-        Ok(TrackFile { check: names.resolve("check", &name)?, weight })
-    });
-    let file_ids: Vec<usize> = files.iter().map(|t| t.check).collect();
-    r.no_duplicates("track_file", &file_ids, |&i| format!("'{}'", names.name_of("check", i)));
-    let track_files = r.fixed("track_file", files, "TRACK_FILES");
+    let track_files = tracked_checks(r, names, "track_file", "TRACK_FILES");
+    let track_processes = tracked_checks(r, names, "track_process", "TRACK_PROCESSES");
 
     let auth_pass = r.one("auth_pass", |v| {
         if (1..=8).contains(&v.len()) {
@@ -139,6 +134,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         track_interfaces,
         track_scripts,
         track_files,
+        track_processes,
         auth_pass,
         accept: r.or("accept", true, value::boolean),
         strict_mode: r.or("strict_mode", false, value::boolean),
@@ -165,6 +161,23 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         return None;
     }
     Some(vrrp)
+}
+
+/// A list of checks an instance tracks (`track_file`, `track_process`), each once: the
+/// kind of each is checked in validation, once every check section is read.
+fn tracked_checks<const N: usize>(
+    r: &mut Reader,
+    names: &Names,
+    option: &str,
+    limit: &str,
+) -> heapless::Vec<TrackCheck, N> {
+    let tracked = r.list(option, |v| {
+        let (name, weight) = value::weighted_name(v)?;
+        Ok(TrackCheck { check: names.resolve("check", &name)?, weight })
+    });
+    let ids: Vec<usize> = tracked.iter().map(|t| t.check).collect();
+    r.no_duplicates(option, &ids, |&i| format!("'{}'", names.name_of("check", i)));
+    r.fixed(option, tracked, limit)
 }
 
 /// The options of unicast adverts, as read.

@@ -5,8 +5,9 @@
 //! when an interface appears, this runs on a thread of its own ([`Job`]): it waits for the
 //! kernel's RTNL lock, and the running instances advertise meanwhile.
 
+use super::polled::{Effect, Probe, DEFAULT_INTERVAL};
 use super::{Group, Vr};
-use crate::config::model::{CheckKind, Config, Family, FileCheck, TrackFile, Vrrp};
+use crate::config::model::{CheckKind, Config, Family, TrackCheck, Vrrp};
 use crate::daemon::links::Links;
 use crate::daemon::scripts::Scripts;
 use crate::daemon::vmac;
@@ -58,9 +59,9 @@ pub struct Parts {
     pub vrs: Vec<Vr>,
     pub groups: Vec<Group>,
     pub scripts: Scripts,
-    /// The files the instances track, each once, and how often to read them.
-    pub files: Vec<String>,
-    pub file_interval: Duration,
+    /// The files and processes the instances track, each once, and how often to read them.
+    pub probes: Vec<Probe>,
+    pub probe_interval: Duration,
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -86,7 +87,7 @@ impl Parts {
         let vips = config.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.addr)).collect();
         let mut links = Links::load(nl, names, vips)?;
         let scripts = Scripts::new(config, now)?;
-        let (files, file_interval) = tracked_files(config);
+        let (probes, probe_interval) = tracked_probes(config);
         let mut vrs = Vec::new();
         for (i, v) in config.vrrp.iter().enumerate() {
             let iface =
@@ -107,7 +108,7 @@ impl Parts {
             } else {
                 None
             };
-            let tracking = Tracking { scripts: &scripts, files: &files };
+            let tracking = Tracking { scripts: &scripts, probes: &probes };
             vrs.push(vr(config, v, &links, iface, vmac, family, tracking));
         }
         // One socket per (advert interface, family), joined to the groups of every
@@ -169,31 +170,45 @@ impl Parts {
                 }
             })
             .collect();
-        Ok(Parts { links, sockets, vrs, groups, scripts, files, file_interval })
+        Ok(Parts { links, sockets, vrs, groups, scripts, probes, probe_interval })
     }
 }
 
-/// The file check of `t`'s check section (validation lets no other kind through).
-fn file_check<'a>(config: &'a Config, t: &TrackFile) -> Option<&'a FileCheck> {
+/// What tracked check `t` reads, and what its value does to the instance (validation lets
+/// only file and process checks through).
+fn polled(config: &Config, t: &TrackCheck) -> Option<(Probe, Effect)> {
     match &config.checks.get(t.check)?.kind {
-        CheckKind::File(f) => Some(f),
+        CheckKind::File(f) => Some((
+            Probe::File(f.path.clone()),
+            Effect::File { weight: t.weight.map_or(f.weight, i32::from), reverse: f.reverse },
+        )),
+        CheckKind::Process(p) => Some((
+            Probe::Process(p.clone()),
+            Effect::Process { weight: t.weight.unwrap_or(p.weight), reverse: p.reverse },
+        )),
         _ => None,
     }
 }
 
-/// Every file a vrrp section tracks, once, and the shortest interval of their checks.
-fn tracked_files(config: &Config) -> (Vec<String>, Duration) {
-    let mut paths: Vec<String> = Vec::new();
+/// The checks vrrp section `v` tracks by reading (`track_file`, `track_process`).
+fn polled_checks(v: &Vrrp) -> impl Iterator<Item = &TrackCheck> {
+    v.track_files.iter().chain(v.track_processes.iter())
+}
+
+/// Every file and process a vrrp section tracks, once, and the shortest interval of their
+/// checks.
+fn tracked_probes(config: &Config) -> (Vec<Probe>, Duration) {
+    let mut probes: Vec<Probe> = Vec::new();
     let mut interval: Option<Duration> = None;
-    for t in config.vrrp.iter().flat_map(|v| v.track_files.iter()) {
-        let Some(f) = file_check(config, t) else { continue };
-        if !paths.contains(&f.path) {
-            paths.push(f.path.clone());
+    for t in config.vrrp.iter().flat_map(polled_checks) {
+        let Some((probe, _)) = polled(config, t) else { continue };
+        if !probes.contains(&probe) {
+            probes.push(probe);
         }
-        let every = config.checks[t.check].interval.unwrap_or(super::track_files::DEFAULT_INTERVAL);
+        let every = config.checks[t.check].interval.unwrap_or(DEFAULT_INTERVAL);
         interval = Some(interval.map_or(every, |i| i.min(every)));
     }
-    (paths, interval.unwrap_or(super::track_files::DEFAULT_INTERVAL))
+    (probes, interval.unwrap_or(DEFAULT_INTERVAL))
 }
 
 /// The sockets of `slots`, taking the running ones out of `running`.
@@ -207,10 +222,11 @@ pub fn sockets(slots: Vec<Slot>, running: &mut [Option<VrrpSocket>]) -> Vec<Vrrp
         .collect()
 }
 
-/// What instances track besides interfaces: the scripts, and the files (by position).
+/// What instances track besides interfaces: the scripts, and the files and processes (by
+/// position).
 struct Tracking<'a> {
     scripts: &'a Scripts,
-    files: &'a [String],
+    probes: &'a [Probe],
 }
 
 /// Builds the run-time instance of vrrp section `v`.
@@ -221,7 +237,7 @@ fn vr(
     iface: usize,
     vmac: Option<usize>,
     family: Family,
-    Tracking { scripts, files }: Tracking<'_>,
+    Tracking { scripts, probes }: Tracking<'_>,
 ) -> Vr {
     let mut tracked = Vec::new();
     let mut track_ifaces = Vec::new();
@@ -246,13 +262,12 @@ fn vr(
         track_scripts.push((t.script, tracked.len()));
         tracked.push(Tracked { weight: (weight != 0).then_some(weight), up: scripts.is_up(t.script) });
     }
-    let mut track_files = Vec::new();
-    for t in &v.track_files {
-        let Some(f) = file_check(config, t) else { continue };
-        let Some(pos) = files.iter().position(|p| *p == f.path) else { continue };
-        let weight = t.weight.map_or(f.weight, i32::from);
-        track_files.push((pos, tracked.len(), weight, f.reverse));
-        // Counts for nothing until the file is read (at once, off this thread).
+    let mut track_polled = Vec::new();
+    for t in polled_checks(v) {
+        let Some((probe, effect)) = polled(config, t) else { continue };
+        let Some(pos) = probes.iter().position(|p| *p == probe) else { continue };
+        track_polled.push((pos, tracked.len(), effect));
+        // Counts for nothing until it is read (at once, off this thread).
         tracked.push(Tracked { weight: Some(0), up: true });
     }
     let auth = v.auth_pass.as_ref().map(|p| {
@@ -300,7 +315,7 @@ fn vr(
         adding: 0,
         track_ifaces,
         track_scripts,
-        track_files,
+        track_polled,
         notify: v.notify.clone(),
         group: None,
         vmac,

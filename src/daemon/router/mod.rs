@@ -8,8 +8,8 @@ mod addresses;
 mod build;
 mod link_delay;
 mod pending;
+mod polled;
 mod reload;
-mod track_files;
 
 use super::links::Links;
 use super::routing::Routing;
@@ -33,11 +33,11 @@ use crate::vrrp::packet::Version;
 use addresses::Addresses;
 use build::Parts;
 use pending::Builds;
+use polled::Polled;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use track_files::TrackFiles;
 
 /// What a readable descriptor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +50,8 @@ pub enum Source {
     Addresses,
     /// The build thread finished a build.
     Built,
-    /// The tracked files were read.
-    Files,
+    /// The tracked files and processes were read.
+    Polled,
 }
 
 /// One configured instance at run time.
@@ -88,8 +88,9 @@ struct Vr {
     track_ifaces: Vec<(usize, usize)>,
     /// (script index, tracked index) for each tracked script.
     track_scripts: Vec<(usize, usize)>,
-    /// (file position, tracked index, weight, reverse) for each tracked file.
-    track_files: Vec<(usize, usize, i32, bool)>,
+    /// (probe position, tracked index, what its value does) for each tracked file and
+    /// process check.
+    track_polled: Vec<(usize, usize, polled::Effect)>,
     notify: Notify,
     group: Option<usize>,
     /// `use_vmac`: the macvlan's interface position.
@@ -174,8 +175,9 @@ pub struct Router {
     vrs: Vec<Vr>,
     groups: Vec<Group>,
     scripts: Scripts,
-    /// The files instances track (`track_file`), read off this thread.
-    files: TrackFiles,
+    /// The files and processes instances track (`track_file`, `track_process`), read off
+    /// this thread.
+    polled: Polled,
     notify: notify::Runner,
     /// Packets for a VRID no instance has, or that could not be attributed.
     pub unattributed: Counters,
@@ -196,8 +198,8 @@ impl Router {
         let mut nl = Socket::open().map_err(text)?;
         let notify_as = config.global.script_user.as_ref().map(|u| crate::passwd::lookup(u)).transpose()?;
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
-        let mut files = TrackFiles::none();
-        files.set(parts.files, parts.file_interval)?;
+        let mut polled = Polled::none();
+        polled.set(parts.probes, parts.probe_interval)?;
         Ok(Router {
             start_at: None,
             config: config.clone(),
@@ -214,7 +216,7 @@ impl Router {
             vrs: parts.vrs,
             groups: parts.groups,
             scripts: parts.scripts,
-            files,
+            polled,
             notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
             events,
@@ -282,7 +284,7 @@ impl Router {
         fds.extend(self.notify.running().filter_map(|s| s.exit_fd()).map(|fd| (fd, Source::Child)));
         fds.push((self.addresses.fd(), Source::Addresses));
         fds.push((self.builds.fd(), Source::Built));
-        fds.extend(self.files.fd().map(|fd| (fd, Source::Files)));
+        fds.extend(self.polled.fd().map(|fd| (fd, Source::Polled)));
         fds
     }
 
@@ -295,7 +297,7 @@ impl Router {
             .chain(bursts)
             .chain(links)
             .chain(self.start_at)
-            .chain(self.files.deadline())
+            .chain(self.polled.deadline())
             .chain(self.scripts.next_deadline())
             .chain(self.notify.next_deadline())
             .min()
@@ -310,7 +312,7 @@ impl Router {
             Source::Child => {}
             Source::Addresses => self.addresses_done(now),
             Source::Built => self.builds_done(),
-            Source::Files => self.files_read(now),
+            Source::Polled => self.polled_read(now),
         }
         // Reading the interfaces may have waited for the kernel.
         self.flush(Instant::now().max(now));
@@ -436,14 +438,14 @@ impl Router {
         })
     }
 
-    /// Hands the instances the tracked files whose value changed.
-    fn files_read(&mut self, now: Instant) {
-        for pos in self.files.finished() {
-            let value = self.files.value(pos);
+    /// Hands the instances the tracked files and processes whose value changed.
+    fn polled_read(&mut self, now: Instant) {
+        for pos in self.polled.finished(now) {
+            let value = self.polled.value(pos);
             for vr in &mut self.vrs {
-                for &(p, tracked, weight, reverse) in &vr.track_files {
+                for &(p, tracked, effect) in &vr.track_polled {
                     if p == pos {
-                        let (weight, up) = track_files::effect(value, weight, reverse);
+                        let (weight, up) = effect.of(value);
                         vr.instance.set_tracked_weight(now, tracked, weight, up);
                     }
                 }
@@ -453,7 +455,7 @@ impl Router {
 
     /// Timers, announcement rounds, scripts and notify children that are due.
     pub fn tick(&mut self, now: Instant) {
-        self.files.poll(now);
+        self.polled.poll(now);
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_now(now);
         }

@@ -53,14 +53,22 @@ fn same_settings(old: &Config, k: usize, new: &Config, j: usize) -> bool {
     let scripts = |c: &'_ Config, v: &Vrrp| -> Vec<_> {
         v.track_scripts.iter().map(|t| (c.scripts[t.script].clone(), t.weight)).collect()
     };
-    let files = |c: &'_ Config, v: &Vrrp| -> Vec<_> {
-        v.track_files.iter().map(|t| (c.checks[t.check].clone(), t.weight)).collect()
+    let checks = |c: &'_ Config, v: &Vrrp| -> Vec<_> {
+        v.track_files
+            .iter()
+            .chain(v.track_processes.iter())
+            .map(|t| (c.checks[t.check].clone(), t.weight))
+            .collect()
     };
-    let without_tracked =
-        |v: &Vrrp| Vrrp { track_scripts: Default::default(), track_files: Default::default(), ..v.clone() };
+    let without_tracked = |v: &Vrrp| Vrrp {
+        track_scripts: Default::default(),
+        track_files: Default::default(),
+        track_processes: Default::default(),
+        ..v.clone()
+    };
     without_tracked(a) == without_tracked(b)
         && scripts(old, a) == scripts(new, b)
-        && files(old, a) == files(new, b)
+        && checks(old, a) == checks(new, b)
 }
 
 impl Router {
@@ -172,9 +180,9 @@ impl Router {
     /// started) instances in place; scripts that did not change keep their state and any
     /// run in progress, sync groups their settled state.
     fn install(&mut self, parts: Parts) {
-        let Parts { links, sockets, vrs, mut groups, mut scripts, files, file_interval } = parts;
-        if let Err(e) = self.files.set(files, file_interval) {
-            crate::log::error!("vrrp: track_file: {e}");
+        let Parts { links, sockets, vrs, mut groups, mut scripts, probes, probe_interval } = parts;
+        if let Err(e) = self.polled.set(probes, probe_interval) {
+            crate::log::error!("vrrp: track_file, track_process: {e}");
         }
         let mut running: Vec<Option<VrrpSocket>> =
             std::mem::take(&mut self.sockets).into_iter().map(Some).collect();
@@ -207,10 +215,10 @@ impl Router {
         for &(script, t) in &vr.track_scripts {
             tracked[t].up = self.scripts.is_up(script);
         }
-        // A file's last value carries over; before its first read it counts for nothing.
-        for &(pos, t, weight, reverse) in vr.track_files.iter().filter(|f| !self.files.unread(f.0)) {
-            (tracked[t].weight, tracked[t].up) =
-                super::track_files::effect(self.files.value(pos), weight, reverse);
+        // A file's or process's last value carries over; before its first read it counts
+        // for nothing.
+        for &(pos, t, effect) in vr.track_polled.iter().filter(|f| !self.polled.unread(f.0)) {
+            (tracked[t].weight, tracked[t].up) = effect.of(self.polled.value(pos));
         }
         tracked
     }

@@ -11,6 +11,7 @@ mod global;
 mod lvs;
 mod routing;
 mod script;
+mod track_process;
 mod unsupported;
 mod vrrp;
 
@@ -191,6 +192,16 @@ pub const MAPPED: &[&str] = &[
     "track_file",
     "vrrp_track_file",
     "file",
+    // vrrp_track_process blocks and an instance's track_process.
+    "vrrp_track_process",
+    "track_process",
+    "process",
+    "param_match",
+    "quorum_max",
+    "fork_delay",
+    "terminate_delay",
+    "delay",
+    "full_command",
 ];
 
 /// A tracked script as instances see it: its keeplite name and its own weight.
@@ -229,6 +240,9 @@ pub struct Ctx<'r> {
     pub track_files: HashMap<String, Node>,
     /// The file checks made of them (`None`: the block is ignored), each made once.
     pub tracked_files: HashMap<String, Option<checker_kinds::TrackedFile>>,
+    /// keepalived's `vrrp_track_process` blocks by name, as process checks (`None`: the
+    /// block is ignored).
+    pub track_processes: HashMap<String, Option<track_process::TrackedProcess>>,
 }
 
 /// Converts keepalived's tree into keeplite sections; what cannot be carried goes to
@@ -252,6 +266,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         check_keys: Vec::new(),
         track_files: HashMap::new(),
         tracked_files: HashMap::new(),
+        track_processes: HashMap::new(),
     };
     for node in nodes.iter().filter(|n| matches!(n.keyword(), "track_file" | "vrrp_track_file")) {
         if let Some(name) = node.arg(0) {
@@ -261,6 +276,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
     }
     global::collect(&mut cx, nodes);
     script::declare(&mut cx, nodes);
+    track_process::declare(&mut cx, nodes);
     for node in nodes {
         match node.keyword() {
             "global_defs" | "interface_up_down_delays" | "SSL" => {}
@@ -279,7 +295,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
                 cx.routing.append(&mut r);
             }
             // Declarations, read where a FILE_CHECK or an instance names them.
-            "track_file" | "vrrp_track_file" => {}
+            "track_file" | "vrrp_track_file" | "vrrp_track_process" => {}
             "" => cx.block_without_keyword(node),
             _ => cx.unsupported(node),
         }

@@ -52,7 +52,6 @@ pub fn process_setting(kw: &str) -> bool {
 /// The reason for keyword `kw`, for a keyword the import does not carry.
 pub fn why(kw: &str) -> String {
     let r = match kw {
-        "vrrp_track_process" | "track_process" => "keeplite has no process tracking yet (issue 16, item 2)",
         "BFD_CHECK" | "bfd_instance" | "track_bfd" => "keeplite has no BFD",
         // Reaches here from a vrrp_sync_group only: an instance's is carried.
         "notify_priority_changes" => {
@@ -144,11 +143,8 @@ const KNOWN: &[&str] = &[
     "certificate",
     "checker",
     "debug",
-    "delay",
     "dynamic",
     "file",
-    "fork_delay",
-    "full_command",
     "garp_interval",
     "gna_interval",
     "hoplimit",
@@ -168,15 +164,12 @@ const KNOWN: &[&str] = &[
     "name",
     "neighbor_ip",
     "neighbour_ip",
-    "param_match",
     "passive",
     "password",
     "payload",
-    "process",
     "require_reply",
     "source_ip",
     "SSL",
-    "terminate_delay",
     "time_window",
     "timer_expired_backup",
     "tls_compliant",
@@ -191,7 +184,7 @@ mod tests {
 
     #[test]
     fn reasons_name_the_missing_feature_or_a_typo() {
-        assert!(why("vrrp_track_process").contains("process"));
+        assert!(why("track_bfd").contains("BFD"));
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");

@@ -123,6 +123,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let family = instance_family(children);
     let mut excluded = Vec::new();
     let mut track_files = Vec::new();
+    let mut track_processes = Vec::new();
     let mut version = None;
     let mut alerts = None;
     let mut auth_pass = None;
@@ -197,6 +198,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             "track_script" => track_scripts(cx, &mut s, n, grouped),
             // After the loop: an address owner's priority may come later.
             "track_file" => track_files.push(n),
+            "track_process" => track_processes.push(n),
             "authentication" => {
                 for a in n.children() {
                     match a.keyword() {
@@ -276,6 +278,9 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let owner = s.value("priority") == Some("255");
     for n in track_files {
         tracked_files(cx, &mut s, n, grouped, owner);
+    }
+    for n in track_processes {
+        super::track_process::tracked(cx, &mut s, n, grouped, owner);
     }
     let ipv6 = family == Some(true);
     instance_version(cx, &mut s, node, version, ipv6);
