@@ -598,6 +598,83 @@ function hostPort(v) {
 	return p === null ? true : port(p);
 }
 
+/* The address of a vip item: its first word, without the prefix length. */
+function vipAddress(v) {
+	return String(v).split(/[ \t\n\f\r]+/).filter(w => w !== '')[0].split('/')[0];
+}
+
+/* One vip item: addr[/len], then keepalived's words (config::build::vip). `instanceIface`
+   is the instance's interface: a label must start with the interface it goes on. */
+function vipItem(v, instanceIface) {
+	const expected = 'addr/len, then any of: dev NAME, label NAME[:x], scope WORD, brd ADDR|+, peer ADDR, noprefixroute, no_track, nodad';
+	const words = String(v).split(/[ \t\n\f\r]+/).filter(w => w !== '');
+	const p = prefix(words[0] || '');
+	if (p !== true)
+		return p;
+	const v4 = isIPv4(vipAddress(v));
+	let dev = null, label = null, brd = false, peer = null;
+	for (let i = 1; i < words.length; i++) {
+		const w = words[i];
+		if ([ 'no_track', 'noprefixroute', 'nodad', '-nodad' ].includes(w))
+			continue;
+		if (![ 'dev', 'label', 'scope', 'brd', 'broadcast', 'peer' ].includes(w))
+			return bad("'" + w + "' is not a vip option", expected);
+		if (i + 1 >= words.length)
+			return bad("'" + w + "' needs a value", expected);
+		const a = words[++i];
+		if (w === 'dev') {
+			const r = iface(a);
+			if (r !== true)
+				return r;
+			dev = a;
+		}
+		else if (w === 'label') {
+			if (a.length > 15 || a.indexOf('/') >= 0)
+				return bad("'" + a + "' is not a label", '1 to 15 characters, e.g. eth1:1');
+			label = a;
+		}
+		else if (w === 'scope') {
+			const n = /^\+?[0-9]+$/.test(a) && Number(a.replace('+', '')) <= 255;
+			if (!n && ![ 'global', 'site', 'link', 'host', 'nowhere' ].includes(a.toLowerCase()))
+				return bad("'" + a + "' is not known", 'global, site, link, host, nowhere');
+		}
+		else if (w === 'peer') {
+			if (!isIP(a))
+				return bad("'" + a + "' is not an IP address", 'an IPv4 or IPv6 address');
+			peer = a;
+		}
+		else {
+			if (a !== '+' && !isIPv4(a))
+				return bad("broadcast '" + a + "' is not an IPv4 address", expected);
+			brd = true;
+		}
+	}
+	if (!v4 && (brd || label !== null))
+		return bad(brd ? 'brd is for IPv4 addresses' : 'brd and label are for IPv4 addresses', expected);
+	if (peer !== null && isIPv4(peer) !== v4)
+		return bad("the peer is not of the address's family", expected);
+	if (label !== null) {
+		const d = dev !== null ? dev : String(instanceIface || '');
+		if (label !== d && !label.startsWith(d + ':'))
+			return bad("label '" + label + "' does not start with the interface name '" + d + "'",
+				d + ' or ' + d + ':SUFFIX (as `ip address add` requires)');
+	}
+	return true;
+}
+
+/* A process check's name: at most the kernel's 15 bytes unless full_command
+   (config::build::kinds::process). */
+function processName(v, ctx) {
+	v = String(v);
+	if (v === '')
+		return bad('process name is empty', 'a process name');
+	const full = /^(1|yes|on|true|enabled)$/i.test(String(obj(ctx).full_command));
+	if (!full && new TextEncoder().encode(v).length > 15)
+		return bad("'" + v + "' is longer than the 15 bytes the kernel keeps of a process name",
+			'the name as ps -o comm shows it, or full_command with the command\'s first word');
+	return true;
+}
+
 /* A Linux interface name: value::interface. */
 function iface(v) {
 	v = String(v);
@@ -747,11 +824,11 @@ const OPTIONS = {
 				v2 ? 'whole seconds 1s..255s' : '10ms..40.95s in steps of 10ms');
 		},
 		vip: (v, ctx) => {
-			const p = prefix(v);
+			const p = vipItem(v, obj(ctx).interface);
 			if (p !== true)
 				return p;
 			const first = list(obj(ctx).vip)[0];
-			if (String(obj(ctx).version) === '2' && first === v && !isIPv4(v.split('/')[0]))
+			if (String(obj(ctx).version) === '2' && first === v && !isIPv4(vipAddress(v)))
 				return bad('VRRP version 2 carries IPv4 only, and the first vip sets the family',
 					'an IPv4 first vip, or version 3');
 			return true;
@@ -863,7 +940,7 @@ const OPTIONS = {
 		inhibit_on_failure: boolean
 	},
 	check: {
-		type: keyword([ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file' ]),
+		type: keyword([ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file', 'process' ]),
 		connect_ip: ip,
 		connect_port: port,
 		interval: positive,
@@ -891,7 +968,8 @@ const OPTIONS = {
 		ca_file: path,
 		helo_name: host,
 		command: command,
-		dynamic: boolean
+		dynamic: boolean,
+		process: processName
 	}
 };
 
@@ -900,9 +978,9 @@ function sameFamily(v, ctx, what) {
 	if (r !== true)
 		return r;
 	const first = list(obj(ctx).vip)[0];
-	if (first == null || prefix(first) !== true)
+	if (first == null || vipItem(first, obj(ctx).interface) !== true)
 		return true;
-	const f = family(String(first).split('/')[0]);
+	const f = family(vipAddress(first));
 	return family(v) === f ? true
 		: bad(what + ' ' + v + " is not in the instance's family", 'an ' + f + ' address, like the first vip');
 }

@@ -308,7 +308,7 @@ return view.extend({
 		/* check */
 		s = gridSection(m, 'check', _('Health checks'), _('Templates that real servers name in their checks; one probe per real server address and port.'));
 		o = checked(s.option(form.ListValue, 'type', _('Type')), 'check', 'type');
-		[ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file' ].forEach(t => o.value(t));
+		[ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file', 'process' ].forEach(t => o.value(t));
 		o = checked(s.option(form.Value, 'interval', _('Interval'), _('The virtual server\'s check interval by default.')), 'check', 'interval');
 		o = checked(s.option(form.Value, 'timeout', _('Timeout'), _('Shorter than the interval.')), 'check', 'timeout');
 		o.placeholder = '5s';
@@ -356,6 +356,9 @@ return view.extend({
 		o.modalonly = true;
 		o = checked(s.option(form.Flag, 'dynamic', _('Dynamic weight'), _('The exit code sets the weight.')), 'check', 'dynamic');
 		o.depends('type', 'script');
+		o.modalonly = true;
+		o = checked(s.option(form.Value, 'process', _('Process name'), _('As ps -o comm shows it (15 bytes at most); up while one runs.')), 'check', 'process');
+		o.depends('type', 'process');
 		o.modalonly = true;
 
 		return m.render();
