@@ -116,26 +116,10 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedProcess> {
 /// reversing it gets a check of its own. An address owner and a sync group member (without
 /// `sync_group_tracking_weight`) track with weight 0, as keepalived's manual demands of them.
 pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
-    let mut seen = Vec::new();
-    for t in n.children() {
+    let lookup = |cx: &mut Ctx, name: &str| cx.track_processes.get(name).cloned().flatten();
+    let missing = "no vrrp_track_process with a process has this name";
+    for (t, tp) in super::vrrp::tracked_blocks(cx, n, lookup, missing) {
         let kname = t.keyword();
-        let Some(tp) = cx.track_processes.get(kname).cloned().flatten() else {
-            cx.reports.add(
-                &t.at,
-                kname,
-                "no vrrp_track_process with a process has this name; keepalived ignores it too",
-            );
-            continue;
-        };
-        if seen.contains(&kname) {
-            cx.reports.add(
-                &t.at,
-                kname,
-                "tracked twice; keepalived ignores the second, and so does the import",
-            );
-            continue;
-        }
-        seen.push(kname);
         let (weight, reverse) = match (t.arg(0), t.arg(1).map(|w| value::int(w, -254, 254))) {
             (None, _) => (tp.weight, tp.reverse),
             (Some("weight"), Some(Ok(w))) => match t.arg(2) {

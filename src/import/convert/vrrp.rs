@@ -546,25 +546,23 @@ fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>)
     }
 }
 
-/// `track_file { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming the
-/// file check of keepalived's `track_file NAME` block. keeplite takes `reverse` from the
-/// check only, so a reverse of the instance's own is a negated weight (the number times
-/// -W); with weight 0 that cannot be written, and is reported. An address owner, and a
-/// sync group member without `sync_group_tracking_weight`, track as keepalived makes them:
-/// weight 1 becomes 0, another weight is not tracked.
-fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
-    let mut seen = Vec::new();
+/// The entries of a `track_file { }` or `track_process { }` block with the declared block
+/// each names (`lookup`); a name without one (`missing` says so) and a second entry for one
+/// block are reported and left out, as keepalived ignores them.
+pub(super) fn tracked_blocks<'n, T>(
+    cx: &mut Ctx,
+    n: &'n Node,
+    mut lookup: impl FnMut(&mut Ctx, &str) -> Option<T>,
+    missing: &str,
+) -> Vec<(&'n Node, T)> {
+    let mut found: Vec<(&'n Node, T)> = Vec::new();
     for t in n.children() {
         let kname = t.keyword();
-        let Some(tf) = cx.track_files.contains_key(kname).then(|| track_file(cx, kname)).flatten() else {
-            cx.reports.add(
-                &t.at,
-                kname,
-                "no track_file block with a file has this name; keepalived ignores it too",
-            );
+        let Some(block) = lookup(cx, kname) else {
+            cx.reports.add(&t.at, kname, format!("{missing}; keepalived ignores it too"));
             continue;
         };
-        if seen.contains(&kname) {
+        if found.iter().any(|(seen, _)| seen.keyword() == kname) {
             cx.reports.add(
                 &t.at,
                 kname,
@@ -572,7 +570,22 @@ fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>,
             );
             continue;
         }
-        seen.push(kname);
+        found.push((t, block));
+    }
+    found
+}
+
+/// `track_file { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming the
+/// file check of keepalived's `track_file NAME` block. keeplite takes `reverse` from the
+/// check only, so a reverse of the instance's own is a negated weight (the number times
+/// -W); with weight 0 that cannot be written, and is reported. An address owner, and a
+/// sync group member without `sync_group_tracking_weight`, track as keepalived makes them:
+/// weight 1 becomes 0, another weight is not tracked.
+fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
+    let lookup =
+        |cx: &mut Ctx, name: &str| cx.track_files.contains_key(name).then(|| track_file(cx, name)).flatten();
+    for (t, tf) in tracked_blocks(cx, n, lookup, "no track_file block with a file has this name") {
+        let kname = t.keyword();
         let (weight, reverse) = match t.arg(0) {
             None => (tf.weight, tf.reverse),
             Some("weight") => {
