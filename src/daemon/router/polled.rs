@@ -87,6 +87,9 @@ fn file_effect(value: Option<i64>, weight: i32, reverse: bool) -> (Option<i16>, 
 /// counted), or why there is none.
 type Reads = Vec<Result<i64, String>>;
 
+/// A round: the probes read, and what each read found.
+type Round = (Vec<Probe>, Reads);
+
 /// The probes the instances track, their last values, and the thread that reads them.
 pub struct Polled {
     probes: Vec<Probe>,
@@ -98,7 +101,7 @@ pub struct Polled {
     interval: Duration,
     next: Option<Instant>,
     /// Started with the first probe.
-    reader: Option<Worker<Vec<Probe>, Reads>>,
+    reader: Option<Worker<Vec<Probe>, Round>>,
     in_flight: bool,
 }
 
@@ -129,7 +132,11 @@ impl Polled {
         self.interval = interval;
         self.next = (!self.probes.is_empty()).then(Instant::now);
         if self.reader.is_none() && !self.probes.is_empty() {
-            self.reader = Some(Worker::start("track-polled", |probes: Vec<Probe>| read_all(&probes))?);
+            let read = |probes: Vec<Probe>| {
+                let reads = read_all(&probes);
+                (probes, reads)
+            };
+            self.reader = Some(Worker::start("track-polled", read)?);
         }
         Ok(())
     }
@@ -170,13 +177,13 @@ impl Polled {
     pub fn finished(&mut self, now: Instant) -> Vec<usize> {
         let Some(reader) = self.reader.as_mut() else { return Vec::new() };
         let mut changed = Vec::new();
-        for round in reader.finished() {
+        for (probes, reads) in reader.finished() {
             self.in_flight = false;
             // A round for the probes of before a reload: the next one is due at once.
-            if round.len() != self.probes.len() {
+            if probes != self.probes {
                 continue;
             }
-            for (pos, read) in round.into_iter().enumerate() {
+            for (pos, read) in reads.into_iter().enumerate() {
                 let first = self.unread(pos);
                 let (value, why) = match (read, &self.probes[pos]) {
                     (Ok(count), Probe::Process(p)) => {
