@@ -252,6 +252,10 @@ pub struct Vrrp {
     pub garp_delay: Duration,
     pub garp_refresh: Duration,
     pub use_vmac: bool,
+    /// keepalived's `promote_secondaries`: `net.ipv4.conf.IF.promote_secondaries` on for the
+    /// interface, so removing a VIP that is the primary address of its subnet keeps the
+    /// others of that subnet.
+    pub promote_secondaries: bool,
     /// How long the interface must be up again before the instance leaves FAULT, and
     /// down before it enters FAULT (keepalived's `interface_up_down_delays`).
     pub up_delay: Duration,

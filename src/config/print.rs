@@ -213,6 +213,7 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.dur("garp_delay", v.garp_delay);
     o.dur("garp_refresh", v.garp_refresh);
     o.flag("use_vmac", v.use_vmac);
+    o.flag("promote_secondaries", v.promote_secondaries);
     o.dur("up_delay", v.up_delay);
     o.dur("down_delay", v.down_delay);
     o.flag("notify_priority_changes", v.notify_priority_changes);

@@ -101,6 +101,7 @@ pub const SECTIONS: &[SectionSpec] = &[
             one("garp_delay"),
             one("garp_refresh"),
             one("use_vmac"),
+            one("promote_secondaries"),
             one("up_delay"),
             one("down_delay"),
             one("notify_priority_changes"),

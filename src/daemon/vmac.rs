@@ -44,6 +44,8 @@ pub fn create(
         // path filtering would drop them (keepalived sets the same).
         sysctl(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
         sysctl(&format!("ipv4/conf/{name}/accept_local"), "1")?;
+        // keepalived sets it on every vmac: the VIPs there are all of one router.
+        sysctl(&format!("ipv4/conf/{name}/promote_secondaries"), "1")?;
         if std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter").is_ok_and(|v| v.trim() == "1") {
             // The kernel applies the stricter of `all` and the interface's own setting.
             crate::log::warning!(

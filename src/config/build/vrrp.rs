@@ -149,6 +149,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         }),
         garp_refresh: r.or("garp_refresh", Duration::ZERO, value::duration),
         use_vmac: r.or("use_vmac", false, value::boolean),
+        promote_secondaries: r.or("promote_secondaries", false, value::boolean),
         up_delay: r.or("up_delay", Duration::ZERO, |v| {
             value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
         }),

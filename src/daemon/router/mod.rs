@@ -9,6 +9,7 @@ mod build;
 mod link_delay;
 mod pending;
 mod polled;
+mod promote;
 mod reload;
 
 use super::links::Links;
@@ -178,6 +179,8 @@ pub struct Router {
     /// The files and processes instances track (`track_file`, `track_process`), read off
     /// this thread.
     polled: Polled,
+    /// Where `promote_secondaries` was turned on.
+    promoted: promote::Promoted,
     notify: notify::Runner,
     /// Packets for a VRID no instance has, or that could not be attributed.
     pub unattributed: Counters,
@@ -200,6 +203,8 @@ impl Router {
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         let mut polled = Polled::none();
         polled.set(parts.probes, parts.probe_interval)?;
+        let mut promoted = promote::Promoted::default();
+        promoted.set(config);
         Ok(Router {
             start_at: None,
             config: config.clone(),
@@ -217,6 +222,7 @@ impl Router {
             groups: parts.groups,
             scripts: parts.scripts,
             polled,
+            promoted,
             notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
             events,
@@ -930,6 +936,7 @@ impl Router {
         if let Some(r) = &mut self.routing {
             r.stop();
         }
+        self.promoted.restore();
         for vr in &self.vrs {
             log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
         }

@@ -92,6 +92,9 @@ impl Router {
         // Nothing below fails.
         let old = std::mem::replace(&mut self.config, config.clone());
         let mut outcome = Outcome::default();
+        // Before any VIP is dropped below: the setting counts when the kernel removes one.
+        // An interface made anew (a rebuild comes this way too) has it off again.
+        self.promoted.set(config);
         // A new instance may have taken over the vmac of a removed one (same VRID and family).
         let vmacs: Vec<String> = config
             .vrrp

@@ -123,6 +123,7 @@ pub const MAPPED: &[&str] = &[
     "garp_master_delay",
     "garp_master_refresh",
     "use_vmac",
+    "promote_secondaries",
     "strict_mode",
     "skip_check_adv_addr",
     "lvs_sync_daemon_interface",

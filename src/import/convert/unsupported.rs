@@ -98,7 +98,7 @@ pub fn why(kw: &str) -> String {
         "garp_group" | "garp_lower_prio_delay" | "vrrp_garp_lower_prio_delay" | "garp_extra_if" | "vrrp_garp_extra_if" | "garp_master_refresh_repeat"
         | "vrrp_garp_master_refresh_repeat" => "keeplite has no such gratuitous ARP setting",
         "dont_track_primary" | "track_src_ip" | "down_timer_adverts" | "vrrp_down_timer_adverts" | "higher_prio_send_advert" | "vrrp_higher_prio_send_advert"
-        | "old_unicast_checksum" | "log_unknown_vrids" | "promote_secondaries" | "use_vmac_addr" | "vmac_xmit_base"
+        | "old_unicast_checksum" | "log_unknown_vrids" | "use_vmac_addr" | "vmac_xmit_base"
         | "use_ipvlan" | "vrf" | "vmac_prefix" | "vmac_addr_prefix" | "default_interface" | "notify_master_rx_lower_pri"
         | "notify_deleted" | "track_group" | "global_tracking" | "no_email_faults" | "rs_init_notifies" => {
             "keeplite has no equivalent"

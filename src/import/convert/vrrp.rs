@@ -122,8 +122,10 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let grouped = cx.grouped.get(kname).copied();
     let family = instance_family(children);
     let mut excluded = Vec::new();
+    let mut track_scripts_at = Vec::new();
     let mut track_files = Vec::new();
     let mut track_processes = Vec::new();
+    let mut master_at = None;
     let mut version = None;
     let mut alerts = None;
     let mut auth_pass = None;
@@ -151,7 +153,10 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             }
             "version" => version = cx.arg(n).map(|v| (v.to_owned(), n.at.clone())),
             "state" => match n.arg(0) {
-                Some("MASTER") => s.set("state", "master", &n.at, kw),
+                Some("MASTER") => {
+                    s.set("state", "master", &n.at, kw);
+                    master_at = Some(n);
+                }
                 Some("BACKUP") => s.set("state", "backup", &n.at, kw),
                 _ => cx.report(n, "takes MASTER or BACKUP; ignored"),
             },
@@ -195,8 +200,8 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             }
             "unicast_fault_no_peer" => no_peer_ok = true,
             "track_interface" => track_interfaces(cx, &mut s, n, grouped),
-            "track_script" => track_scripts(cx, &mut s, n, grouped),
             // After the loop: an address owner's priority may come later.
+            "track_script" => track_scripts_at.push(n),
             "track_file" => track_files.push(n),
             "track_process" => track_processes.push(n),
             "authentication" => {
@@ -220,6 +225,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                 }
             }
             "accept" => s.set("accept", "1", &n.at, kw),
+            "promote_secondaries" => s.set("promote_secondaries", "1", &n.at, kw),
             "no_accept" => {
                 s.set("accept", "0", &n.at, kw);
                 cx.report(n, "keeplite installs no firewall rules: packets to the vips are accepted");
@@ -275,7 +281,15 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     for n in excluded {
         add_vips(cx, &mut s, n, interface.as_deref(), family);
     }
+    // keepalived: without a priority, state MASTER makes the address owner (and BACKUP 100,
+    // keeplite's default too).
+    if let (None, Some(n)) = (s.value("priority"), master_at) {
+        s.set("priority", "255", &n.at, "state");
+    }
     let owner = s.value("priority") == Some("255");
+    for n in track_scripts_at {
+        track_scripts(cx, &mut s, n, grouped, owner);
+    }
     for n in track_files {
         tracked_files(cx, &mut s, n, grouped, owner);
     }
@@ -508,7 +522,7 @@ fn track_interfaces(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<boo
 }
 
 /// `track_script { NAME [weight W [reverse]] }` -> `NAME` or `NAME:W`.
-fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>) {
+fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
     for t in n.children() {
         let kname = t.keyword();
         let Some(r) = cx.script_refs.get(kname).cloned() else {
@@ -534,8 +548,19 @@ fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>)
             }
         };
         reverse(cx, t, 2);
-        if grouped == Some(false) && weight.unwrap_or(r.weight) != 0 {
-            cx.reports.add(&t.at, kname, "keepalived does not track scripts with a weight in sync group members (without sync_group_tracking_weight), and neither does the import");
+        if (owner || grouped == Some(false)) && weight.unwrap_or(r.weight) != 0 {
+            let why = if owner {
+                "an address owner (priority 255)"
+            } else {
+                "sync group members (without sync_group_tracking_weight)"
+            };
+            cx.reports.add(
+                &t.at,
+                kname,
+                format!(
+                    "keepalived does not track scripts with a weight in {why}, and neither does the import"
+                ),
+            );
             continue;
         }
         let text = match weight {
