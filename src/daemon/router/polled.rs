@@ -123,11 +123,12 @@ impl Polled {
     /// Follows `probes` from now on, read every `interval`; a probe followed before keeps
     /// its last value. The first read is due at once.
     pub fn set(&mut self, probes: Vec<Probe>, interval: Duration) -> Result<(), String> {
-        let before = |p: &Probe| self.probes.iter().position(|o| o == p);
-        self.values = probes.iter().map(|p| before(p).and_then(|i| self.values[i])).collect();
-        self.failing = probes.iter().map(|p| before(p).and_then(|i| self.failing[i].clone())).collect();
+        let before: Vec<Option<usize>> =
+            probes.iter().map(|p| self.probes.iter().position(|o| o == p)).collect();
+        self.values = before.iter().map(|b| b.and_then(|i| self.values[i])).collect();
+        self.failing = before.iter().map(|b| b.and_then(|i| self.failing[i].clone())).collect();
         self.quorums =
-            probes.iter().map(|p| before(p).map(|i| self.quorums[i].clone()).unwrap_or_default()).collect();
+            before.iter().map(|b| b.map(|i| self.quorums[i].clone()).unwrap_or_default()).collect();
         self.probes = probes;
         self.interval = interval;
         self.next = (!self.probes.is_empty()).then(Instant::now);

@@ -330,6 +330,20 @@ impl Ctx<'_> {
         self.report(node, why);
     }
 
+    /// The name of a named block (`vrrp_script NAME { }`, ...), or a report that it has no
+    /// name or no block, which keepalived ignores.
+    pub fn declared_name<'n>(&mut self, node: &'n Node) -> Option<&'n str> {
+        let Some(name) = node.arg(0) else {
+            self.report(node, "needs a name; the block is ignored");
+            return None;
+        };
+        if node.block.is_none() {
+            self.report(node, "needs a { } block; ignored");
+            return None;
+        }
+        Some(name)
+    }
+
     /// Reports a `{ }` block that follows no keyword.
     pub fn block_without_keyword(&mut self, node: &Node) {
         self.reports.add(

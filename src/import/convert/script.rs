@@ -13,14 +13,7 @@ pub fn declare(cx: &mut Ctx, nodes: &[Node]) {
         if !matches!(kw, "vrrp_script" | "vrrp_instance" | "vrrp_sync_group") {
             continue;
         }
-        let Some(name) = node.arg(0) else {
-            cx.report(node, "needs a name; the block is ignored");
-            continue;
-        };
-        if node.block.is_none() {
-            cx.report(node, "needs a { } block; ignored");
-            continue;
-        }
+        let Some(name) = cx.declared_name(node) else { continue };
         match kw {
             "vrrp_script" => {
                 if cx.script_refs.contains_key(name) {

@@ -25,14 +25,7 @@ pub struct TrackedProcess {
 /// instances that name it; a block no instance names writes nothing.
 pub fn declare(cx: &mut Ctx, nodes: &[Node]) {
     for node in nodes.iter().filter(|n| n.keyword() == "vrrp_track_process") {
-        let Some(name) = node.arg(0) else {
-            cx.report(node, "needs a name; the block is ignored");
-            continue;
-        };
-        if node.block.is_none() {
-            cx.report(node, "needs a { } block; ignored");
-            continue;
-        }
+        let Some(name) = cx.declared_name(node) else { continue };
         if cx.track_processes.contains_key(name) {
             cx.report(node, format!("a second vrrp_track_process '{name}'; ignored"));
             continue;
