@@ -274,6 +274,57 @@ fn sync_groups_fault_together_alike() {
     });
 }
 
+/// A sync group tracking a weighted script for both its members (keepalived would drop
+/// the weight from a member's own track_script): when a's script fails, both of a's
+/// priorities fall to 90 and b takes both.
+const SYNC_GROUP_TRACKING: &str = r#"
+vrrp_script chk_up {
+    script "test -e @DIR@/up-${_INSTANCE}"
+    interval 1
+}
+vrrp_sync_group G {
+    group {
+        GA
+        GB
+    }
+    track_script {
+        chk_up weight -60
+    }
+}
+vrrp_instance GA {
+    interface eth0
+    virtual_router_id 96
+    @a priority 150
+    @b priority 100
+    advert_int 1
+    virtual_ipaddress {
+        198.51.100.96/24
+    }
+}
+vrrp_instance GB {
+    interface eth0
+    virtual_router_id 97
+    @a priority 150
+    @b priority 100
+    advert_int 1
+    virtual_ipaddress {
+        198.51.100.97/24
+    }
+}
+"#;
+
+#[test]
+fn sync_group_tracking_weights_move_the_group_alike() {
+    both(&Scenario {
+        tag: "imgt",
+        conf: SYNC_GROUP_TRACKING,
+        setup: flags,
+        start: &[("198.51.100.96", 0), ("198.51.100.97", 0)],
+        event: fail_a_script,
+        after: &[("198.51.100.96", 1), ("198.51.100.97", 1)],
+    });
+}
+
 /// Unicast VRRP with each router's own source and peer chosen by `@` and `@^` lines: a
 /// is master; when its link goes down, b takes over.
 const UNICAST: &str = r#"

@@ -12,6 +12,7 @@ mod lvs;
 mod routing;
 mod script;
 mod track_process;
+mod tracking;
 mod unsupported;
 mod vrrp;
 
@@ -244,6 +245,8 @@ pub struct Ctx<'r> {
     /// keepalived's `vrrp_track_process` blocks by name, as process checks (`None`: the
     /// block is ignored).
     pub track_processes: HashMap<String, Option<track_process::TrackedProcess>>,
+    /// Sync groups' tracked objects, added to their members after every instance.
+    pub group_tracking: Vec<tracking::GroupTracking>,
 }
 
 /// Converts keepalived's tree into keeplite sections; what cannot be carried goes to
@@ -268,6 +271,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         track_files: HashMap::new(),
         tracked_files: HashMap::new(),
         track_processes: HashMap::new(),
+        group_tracking: Vec::new(),
     };
     for node in nodes.iter().filter(|n| matches!(n.keyword(), "track_file" | "vrrp_track_file")) {
         if let Some(name) = node.arg(0) {
@@ -301,6 +305,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
             _ => cx.unsupported(node),
         }
     }
+    tracking::add_group_tracking(&mut cx);
     global::finish(&mut cx);
     let mut out = Output::default();
     out.sections.extend(cx.global.take());

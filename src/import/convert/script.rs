@@ -1,6 +1,8 @@
-//! `vrrp_script` and `vrrp_sync_group`, and the names every script, instance and group
-//! gets before any block is converted.
+//! `vrrp_script` and `vrrp_sync_group` (its tracked objects go to its members once they
+//! are converted: tracking.rs), and the names every script, instance and group gets
+//! before any block is converted.
 
+use super::tracking::GroupTracking;
 use super::{duration_text, Ctx, ScriptRef};
 use crate::import::out::Section;
 use crate::import::tree::Node;
@@ -161,6 +163,7 @@ pub fn sync_group(cx: &mut Ctx, node: &Node) {
     let keeplite = cx.names.claim(name);
     let mut s = Section::new(&keeplite, "sync_group", &node.at, "vrrp_sync_group");
     let mut alerts = None;
+    let mut tracked = Vec::new();
     for n in node.children() {
         let kw = n.keyword();
         match kw {
@@ -180,9 +183,7 @@ pub fn sync_group(cx: &mut Ctx, node: &Node) {
                 }
             }
             "smtp_alert" => alerts = cx.flag(n),
-            "track_interface" | "track_script" | "track_file" | "track_process" | "track_bfd" => {
-                cx.report(n, "keeplite tracks on the member instances only: add it to each member")
-            }
+            "track_interface" | "track_script" | "track_file" | "track_process" => tracked.push(n.clone()),
             "sync_group_tracking_weight" => {}
             w if cx.instances.contains_key(w) && n.block.is_none() => cx.report(
                 n,
@@ -198,5 +199,7 @@ pub fn sync_group(cx: &mut Ctx, node: &Node) {
         cx.report(node, "no member instance; the group is not carried over");
         return;
     }
+    let members = s.opt("members").map(|o| o.values()).unwrap_or_default();
+    cx.group_tracking.push(GroupTracking { at: node.at.clone(), members, blocks: tracked });
     cx.groups.push(s);
 }

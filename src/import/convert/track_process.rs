@@ -3,6 +3,7 @@
 //! `track_process` list. keepalived hears of every fork and exit from the kernel; keeplite
 //! reads `/proc` every second (the check's `interval`), which the docs say.
 
+use super::tracking::{tracked_blocks, Weights};
 use super::{duration_text, Ctx};
 use crate::config::value;
 use crate::import::out::Section;
@@ -106,12 +107,12 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedProcess> {
 
 /// `track_process { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming
 /// the process check of the block. keeplite takes `reverse` from the check, so an entry
-/// reversing it gets a check of its own. An address owner and a sync group member (without
-/// `sync_group_tracking_weight`) track with weight 0, as keepalived's manual demands of them.
-pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
+/// reversing it gets a check of its own. Unless `weights` keeps weights, they are 0, as
+/// keepalived's manual demands of an address owner and a sync group member.
+pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
     let lookup = |cx: &mut Ctx, name: &str| cx.track_processes.get(name).cloned().flatten();
     let missing = "no vrrp_track_process with a process has this name";
-    for (t, tp) in super::vrrp::tracked_blocks(cx, n, lookup, missing) {
+    for (t, tp) in tracked_blocks(cx, n, lookup, missing) {
         let kname = t.keyword();
         let (weight, reverse) = match (t.arg(0), t.arg(1).map(|w| value::int(w, -254, 254))) {
             (None, _) => (tp.weight, tp.reverse),
@@ -132,17 +133,13 @@ pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, o
                 continue;
             }
         };
-        let weight = if (owner || grouped == Some(false)) && weight != 0 {
-            let why = if owner {
-                "an address owner (priority 255)"
-            } else {
-                "a sync group member (without sync_group_tracking_weight)"
-            };
+        let weight = if weights != Weights::Own && weight != 0 {
             cx.reports.add(
                 &t.at,
                 kname,
                 format!(
-                    "keepalived's manual demands weight 0 in {why}; tracked with weight 0, so a lost quorum is FAULT"
+                    "keepalived's manual demands weight 0 in {}; tracked with weight 0, so a lost quorum is FAULT",
+                    weights.whose()
                 ),
             );
             0

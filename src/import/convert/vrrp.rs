@@ -1,7 +1,7 @@
 //! `vrrp_instance` -> a `vrrp` section.
 
-use super::checker_kinds::track_file;
-use super::script::{reverse, vrrp_alerts};
+use super::script::vrrp_alerts;
+use super::tracking::{self, Weights};
 use super::{duration_text, Ctx};
 use crate::config::value;
 use crate::import::out::Section;
@@ -122,9 +122,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let grouped = cx.grouped.get(kname).copied();
     let family = instance_family(children);
     let mut excluded = Vec::new();
-    let mut track_scripts_at = Vec::new();
-    let mut track_files = Vec::new();
-    let mut track_processes = Vec::new();
+    let mut tracked = Vec::new();
     let mut master_at = None;
     let mut version = None;
     let mut alerts = None;
@@ -199,11 +197,8 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                 }
             }
             "unicast_fault_no_peer" => no_peer_ok = true,
-            "track_interface" => track_interfaces(cx, &mut s, n, grouped),
             // After the loop: an address owner's priority may come later.
-            "track_script" => track_scripts_at.push(n),
-            "track_file" => track_files.push(n),
-            "track_process" => track_processes.push(n),
+            "track_interface" | "track_script" | "track_file" | "track_process" => tracked.push(n),
             "authentication" => {
                 for a in n.children() {
                     match a.keyword() {
@@ -286,15 +281,9 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     if let (None, Some(n)) = (s.value("priority"), master_at) {
         s.set("priority", "255", &n.at, "state");
     }
-    let owner = s.value("priority") == Some("255");
-    for n in track_scripts_at {
-        track_scripts(cx, &mut s, n, grouped, owner);
-    }
-    for n in track_files {
-        tracked_files(cx, &mut s, n, grouped, owner);
-    }
-    for n in track_processes {
-        super::track_process::tracked(cx, &mut s, n, grouped, owner);
+    let weights = Weights::of_instance(grouped, s.value("priority") == Some("255"));
+    for n in tracked {
+        tracking::entries(cx, &mut s, n, weights);
     }
     let ipv6 = family == Some(true);
     instance_version(cx, &mut s, node, version, ipv6);
@@ -484,215 +473,5 @@ fn defaults(cx: &mut Ctx, s: &mut Section, ipv6: bool) {
                 ),
             },
         }
-    }
-}
-
-/// `track_interface { IF [weight W [reverse]] }` -> `IF` or `IF:W`.
-fn track_interfaces(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>) {
-    for t in n.children() {
-        let name = t.keyword();
-        let weight = match t.arg(0) {
-            None => None,
-            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
-                Some(Ok(w)) => Some(w),
-                _ => {
-                    cx.reports.add(&t.at, name, "the weight is not a number in -253..253; ignored");
-                    continue;
-                }
-            },
-            Some(other) => {
-                cx.reports.add(&t.at, name, format!("'{other}' is not understood; ignored"));
-                continue;
-            }
-        };
-        reverse(cx, t, 2);
-        let weight = match (weight, grouped) {
-            (Some(w), Some(false)) if w != 0 => {
-                cx.reports.add(&t.at, "weight", "keepalived ignores the weights of tracked interfaces in sync group members (without sync_group_tracking_weight), and so does the import: down means FAULT");
-                None
-            }
-            (w, _) => w.filter(|w| *w != 0),
-        };
-        let text = match weight {
-            Some(w) => format!("{name}:{w}"),
-            None => name.to_owned(),
-        };
-        s.push("track_interface", text, &t.at, "track_interface");
-    }
-}
-
-/// `track_script { NAME [weight W [reverse]] }` -> `NAME` or `NAME:W`.
-fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
-    for t in n.children() {
-        let kname = t.keyword();
-        let Some(r) = cx.script_refs.get(kname).cloned() else {
-            cx.reports.add(
-                &t.at,
-                kname,
-                "no vrrp_script with a script has this name; keepalived ignores it too",
-            );
-            continue;
-        };
-        let weight = match t.arg(0) {
-            None => None,
-            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
-                Some(Ok(w)) => Some(w),
-                _ => {
-                    cx.reports.add(&t.at, kname, "the weight is not a number in -253..253; ignored");
-                    continue;
-                }
-            },
-            Some(other) => {
-                cx.reports.add(&t.at, kname, format!("'{other}' is not understood; ignored"));
-                continue;
-            }
-        };
-        reverse(cx, t, 2);
-        if (owner || grouped == Some(false)) && weight.unwrap_or(r.weight) != 0 {
-            let why = if owner {
-                "an address owner (priority 255)"
-            } else {
-                "sync group members (without sync_group_tracking_weight)"
-            };
-            cx.reports.add(
-                &t.at,
-                kname,
-                format!(
-                    "keepalived does not track scripts with a weight in {why}, and neither does the import"
-                ),
-            );
-            continue;
-        }
-        let text = match weight {
-            Some(w) => format!("{}:{w}", r.name),
-            None => r.name.clone(),
-        };
-        s.push("track_script", text, &t.at, "track_script");
-    }
-}
-
-/// The entries of a `track_file { }` or `track_process { }` block with the declared block
-/// each names (`lookup`); a name without one (`missing` says so) and a second entry for one
-/// block are reported and left out, as keepalived ignores them.
-pub(super) fn tracked_blocks<'n, T>(
-    cx: &mut Ctx,
-    n: &'n Node,
-    mut lookup: impl FnMut(&mut Ctx, &str) -> Option<T>,
-    missing: &str,
-) -> Vec<(&'n Node, T)> {
-    let mut found: Vec<(&'n Node, T)> = Vec::new();
-    for t in n.children() {
-        let kname = t.keyword();
-        let Some(block) = lookup(cx, kname) else {
-            cx.reports.add(&t.at, kname, format!("{missing}; keepalived ignores it too"));
-            continue;
-        };
-        if found.iter().any(|(seen, _)| seen.keyword() == kname) {
-            cx.reports.add(
-                &t.at,
-                kname,
-                "tracked twice; keepalived ignores the second, and so does the import",
-            );
-            continue;
-        }
-        found.push((t, block));
-    }
-    found
-}
-
-/// `track_file { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming the
-/// file check of keepalived's `track_file NAME` block. keeplite takes `reverse` from the
-/// check only, so a reverse of the instance's own is a negated weight (the number times
-/// -W); with weight 0 that cannot be written, and is reported. An address owner, and a
-/// sync group member without `sync_group_tracking_weight`, track as keepalived makes them:
-/// weight 1 becomes 0, another weight is not tracked.
-fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, grouped: Option<bool>, owner: bool) {
-    let lookup =
-        |cx: &mut Ctx, name: &str| cx.track_files.contains_key(name).then(|| track_file(cx, name)).flatten();
-    for (t, tf) in tracked_blocks(cx, n, lookup, "no track_file block with a file has this name") {
-        let kname = t.keyword();
-        let (weight, reverse) = match t.arg(0) {
-            None => (tf.weight, tf.reverse),
-            Some("weight") => {
-                let weight = match t.arg(1).map(|w| value::int(w, -254, 254)) {
-                    Some(Ok(w)) => w,
-                    Some(Err(_)) => {
-                        cx.reports.add(&t.at, kname, "the weight is not a number in -254..254: keepalived takes the track_file's, and so does the import");
-                        tf.weight
-                    }
-                    None => {
-                        cx.reports.add(
-                            &t.at,
-                            kname,
-                            "weight without a value: keepalived ignores the entry, and so does the import",
-                        );
-                        continue;
-                    }
-                };
-                match t.arg(2) {
-                    None => (weight, tf.reverse),
-                    Some("reverse") => (weight, true),
-                    Some("noreverse") => (weight, false),
-                    Some(other) => {
-                        cx.reports.add(&t.at, kname, format!("'{other}' is not reverse or noreverse: keepalived ignores the entry, and so does the import"));
-                        continue;
-                    }
-                }
-            }
-            Some(other) => {
-                cx.reports.add(
-                    &t.at,
-                    kname,
-                    format!(
-                        "'{other}' is not understood: keepalived ignores the entry, and so does the import"
-                    ),
-                );
-                continue;
-            }
-        };
-        let weight = if owner || grouped == Some(false) {
-            let why = if owner {
-                "an address owner (priority 255)"
-            } else {
-                "a sync group member (without sync_group_tracking_weight)"
-            };
-            match weight {
-                0 => 0,
-                1 => {
-                    cx.reports.add(&t.at, kname, format!("keepalived tracks files without weight in {why}: its weight 1 is dropped, so a non-zero number means FAULT, and so does the import"));
-                    0
-                }
-                w => {
-                    cx.reports.add(&t.at, kname, format!("keepalived does not track files with a weight ({w}) in {why}, and neither does the import"));
-                    continue;
-                }
-            }
-        } else {
-            weight
-        };
-        // keeplite: the number times the weight, negated when the check is reversed.
-        let weight = match (weight, reverse == tf.reverse) {
-            (0, false) => {
-                cx.reports.add(&t.at, kname, "keeplite takes reverse from the track_file block only: with weight 0 a reverse of the instance's own cannot be carried over; not tracked");
-                continue;
-            }
-            (w, same) => {
-                if same {
-                    w
-                } else {
-                    -w
-                }
-            }
-        };
-        let name = cx.check_section_named(tf.section, kname);
-        let text = if weight == tf.weight {
-            name
-        } else {
-            if weight.abs() > 253 {
-                cx.reports.add(&t.at, kname, format!("keeplite takes weights in -253..253; {} is used, which differs from {weight} only for a number of {}: keepalived is in FAULT then, keeplite at -253", weight.signum() * 253, -weight.signum()));
-            }
-            format!("{name}:{}", weight.clamp(-253, 253))
-        };
-        s.push("track_file", text, &t.at, "track_file");
     }
 }

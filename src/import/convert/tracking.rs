@@ -1,0 +1,352 @@
+//! What an instance tracks: its `track_interface`, `track_script`, `track_file` and
+//! `track_process` entries as keeplite's `NAME` / `NAME:W` lists, with the weights
+//! keepalived leaves them in an address owner and a sync group member; and a sync group's
+//! own tracked objects, which keepalived adds to every member (sync_group_tracking_init).
+
+use super::checker_kinds::track_file;
+use super::script::reverse;
+use super::Ctx;
+use crate::config::value;
+use crate::import::out::Section;
+use crate::import::report::Origin;
+use crate::import::tree::Node;
+
+/// What keepalived does to the weights of tracked objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weights {
+    /// Keeps them.
+    Own,
+    /// An address owner's (priority 255): weighted interfaces and scripts are not
+    /// tracked, a file's weight 1 becomes 0 and another is not tracked, a process's
+    /// weight becomes 0.
+    Owner,
+    /// A sync group member's without `sync_group_tracking_weight` (owner or not): as an
+    /// owner's, except that an interface's weight becomes 0.
+    Member,
+    /// A sync group's own, when a member is the address owner: every weight becomes 0.
+    Zero,
+}
+
+impl Weights {
+    /// For an instance's own entries: `grouped` is whether its sync group (if any) keeps
+    /// tracking weights.
+    pub fn of_instance(grouped: Option<bool>, owner: bool) -> Weights {
+        match (grouped, owner) {
+            (Some(false), _) => Weights::Member,
+            (_, true) => Weights::Owner,
+            _ => Weights::Own,
+        }
+    }
+
+    /// Where weights go, for the reports.
+    pub(super) fn whose(self) -> &'static str {
+        match self {
+            Weights::Own => "an instance",
+            Weights::Owner => "an address owner (priority 255)",
+            Weights::Member => "a sync group member (without sync_group_tracking_weight)",
+            Weights::Zero => "a sync group with an address owner (priority 255) among its members",
+        }
+    }
+}
+
+/// `track_interface { IF [weight W [reverse]] }` -> `IF` or `IF:W`.
+pub fn track_interfaces(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
+    for t in n.children() {
+        let name = t.keyword();
+        let weight = match t.arg(0) {
+            None => None,
+            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
+                Some(Ok(w)) => Some(w),
+                _ => {
+                    cx.reports.add(&t.at, name, "the weight is not a number in -253..253; ignored");
+                    continue;
+                }
+            },
+            Some(other) => {
+                cx.reports.add(&t.at, name, format!("'{other}' is not understood; ignored"));
+                continue;
+            }
+        };
+        reverse(cx, t, 2);
+        let weight = match (weight, weights) {
+            (Some(w), Weights::Owner) if w != 0 => {
+                cx.reports.add(&t.at, name, format!("keepalived does not track interfaces with a weight in {}, and neither does the import", weights.whose()));
+                continue;
+            }
+            (Some(w), Weights::Member | Weights::Zero) if w != 0 => {
+                cx.reports.add(&t.at, "weight", format!("keepalived ignores the weights of tracked interfaces in {}, and so does the import: down means FAULT", weights.whose()));
+                None
+            }
+            (w, _) => w.filter(|w| *w != 0),
+        };
+        let text = match weight {
+            Some(w) => format!("{name}:{w}"),
+            None => name.to_owned(),
+        };
+        s.push("track_interface", text, &t.at, "track_interface");
+    }
+}
+
+/// `track_script { NAME [weight W [reverse]] }` -> `NAME` or `NAME:W`.
+pub fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
+    for t in n.children() {
+        let kname = t.keyword();
+        let Some(r) = cx.script_refs.get(kname).cloned() else {
+            cx.reports.add(
+                &t.at,
+                kname,
+                "no vrrp_script with a script has this name; keepalived ignores it too",
+            );
+            continue;
+        };
+        let weight = match t.arg(0) {
+            None => None,
+            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
+                Some(Ok(w)) => Some(w),
+                _ => {
+                    cx.reports.add(&t.at, kname, "the weight is not a number in -253..253; ignored");
+                    continue;
+                }
+            },
+            Some(other) => {
+                cx.reports.add(&t.at, kname, format!("'{other}' is not understood; ignored"));
+                continue;
+            }
+        };
+        reverse(cx, t, 2);
+        let weight = match weights {
+            Weights::Owner | Weights::Member if weight.unwrap_or(r.weight) != 0 => {
+                cx.reports.add(
+                    &t.at,
+                    kname,
+                    format!(
+                        "keepalived does not track scripts with a weight in {}, and neither does the import",
+                        weights.whose()
+                    ),
+                );
+                continue;
+            }
+            Weights::Zero if weight.unwrap_or(r.weight) != 0 => {
+                cx.reports.add(&t.at, kname, format!("keepalived clears the weight in {}: a failing script means FAULT, and so does the import", weights.whose()));
+                Some(0)
+            }
+            _ => weight,
+        };
+        let text = match weight {
+            Some(w) => format!("{}:{w}", r.name),
+            None => r.name.clone(),
+        };
+        s.push("track_script", text, &t.at, "track_script");
+    }
+}
+
+/// The entries of a `track_file { }` or `track_process { }` block with the declared block
+/// each names (`lookup`); a name without one (`missing` says so) and a second entry for one
+/// block are reported and left out, as keepalived ignores them.
+pub fn tracked_blocks<'n, T>(
+    cx: &mut Ctx,
+    n: &'n Node,
+    mut lookup: impl FnMut(&mut Ctx, &str) -> Option<T>,
+    missing: &str,
+) -> Vec<(&'n Node, T)> {
+    let mut found: Vec<(&'n Node, T)> = Vec::new();
+    for t in n.children() {
+        let kname = t.keyword();
+        let Some(block) = lookup(cx, kname) else {
+            cx.reports.add(&t.at, kname, format!("{missing}; keepalived ignores it too"));
+            continue;
+        };
+        if found.iter().any(|(seen, _)| seen.keyword() == kname) {
+            cx.reports.add(
+                &t.at,
+                kname,
+                "tracked twice; keepalived ignores the second, and so does the import",
+            );
+            continue;
+        }
+        found.push((t, block));
+    }
+    found
+}
+
+/// `track_file { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming the
+/// file check of keepalived's `track_file NAME` block. keeplite takes `reverse` from the
+/// check only, so a reverse of the instance's own is a negated weight (the number times
+/// -W); with weight 0 that cannot be written, and is reported. `weights` as keepalived's.
+pub fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
+    let lookup =
+        |cx: &mut Ctx, name: &str| cx.track_files.contains_key(name).then(|| track_file(cx, name)).flatten();
+    for (t, tf) in tracked_blocks(cx, n, lookup, "no track_file block with a file has this name") {
+        let kname = t.keyword();
+        let (weight, reverse) = match t.arg(0) {
+            None => (tf.weight, tf.reverse),
+            Some("weight") => {
+                let weight = match t.arg(1).map(|w| value::int(w, -254, 254)) {
+                    Some(Ok(w)) => w,
+                    Some(Err(_)) => {
+                        cx.reports.add(&t.at, kname, "the weight is not a number in -254..254: keepalived takes the track_file's, and so does the import");
+                        tf.weight
+                    }
+                    None => {
+                        cx.reports.add(
+                            &t.at,
+                            kname,
+                            "weight without a value: keepalived ignores the entry, and so does the import",
+                        );
+                        continue;
+                    }
+                };
+                match t.arg(2) {
+                    None => (weight, tf.reverse),
+                    Some("reverse") => (weight, true),
+                    Some("noreverse") => (weight, false),
+                    Some(other) => {
+                        cx.reports.add(&t.at, kname, format!("'{other}' is not reverse or noreverse: keepalived ignores the entry, and so does the import"));
+                        continue;
+                    }
+                }
+            }
+            Some(other) => {
+                cx.reports.add(
+                    &t.at,
+                    kname,
+                    format!(
+                        "'{other}' is not understood: keepalived ignores the entry, and so does the import"
+                    ),
+                );
+                continue;
+            }
+        };
+        let weight = match (weights, weight) {
+            (Weights::Own, w) | (_, w @ 0) => w,
+            (Weights::Zero, _) => {
+                cx.reports.add(&t.at, kname, format!("keepalived clears the weight in {}: a non-zero number means FAULT, and so does the import", weights.whose()));
+                0
+            }
+            (_, 1) => {
+                cx.reports.add(&t.at, kname, format!("keepalived tracks files without weight in {}: its weight 1 is dropped, so a non-zero number means FAULT, and so does the import", weights.whose()));
+                0
+            }
+            (_, w) => {
+                cx.reports.add(&t.at, kname, format!("keepalived does not track files with a weight ({w}) in {}, and neither does the import", weights.whose()));
+                continue;
+            }
+        };
+        // keeplite: the number times the weight, negated when the check is reversed.
+        let weight = match (weight, reverse == tf.reverse) {
+            (0, false) => {
+                cx.reports.add(&t.at, kname, "keeplite takes reverse from the track_file block only: with weight 0 a reverse of the instance's own cannot be carried over; not tracked");
+                continue;
+            }
+            (w, same) => {
+                if same {
+                    w
+                } else {
+                    -w
+                }
+            }
+        };
+        let name = cx.check_section_named(tf.section, kname);
+        let text = if weight == tf.weight {
+            name
+        } else {
+            if weight.abs() > 253 {
+                cx.reports.add(&t.at, kname, format!("keeplite takes weights in -253..253; {} is used, which differs from {weight} only for a number of {}: keepalived is in FAULT then, keeplite at -253", weight.signum() * 253, -weight.signum()));
+            }
+            format!("{name}:{}", weight.clamp(-253, 253))
+        };
+        s.push("track_file", text, &t.at, "track_file");
+    }
+}
+
+/// One `track_*` block of an instance or a sync group, converted into `s`.
+pub fn entries(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
+    match n.keyword() {
+        "track_interface" => track_interfaces(cx, s, n, weights),
+        "track_script" => track_scripts(cx, s, n, weights),
+        "track_file" => tracked_files(cx, s, n, weights),
+        "track_process" => super::track_process::tracked(cx, s, n, weights),
+        _ => cx.unsupported(n),
+    }
+}
+
+/// A sync group's own `track_*` blocks, kept until every instance is converted.
+pub struct GroupTracking {
+    /// Where the group is declared.
+    pub at: Origin,
+    /// keeplite's names of its member instances.
+    pub members: Vec<String>,
+    pub blocks: Vec<Node>,
+}
+
+/// keepalived's sync_group_tracking_init: every member tracks what its sync group tracks,
+/// with the group's weights, which are all 0 when a member is the address owner. An
+/// object a member tracks itself too keeps the member's entry when that weighs 0, and
+/// takes the group's otherwise.
+pub fn add_group_tracking(cx: &mut Ctx) {
+    for g in std::mem::take(&mut cx.group_tracking) {
+        let owner =
+            cx.vrrps.iter().any(|s| g.members.contains(&s.name) && s.value("priority") == Some("255"));
+        let weights = if owner { Weights::Zero } else { Weights::Own };
+        let mut tracked = Section::new("", "sync_group", &g.at, "vrrp_sync_group");
+        for n in &g.blocks {
+            entries(cx, &mut tracked, n, weights);
+        }
+        for member in &g.members {
+            let Some(i) = cx.vrrps.iter().position(|s| s.name == *member) else { continue };
+            let placeholder = Section::new(member, "vrrp", &tracked.at, "vrrp_instance");
+            let mut s = std::mem::replace(&mut cx.vrrps[i], placeholder);
+            merge(cx, &mut s, &tracked);
+            cx.vrrps[i] = s;
+        }
+    }
+}
+
+/// The group's entries into a member's lists.
+fn merge(cx: &mut Ctx, member: &mut Section, tracked: &Section) {
+    for opt in &tracked.options {
+        for item in &opt.items {
+            let object = object_of(&item.value);
+            let own = member
+                .options
+                .iter_mut()
+                .find(|o| o.name == opt.name)
+                .and_then(|o| o.items.iter_mut().find(|i| object_of(&i.value) == object));
+            let Some(own) = own else {
+                member.push(&opt.name, item.value.clone(), &item.at, &item.keyword);
+                continue;
+            };
+            if entry_weight(cx, &opt.name, &own.value) == 0 {
+                cx.reports.add(&own.at, object, format!("tracked by instance '{}' with weight 0 and by its sync group: keepalived keeps the instance's entry, and so does the import", member.name));
+            } else {
+                cx.reports.add(&own.at, object, format!("tracked by instance '{}' and by its sync group: keepalived takes the group's weight, and so does the import", member.name));
+                *own = item.clone();
+            }
+        }
+    }
+}
+
+/// The object an entry names: `NAME` of `NAME` or `NAME:W`.
+fn object_of(entry: &str) -> &str {
+    entry.rsplit_once(':').filter(|(_, w)| w.parse::<i64>().is_ok()).map_or(entry, |(name, _)| name)
+}
+
+/// The weight an entry of list `list` tracks with: its own, else the named section's
+/// `weight`, else keeplite's default for the kind.
+fn entry_weight(cx: &Ctx, list: &str, entry: &str) -> i64 {
+    if let Some(w) = entry.rsplit_once(':').and_then(|(_, w)| w.parse().ok()) {
+        return w;
+    }
+    let (sections, default) = match list {
+        "track_script" => (&cx.scripts, 0),
+        "track_file" => (&cx.checks, 1),
+        "track_process" => (&cx.checks, 0),
+        _ => return 0,
+    };
+    sections
+        .iter()
+        .find(|s| s.name == entry)
+        .and_then(|s| s.value("weight"))
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(default)
+}
