@@ -254,11 +254,10 @@ fn services(cx: &mut Ctx, node: &Node, all: &[Node]) -> Option<Vec<Service>> {
 }
 
 /// One line of a `virtual_server_group`: `IP PORT`, `FIRST-LAST PORT` (the last part of
-/// the address, or a whole last address), or `fwmark N [inet|inet6]`. An address block
-/// (`IP/LEN`) is not expanded yet, and an entry without a port is not in keeplite: each
-/// is reported with its reason.
+/// the address, or a whole last address), `IP/LEN PORT` (every address of the block), or
+/// `fwmark N [inet|inet6]`. An entry without a port is not in keeplite: reported with
+/// its reason.
 fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
-    const LATER: &str = "is not expanded by the import yet (issue 16, item 3)";
     match e.words.as_slice() {
         [f, mark] if f == "fwmark" => Ok(vec![Service::Fwmark(mark.clone(), None)]),
         [f, mark, family] if f == "fwmark" => match family.as_str() {
@@ -271,8 +270,9 @@ fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
         }
         [addr, port] => {
             let port = value::port(port).map_err(|b| b.what)?;
-            if addr.contains('/') {
-                return Err(format!("an address block (IP/LEN) {LATER}"));
+            if let Some((ip, len)) = addr.split_once('/') {
+                let ips = block(value::ip(ip).map_err(|b| b.what)?, len)?;
+                return Ok(ips.into_iter().map(|ip| Service::Address { ip, port }).collect());
             }
             let (first, last) = match addr.split_once('-') {
                 Some((f, l)) => (f, Some(l)),
@@ -292,6 +292,28 @@ fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
         }
         _ => Err("takes IP [PORT], FIRST-LAST [PORT], IP/LEN [PORT] or fwmark N [inet|inet6]".into()),
     }
+}
+
+/// `198.51.100.40/30`: every address of the block, the first and last included, as
+/// keepalived 2.4 takes it; at most [`RANGE`]. An address with host bits set is refused,
+/// as keepalived skips it.
+fn block(ip: IpAddr, len: &str) -> Result<Vec<IpAddr>, String> {
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = len
+        .parse()
+        .ok()
+        .filter(|l| (1..=bits).contains(l))
+        .ok_or_else(|| format!("'/{len}' is not a prefix length in 1..{bits}; keepalived skips the entry too"))?;
+    let host = if len == bits { 0 } else { u128::MAX >> (128 - (bits - len)) };
+    let (first, as_ip): (u128, fn(u128) -> IpAddr) = match ip {
+        IpAddr::V4(a) => (u128::from(u32::from(a)), |n| IpAddr::from((n as u32).to_be_bytes())),
+        IpAddr::V6(a) => (u128::from(a), |n| IpAddr::from(n.to_be_bytes())),
+    };
+    if first & host != 0 {
+        return Err("host bits are set; keepalived skips the entry too".to_owned());
+    }
+    whole_range(ip, as_ip(first | host))
+        .ok_or_else(|| format!("more addresses than keeplite expands (at most {RANGE})"))
 }
 
 /// `10.0.0.250` to `10.0.1.2` (keepalived 2.4's form with a whole last address): every
@@ -491,4 +513,38 @@ fn real_server(
         cx.lvs.push(r);
     }
     Some(alert.or(cx.g.smtp_alert_checker).or(cx.g.smtp_alert).unwrap_or(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block;
+    use std::net::IpAddr;
+
+    fn ips(v: &[&str]) -> Vec<IpAddr> {
+        v.iter().map(|s| s.parse().expect("address")).collect()
+    }
+
+    #[test]
+    fn an_address_block_is_every_address_in_it() {
+        let a = |s: &str| s.parse::<IpAddr>().expect("address");
+        assert_eq!(
+            block(a("198.51.100.40"), "30"),
+            Ok(ips(&["198.51.100.40", "198.51.100.41", "198.51.100.42", "198.51.100.43"]))
+        );
+        assert_eq!(block(a("198.51.100.40"), "32"), Ok(ips(&["198.51.100.40"])));
+        assert_eq!(block(a("2001:db8::4"), "127"), Ok(ips(&["2001:db8::4", "2001:db8::5"])));
+        assert_eq!(block(a("2001:db8::4"), "128"), Ok(ips(&["2001:db8::4"])));
+        assert_eq!(block(a("10.0.0.0"), "24").map(|v| v.len()), Ok(256));
+        for (ip, len, why) in [
+            ("198.51.100.41", "30", "host bits"),
+            ("10.0.0.0", "23", "at most 256"),
+            ("10.0.0.0", "0", "prefix length"),
+            ("10.0.0.0", "33", "prefix length"),
+            ("2001:db8::", "129", "prefix length"),
+            ("10.0.0.0", "x", "prefix length"),
+        ] {
+            let e = block(a(ip), len).expect_err(ip);
+            assert!(e.contains(why), "{ip}/{len}: {e}");
+        }
+    }
 }
