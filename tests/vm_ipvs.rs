@@ -6,20 +6,10 @@
 mod common;
 
 use common::daemon::Daemon;
-use common::{output, vm_available, Netns};
+use common::{ipvs_saved as saved, output, vm_available, Netns};
 use std::time::Duration;
 
 const START: Duration = Duration::from_secs(30);
-
-/// `ipvsadm -Sn` in `ns`: the table as restore commands, one line per service or
-/// destination, sorted so the comparison does not depend on hash order.
-fn saved(ns: &Netns) -> Vec<String> {
-    let text = output(ns.command("ipvsadm").arg("-Sn"));
-    let mut lines: Vec<String> =
-        text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    lines.sort();
-    lines
-}
 
 fn sorted(lines: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
@@ -51,7 +41,8 @@ fn scheduler_sections(schedulers: &[&str]) -> String {
 const SCHEDULERS: [&str; 11] = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh"];
 
 /// Every forwarding method, persistence, both families, fwmarks, UDP, SCTP, one-packet
-/// scheduling, thresholds, tunnel encapsulations and a multi-port service.
+/// scheduling, thresholds, tunnel encapsulations, a multi-port service and an every-port
+/// one (port 0).
 const SHAPES: &str = "
 keeplite.web=virtual_server
 keeplite.web.address='198.51.100.40'
@@ -115,6 +106,15 @@ keeplite.v6_a.address='2001:db8:2::20'
 keeplite.v6_a.port='8080'
 keeplite.v6_a.weight='7'
 
+keeplite.all=virtual_server
+keeplite.all.address='198.51.100.42'
+keeplite.all.port='0'
+keeplite.all.scheduler='rr'
+keeplite.all.persistence_timeout='600'
+keeplite.all_a=real_server
+keeplite.all_a.virtual_server='all'
+keeplite.all_a.address='203.0.113.42'
+
 keeplite.mark4=virtual_server
 keeplite.mark4.fwmark='7'
 keeplite.mark4.scheduler='rr'
@@ -163,6 +163,8 @@ fn the_kernel_table_matches_the_configuration() {
             "-a --sctp-service 198.51.100.54:5000 -r 203.0.113.54:5001 -m -w 1",
             "-A -t [2001:db8:1::10]:80 -s lc -p 60 -M 64",
             "-a -t [2001:db8:1::10]:80 -r [2001:db8:2::20]:8080 -m -w 7",
+            "-A -t 198.51.100.42:0 -s rr -p 600",
+            "-a -t 198.51.100.42:0 -r 203.0.113.42:0 -m -w 1",
             "-A -f 7 -s rr",
             "-a -f 7 -r 198.51.100.61:0 -g -w 1",
             "-A -f 8 -6 -s wlc",
@@ -194,6 +196,8 @@ fn the_kernel_table_matches_the_configuration() {
         "-> C6336433:01BB Route 3 0 0",
         "UDP C6336435:0035 rr ops",
         "-> CB007135:0035 Tunnel 1 0 0",
+        "TCP C633642A:0000 rr persistent 150000 FFFFFFFF",
+        "-> CB00712A:0000 Masq 1 0 0",
         "FWM 00000007 rr",
         "FWM 00000008 wlc",
         "-> [2001:0db8:0002:0000:0000:0000:0000:0061]:20FB Masq 1 0 0",

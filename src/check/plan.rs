@@ -56,7 +56,8 @@ pub fn plan(config: &Config) -> Plan {
                     (None, None, ServiceKey::Address { ports, .. }) => {
                         ports.iter().flat_map(|r| r.ports()).collect()
                     }
-                    // Validation refuses a fwmark service without a port here; a script needs none.
+                    // Validation refuses a fwmark or every-port (0) service without a port
+                    // here; a script needs none.
                     (None, None, ServiceKey::Fwmark { .. }) => vec![0],
                 };
                 for port in ports {

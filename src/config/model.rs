@@ -377,6 +377,18 @@ impl ServiceKey {
         }
     }
 
+    /// Whether the service takes every port (port 0, the kernel's catch-all; persistent
+    /// only).
+    pub fn every_port(&self) -> bool {
+        matches!(self, ServiceKey::Address { ports, .. } if ports.first().is_some_and(|p| p.first == 0))
+    }
+
+    /// Whether a probe of its real servers has a port from the service: not for a fwmark
+    /// or an every-port service.
+    pub fn gives_a_port(&self) -> bool {
+        matches!(self, ServiceKey::Address { .. }) && !self.every_port()
+    }
+
     /// Number of kernel services this key expands to (one per port, or one fwmark).
     pub fn service_count(&self) -> usize {
         match self {

@@ -210,7 +210,9 @@ fn real_servers(b: &Built, diags: &mut Diagnostics) {
             if let (Some(p), Forward::Dr | Forward::Tun, ServiceKey::Address { .. }) =
                 (r.port, forward, &v.key)
             {
-                if virtual_ports(v) != [p] {
+                // An every-port service keeps the client's port whatever the destination's
+                // (ip_vs_sched_persist): there a port is only where checks probe.
+                if virtual_ports(v) != [p] && !v.key.every_port() {
                     diags.error(
                         At::option(s.line_of("port"), &s.name, "port"),
                         format!(
@@ -323,11 +325,12 @@ fn check_usage(b: &Built, diags: &mut Diagnostics) {
                 }
             }
             let probes_a_port = c.kind.has_port();
-            let fwmark_only = r.virtual_servers.iter().any(|&vi| {
-                b.virtual_servers.get(vi).is_some_and(|v| matches!(v.key, ServiceKey::Fwmark { .. }))
-            });
+            let portless = r
+                .virtual_servers
+                .iter()
+                .any(|&vi| b.virtual_servers.get(vi).is_some_and(|v| !v.key.gives_a_port()));
             if probes_a_port
-                && fwmark_only
+                && portless
                 && c.connect_port.is_none()
                 && r.port.is_none()
                 && reported.insert((ci, "connect_port"))
@@ -336,7 +339,7 @@ fn check_usage(b: &Built, diags: &mut Diagnostics) {
                     diags.error(
                         At::option(s.line_of("connect_port"), &s.name, "connect_port"),
                         format!(
-                            "real server {} of a fwmark service gives the check no port to probe",
+                            "real server {} of a fwmark or every-port service gives the check no port to probe",
                             r.name
                         ),
                         "connect_port on the check, or port on the real server",

@@ -497,17 +497,24 @@ fn a_virtual_server_group_is_one_section_per_entry() {
         vec!["rs_10_0_0_10_80.virtual_server='vs_10_0_0_1_80' 'vs_10_0_0_2_80' 'vs_10_0_0_3_80' 'fwm_9'"]
     );
     assert_eq!(reports, vec!["4: bogus: 'bogus' is not an IP address; ignored"]);
-    // keepalived 2.4's other forms, each reported for what it is.
-    // A mark's own family is the section's (an IPv4 real server behind it needs tun).
+    // keepalived 2.4's other forms: a whole last address, an address block, an entry
+    // without a port (every port, which makes the virtual server persistent). A mark's own
+    // family is the section's (an IPv4 real server behind it needs tun).
     let (out, reports) = run(
         "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.250-10.0.1.2 80\n 10.0.0.8/29 80\n 10.0.0.9\n fwmark 7 inet6\n 10.0.0.1 80 90\n}\nvirtual_server group G {\n protocol TCP\n lb_kind TUN\n real_server 10.0.0.10 80 {\n }\n}\n",
     );
     assert_eq!(with(&out, "fwm_7.family"), vec!["fwm_7.family='ipv6'"]);
     assert_eq!(with(&out, "vs_10_0_1_2_80.address"), vec!["vs_10_0_1_2_80.address='10.0.1.2'"]);
+    assert_eq!(with(&out, "vs_10_0_0_15_80.address"), vec!["vs_10_0_0_15_80.address='10.0.0.15'"]);
+    assert!(with(&out, "vs_10_0_0_16_80.address").is_empty());
+    assert_eq!(with(&out, "vs_10_0_0_9_0.port"), vec!["vs_10_0_0_9_0.port='0'"]);
+    assert_eq!(
+        with(&out, "vs_10_0_0_9_0.persistence_timeout"),
+        vec!["vs_10_0_0_9_0.persistence_timeout='360s'"]
+    );
     assert_eq!(reports, vec![
-        "4: 10.0.0.8/29: an address block (IP/LEN) is not expanded by the import yet (issue 16, item 3); ignored",
-        "5: 10.0.0.9: an entry without a port (every port, for a persistent service) is not in keeplite; ignored",
         "7: 10.0.0.1: takes IP [PORT], FIRST-LAST [PORT], IP/LEN [PORT] or fwmark N [inet|inet6]; ignored",
+        "9: virtual_server: a service without a port takes every port, which the kernel schedules only when persistent: keepalived makes the virtual server persistent for its default 360 s, and so does the import",
     ]);
     // A range may end in a whole address (keepalived 2.4), across an octet; not backwards,
     // not across families, not longer than 256.

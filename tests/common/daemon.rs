@@ -65,16 +65,30 @@ impl Daemon {
     /// [`keepalived`](Self::keepalived) with more arguments, such as `-i ID` (the
     /// configuration id that `@ID` lines are compared with).
     pub fn keepalived_with(ns: &Netns, label: &str, conf: &str, args: &[&str]) -> Daemon {
+        let mut all = vec!["nice", "-n", "-10", "keepalived", "--vrrp"];
+        all.extend_from_slice(args);
+        Daemon::keepalived_in_mode(ns, label, conf, &all)
+    }
+
+    /// keepalived's checker process only (`--check`), at the default nice: its IPVS
+    /// services and real servers, no VRRP (the VM tier compares its IPVS table with
+    /// keeplite's; the guest has no `nice`).
+    pub fn keepalived_lvs(ns: &Netns, label: &str, conf: &str) -> Daemon {
+        Daemon::keepalived_in_mode(ns, label, conf, &["keepalived", "--check"])
+    }
+
+    /// `command` (the program, then its first arguments: keepalived, perhaps under nice),
+    /// with keepalived's files in a scratch directory, logging to the console.
+    fn keepalived_in_mode(ns: &Netns, label: &str, conf: &str, command: &[&str]) -> Daemon {
         let dir = scratch(label);
         std::fs::write(dir.join("keepalived.conf"), conf).expect("write conf");
         let log = std::fs::File::create(dir.join("log")).expect("log");
         let p = |n: &str| dir.join(n).display().to_string();
         let child = ns
-            .command("nice")
-            .args(["-n", "-10", "keepalived"])
+            .command(command[0])
+            .args(&command[1..])
             .args(["-f", &p("keepalived.conf"), "-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
-            .args(["-l", "-D", "-n", "--vrrp"])
-            .args(args)
+            .args(["-l", "-D", "-n"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -67,6 +67,17 @@ pub fn output(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `ipvsadm -Sn` in `ns` (VM tier): the IPVS table as restore commands, one line per
+/// service or destination, spaces normalised and sorted so that a comparison does not
+/// depend on hash order.
+pub fn ipvs_saved(ns: &Netns) -> Vec<String> {
+    let text = output(ns.command("ipvsadm").arg("-Sn"));
+    let mut lines: Vec<String> =
+        text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    lines.sort();
+    lines
+}
+
 /// `keeplite ARGS...` with `stdin`: its exit code and stdout.
 pub fn keeplite_with_input(args: &[&str], stdin: &str) -> (i32, String) {
     use std::io::Write;

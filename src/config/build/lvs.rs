@@ -33,6 +33,15 @@ pub fn virtual_server(r: &mut Reader) -> Option<VirtualServer> {
             format!("0..{}", quorum - 1),
         );
     }
+    if !r.has("persistence_timeout") && key.as_ref().is_some_and(ServiceKey::every_port) {
+        // The kernel schedules a new connection to port 0 only when the service is
+        // persistent (ip_vs_schedule); ipvsadm and keepalived refuse it too.
+        r.fail(
+            "port",
+            "0 (every port) without persistence: the kernel would schedule nothing",
+            "persistence_timeout to be set",
+        );
+    }
     let ops = r.or("ops", false, value::boolean);
     let udp = matches!(key, Some(ServiceKey::Address { protocol: Protocol::Udp, .. }));
     if ops && !udp {
@@ -80,7 +89,10 @@ fn service_key(r: &mut Reader) -> Option<ServiceKey> {
             let addr = r.one("address", value::ip);
             let protocol = r.or("protocol", Protocol::Tcp, |v| value::keyword(v, PROTOCOLS));
             let ranges = if r.has("port") {
-                r.list("port", |v| value::port_range(v).map(|(first, last)| PortRange { first, last }))
+                r.list("port", |v| {
+                    let (first, last) = if v == "0" { (0, 0) } else { value::port_range(v)? };
+                    Ok(PortRange { first, last })
+                })
             } else {
                 r.required("port", |_| Ok(()));
                 Vec::new()
@@ -101,11 +113,16 @@ fn service_key(r: &mut Reader) -> Option<ServiceKey> {
     }
 }
 
-/// Port ranges: none overlapping, their ports within the per-service limit.
+/// Port ranges: none overlapping, their ports within the per-service limit; port 0
+/// (every port) alone.
 fn expand_ports(
     r: &mut Reader,
     ranges: Vec<PortRange>,
 ) -> Option<heapless::Vec<PortRange, { crate::limits::PORTS_PER_VIRTUAL_SERVER }>> {
+    if ranges.len() > 1 && ranges.iter().any(|p| p.first == 0) {
+        r.fail("port", "0 (every port) with other ports", "0 alone, or ports 1..65535");
+        return None;
+    }
     for (i, a) in ranges.iter().enumerate() {
         if let Some(b) = ranges[..i].iter().find(|b| a.first <= b.last && b.first <= a.last) {
             let show = |p: &PortRange| {

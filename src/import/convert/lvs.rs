@@ -58,10 +58,13 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
             }
             "lb_kind" | "lvs_method" => method(cx, &mut common, n, true),
             "persistence_timeout" => {
-                // Without a value keepalived takes 6 minutes; keeplite wants it written.
+                // Without a value keepalived takes 6 minutes; keeplite wants it written. 0 is
+                // no persistence, keeplite's default.
                 let v = n.arg(0).unwrap_or("360");
-                if let Some(d) = cx.seconds(n, v) {
-                    common.set("persistence_timeout", duration_text(d), &n.at, kw);
+                match cx.seconds(n, v) {
+                    Some(d) if d.is_zero() => common.remove("persistence_timeout"),
+                    Some(d) => common.set("persistence_timeout", duration_text(d), &n.at, kw),
+                    None => {}
                 }
             }
             "persistence_granularity" => {
@@ -84,7 +87,7 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
             },
             "sorry_server" => {
                 let Some(addr) = cx.arg(n) else { continue };
-                let text = match (n.arg(1), addr.contains(':')) {
+                let text = match (n.arg(1).filter(|p| !is_zero(p)), addr.contains(':')) {
                     (None, _) => addr.to_owned(),
                     (Some(p), true) => format!("[{addr}]:{p}"),
                     (Some(p), false) => format!("{addr}:{p}"),
@@ -142,6 +145,14 @@ pub fn virtual_server(cx: &mut Ctx, node: &Node, all: &[Node]) {
         // The kernel's default for protocol 0 is UDP, and keepalived sets it so.
         common.set("protocol", "udp", &node.at, "protocol");
         cx.report(node, "no protocol: keepalived takes UDP (and warns), and so does the import");
+    }
+    let every_port = services.iter().any(|s| matches!(s, Service::Address { port: 0, .. }));
+    if every_port && common.opt("persistence_timeout").is_none() {
+        // The kernel schedules a new connection to every port only when the service is
+        // persistent; keepalived makes the whole virtual server so ("zero port only valid
+        // for persistent services - setting"), and keeplite refuses it otherwise.
+        common.set("persistence_timeout", "360s", &node.at, "virtual_server");
+        cx.report(node, "a service without a port takes every port, which the kernel schedules only when persistent: keepalived makes the virtual server persistent for its default 360 s, and so does the import");
     }
     if common.value("ops") == Some("1") && common.value("protocol").is_some_and(|p| p != "udp") {
         if let Some(o) = common.opt("ops") {
@@ -232,31 +243,41 @@ fn services(cx: &mut Ctx, node: &Node, all: &[Node]) -> Option<Vec<Service>> {
             }
             Some(out)
         }
-        [ip, port] => match (value::ip(ip), value::port(port)) {
-            (Ok(ip), Ok(port)) => Some(vec![Service::Address { ip, port }]),
-            _ => {
-                cx.report(node, format!("'{ip} {port}' is not an address and port; not carried over"));
-                None
+        [ip, ..] if node.args().len() <= 2 => {
+            let port = node.arg(1);
+            match (value::ip(ip), service_port(port)) {
+                (Ok(ip), Ok(port)) => Some(vec![Service::Address { ip, port }]),
+                _ => {
+                    let words = node.args().join(" ");
+                    cx.report(node, format!("'{words}' is not an address and port; not carried over"));
+                    None
+                }
             }
-        },
-        [_] => {
-            cx.report(
-                node,
-                "a service without a port (all ports, for persistence) is not in keeplite; not carried over",
-            );
-            None
         }
         _ => {
-            cx.report(node, "takes IP PORT, fwmark N or group NAME; not carried over");
+            cx.report(node, "takes IP [PORT], fwmark N or group NAME; not carried over");
             None
         }
     }
 }
 
-/// One line of a `virtual_server_group`: `IP PORT`, `FIRST-LAST PORT` (the last part of
-/// the address, or a whole last address), `IP/LEN PORT` (every address of the block), or
-/// `fwmark N [inet|inet6]`. An entry without a port is not in keeplite: reported with
-/// its reason.
+/// A service's port: none, or 0 as keepalived reads it (any number of zeros), is every
+/// port (keeplite's `port='0'`).
+fn service_port(port: Option<&str>) -> Result<u16, String> {
+    match port.filter(|p| !is_zero(p)) {
+        None => Ok(0),
+        Some(p) => value::port(p).map_err(|b| b.what),
+    }
+}
+
+/// A port keepalived reads as none: `0`, `00`, ...
+fn is_zero(port: &str) -> bool {
+    !port.is_empty() && port.bytes().all(|b| b == b'0')
+}
+
+/// One line of a `virtual_server_group`: `IP [PORT]`, `FIRST-LAST [PORT]` (the last part
+/// of the address, or a whole last address), `IP/LEN [PORT]` (every address of the block),
+/// or `fwmark N [inet|inet6]`; without a port, every port.
 fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
     match e.words.as_slice() {
         [f, mark] if f == "fwmark" => Ok(vec![Service::Fwmark(mark.clone(), None)]),
@@ -265,11 +286,8 @@ fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
             "inet6" => Ok(vec![Service::Fwmark(mark.clone(), Some("ipv6"))]),
             other => Err(format!("'{other}' is not inet or inet6")),
         },
-        [_] => {
-            Err("an entry without a port (every port, for a persistent service) is not in keeplite".into())
-        }
-        [addr, port] => {
-            let port = value::port(port).map_err(|b| b.what)?;
+        [addr, rest @ ..] if rest.len() <= 1 => {
+            let port = service_port(rest.first().map(String::as_str))?;
             if let Some((ip, len)) = addr.split_once('/') {
                 let ips = block(value::ip(ip).map_err(|b| b.what)?, len)?;
                 return Ok(ips.into_iter().map(|ip| Service::Address { ip, port }).collect());
@@ -299,11 +317,9 @@ fn group_entry(e: &Node) -> Result<Vec<Service>, String> {
 /// as keepalived skips it.
 fn block(ip: IpAddr, len: &str) -> Result<Vec<IpAddr>, String> {
     let bits = if ip.is_ipv4() { 32 } else { 128 };
-    let len: u32 = len
-        .parse()
-        .ok()
-        .filter(|l| (1..=bits).contains(l))
-        .ok_or_else(|| format!("'/{len}' is not a prefix length in 1..{bits}; keepalived skips the entry too"))?;
+    let len: u32 = len.parse().ok().filter(|l| (1..=bits).contains(l)).ok_or_else(|| {
+        format!("'/{len}' is not a prefix length in 1..{bits}; keepalived skips the entry too")
+    })?;
     let host = if len == bits { 0 } else { u128::MAX >> (128 - (bits - len)) };
     let (first, as_ip): (u128, fn(u128) -> IpAddr) = match ip {
         IpAddr::V4(a) => (u128::from(u32::from(a)), |n| IpAddr::from((n as u32).to_be_bytes())),
@@ -422,7 +438,8 @@ fn real_server(
         cx.report(node, format!("'{ip}' is not an address; not carried over"));
         return None;
     };
-    let port = match port.map(|p| value::port(p)) {
+    // keepalived reads a port of zeros as none (the service's).
+    let port = match port.filter(|p| !is_zero(p)).map(|p| value::port(p)) {
         Some(Ok(p)) => Some(p),
         Some(Err(_)) => {
             cx.report(node, format!("'{}' is not a port; not carried over", node.args()[1]));

@@ -107,8 +107,9 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedProcess> {
 
 /// `track_process { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming
 /// the process check of the block. keeplite takes `reverse` from the check, so an entry
-/// reversing it gets a check of its own. Unless `weights` keeps weights, they are 0, as
-/// keepalived's manual demands of an address owner and a sync group member.
+/// reversing it gets a check of its own. An address owner's weights (and a sync group's
+/// with an owner among its members) are 0, as keeplite takes them; a sync group member
+/// keeps its own, as keepalived's code does (its manual asks for 0).
 pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
     let lookup = |cx: &mut Ctx, name: &str| cx.track_processes.get(name).cloned().flatten();
     let missing = "no vrrp_track_process with a process has this name";
@@ -133,12 +134,13 @@ pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
                 continue;
             }
         };
-        let weight = if weights != Weights::Own && weight != 0 {
+        let zeroed = matches!(weights, Weights::Owner | Weights::Zero | Weights::Member { owner: true });
+        let weight = if zeroed && weight != 0 {
             cx.reports.add(
                 &t.at,
                 kname,
                 format!(
-                    "keepalived's manual demands weight 0 in {}; tracked with weight 0, so a lost quorum is FAULT",
+                    "keeplite takes weight 0 only in {} (keepalived's manual asks it too); tracked with weight 0, so a lost quorum is FAULT",
                     weights.whose()
                 ),
             );

@@ -8,21 +8,23 @@ use super::script::reverse;
 use super::Ctx;
 use crate::config::value;
 use crate::import::out::Section;
-use crate::import::report::Origin;
+use crate::import::report::{Origin, Reports};
 use crate::import::tree::Node;
 
 /// What keepalived does to the weights of tracked objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weights {
     /// Keeps them.
-    Own,
+    Keep,
     /// An address owner's (priority 255): weighted interfaces and scripts are not
     /// tracked, a file's weight 1 becomes 0 and another is not tracked, a process's
-    /// weight becomes 0.
+    /// weight becomes 0 (keeplite's rule for an owner; keepalived's manual asks it too).
     Owner,
-    /// A sync group member's without `sync_group_tracking_weight` (owner or not): as an
-    /// owner's, except that an interface's weight becomes 0.
-    Member,
+    /// A sync group member's without `sync_group_tracking_weight`, an owner or not: as an
+    /// owner's, except that an interface's weight becomes 0 and a process keeps its weight
+    /// unless the member is the owner (keepalived's vrrp_complete_instance leaves
+    /// processes alone; keeplite's owner takes weight 0 only).
+    Member { owner: bool },
     /// A sync group's own, when a member is the address owner: every weight becomes 0.
     Zero,
 }
@@ -32,48 +34,56 @@ impl Weights {
     /// tracking weights.
     pub fn of_instance(grouped: Option<bool>, owner: bool) -> Weights {
         match (grouped, owner) {
-            (Some(false), _) => Weights::Member,
+            (Some(false), owner) => Weights::Member { owner },
             (_, true) => Weights::Owner,
-            _ => Weights::Own,
+            _ => Weights::Keep,
         }
     }
 
     /// Where weights go, for the reports.
     pub(super) fn whose(self) -> &'static str {
         match self {
-            Weights::Own => "an instance",
+            Weights::Keep => "an instance",
             Weights::Owner => "an address owner (priority 255)",
-            Weights::Member => "a sync group member (without sync_group_tracking_weight)",
+            Weights::Member { .. } => "a sync group member (without sync_group_tracking_weight)",
             Weights::Zero => "a sync group with an address owner (priority 255) among its members",
         }
     }
+}
+
+/// The `weight W [reverse]` after an interface's or script's name: `Some(None)` without
+/// one; `None` (reported) when malformed, and the entry is left out.
+fn plain_weight(cx: &mut Ctx, t: &Node) -> Option<Option<i64>> {
+    let name = t.keyword();
+    let weight = match t.arg(0) {
+        None => None,
+        Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
+            Some(Ok(w)) => Some(w),
+            _ => {
+                cx.reports.add(&t.at, name, "the weight is not a number in -253..253; ignored");
+                return None;
+            }
+        },
+        Some(other) => {
+            cx.reports.add(&t.at, name, format!("'{other}' is not understood; ignored"));
+            return None;
+        }
+    };
+    reverse(cx, t, 2);
+    Some(weight)
 }
 
 /// `track_interface { IF [weight W [reverse]] }` -> `IF` or `IF:W`.
 pub fn track_interfaces(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
     for t in n.children() {
         let name = t.keyword();
-        let weight = match t.arg(0) {
-            None => None,
-            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
-                Some(Ok(w)) => Some(w),
-                _ => {
-                    cx.reports.add(&t.at, name, "the weight is not a number in -253..253; ignored");
-                    continue;
-                }
-            },
-            Some(other) => {
-                cx.reports.add(&t.at, name, format!("'{other}' is not understood; ignored"));
-                continue;
-            }
-        };
-        reverse(cx, t, 2);
+        let Some(weight) = plain_weight(cx, t) else { continue };
         let weight = match (weight, weights) {
             (Some(w), Weights::Owner) if w != 0 => {
                 cx.reports.add(&t.at, name, format!("keepalived does not track interfaces with a weight in {}, and neither does the import", weights.whose()));
                 continue;
             }
-            (Some(w), Weights::Member | Weights::Zero) if w != 0 => {
+            (Some(w), Weights::Member { .. } | Weights::Zero) if w != 0 => {
                 cx.reports.add(&t.at, "weight", format!("keepalived ignores the weights of tracked interfaces in {}, and so does the import: down means FAULT", weights.whose()));
                 None
             }
@@ -99,23 +109,9 @@ pub fn track_scripts(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) 
             );
             continue;
         };
-        let weight = match t.arg(0) {
-            None => None,
-            Some("weight") => match t.arg(1).map(|w| value::int(w, -253, 253)) {
-                Some(Ok(w)) => Some(w),
-                _ => {
-                    cx.reports.add(&t.at, kname, "the weight is not a number in -253..253; ignored");
-                    continue;
-                }
-            },
-            Some(other) => {
-                cx.reports.add(&t.at, kname, format!("'{other}' is not understood; ignored"));
-                continue;
-            }
-        };
-        reverse(cx, t, 2);
+        let Some(weight) = plain_weight(cx, t) else { continue };
         let weight = match weights {
-            Weights::Owner | Weights::Member if weight.unwrap_or(r.weight) != 0 => {
+            Weights::Owner | Weights::Member { .. } if weight.unwrap_or(r.weight) != 0 => {
                 cx.reports.add(
                     &t.at,
                     kname,
@@ -218,7 +214,7 @@ pub fn tracked_files(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) 
             }
         };
         let weight = match (weights, weight) {
-            (Weights::Own, w) | (_, w @ 0) => w,
+            (Weights::Keep, w) | (_, w @ 0) => w,
             (Weights::Zero, _) => {
                 cx.reports.add(&t.at, kname, format!("keepalived clears the weight in {}: a non-zero number means FAULT, and so does the import", weights.whose()));
                 0
@@ -287,23 +283,27 @@ pub fn add_group_tracking(cx: &mut Ctx) {
     for g in std::mem::take(&mut cx.group_tracking) {
         let owner =
             cx.vrrps.iter().any(|s| g.members.contains(&s.name) && s.value("priority") == Some("255"));
-        let weights = if owner { Weights::Zero } else { Weights::Own };
+        let weights = if owner { Weights::Zero } else { Weights::Keep };
         let mut tracked = Section::new("", "sync_group", &g.at, "vrrp_sync_group");
         for n in &g.blocks {
             entries(cx, &mut tracked, n, weights);
         }
-        for member in &g.members {
-            let Some(i) = cx.vrrps.iter().position(|s| s.name == *member) else { continue };
-            let placeholder = Section::new(member, "vrrp", &tracked.at, "vrrp_instance");
-            let mut s = std::mem::replace(&mut cx.vrrps[i], placeholder);
-            merge(cx, &mut s, &tracked);
-            cx.vrrps[i] = s;
+        let Ctx { vrrps, reports, scripts, checks, .. } = &mut *cx;
+        let weight_of = |list: &str, entry: &str| entry_weight(scripts, checks, list, entry);
+        for member in vrrps.iter_mut().filter(|s| g.members.contains(&s.name)) {
+            merge(reports, &weight_of, member, &tracked);
         }
     }
 }
 
-/// The group's entries into a member's lists.
-fn merge(cx: &mut Ctx, member: &mut Section, tracked: &Section) {
+/// The group's entries into a member's lists; `weight_of` is the weight an entry of a list
+/// tracks with.
+fn merge(
+    reports: &mut Reports,
+    weight_of: &dyn Fn(&str, &str) -> i64,
+    member: &mut Section,
+    tracked: &Section,
+) {
     for opt in &tracked.options {
         for item in &opt.items {
             let object = object_of(&item.value);
@@ -316,10 +316,10 @@ fn merge(cx: &mut Ctx, member: &mut Section, tracked: &Section) {
                 member.push(&opt.name, item.value.clone(), &item.at, &item.keyword);
                 continue;
             };
-            if entry_weight(cx, &opt.name, &own.value) == 0 {
-                cx.reports.add(&own.at, object, format!("tracked by instance '{}' with weight 0 and by its sync group: keepalived keeps the instance's entry, and so does the import", member.name));
+            if weight_of(&opt.name, &own.value) == 0 {
+                reports.add(&own.at, object, format!("tracked by instance '{}' with weight 0 and by its sync group: keepalived keeps the instance's entry, and so does the import", member.name));
             } else {
-                cx.reports.add(&own.at, object, format!("tracked by instance '{}' and by its sync group: keepalived takes the group's weight, and so does the import", member.name));
+                reports.add(&own.at, object, format!("tracked by instance '{}' and by its sync group: keepalived takes the group's weight, and so does the import", member.name));
                 *own = item.clone();
             }
         }
@@ -333,14 +333,14 @@ fn object_of(entry: &str) -> &str {
 
 /// The weight an entry of list `list` tracks with: its own, else the named section's
 /// `weight`, else keeplite's default for the kind.
-fn entry_weight(cx: &Ctx, list: &str, entry: &str) -> i64 {
+fn entry_weight(scripts: &[Section], checks: &[Section], list: &str, entry: &str) -> i64 {
     if let Some(w) = entry.rsplit_once(':').and_then(|(_, w)| w.parse().ok()) {
         return w;
     }
     let (sections, default) = match list {
-        "track_script" => (&cx.scripts, 0),
-        "track_file" => (&cx.checks, 1),
-        "track_process" => (&cx.checks, 0),
+        "track_script" => (scripts, 0),
+        "track_file" => (checks, 1),
+        "track_process" => (checks, 0),
         _ => return 0,
     };
     sections

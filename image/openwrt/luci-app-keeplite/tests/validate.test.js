@@ -108,6 +108,7 @@ const SAMPLES = [
 	[ 'script', 'user', [ 'nobody', 'no body' ] ],
 	[ 'virtual_server', 'address', [ '10.0.0.8', '2001:db8::8', 'web.example.org' ] ],
 	[ 'virtual_server', 'port', [ [ '80' ], [ '80', '443' ], [ '1812-1814' ], [ '0' ], [ '65536' ], [ '90-80' ], [ 'http' ] ] ],
+	[ 'virtual_server', 'port', [ [ '0' ], [ '0', '80' ], [ '00' ] ], { persistence_timeout: '300' } ],
 	[ 'virtual_server', 'fwmark', [ '7', '0', '4294967295', '4294967296', 'x' ], { address: null, port: null } ],
 	[ 'virtual_server', 'family', [ 'ipv4', 'ipv6', 'inet' ], { address: null, port: null, fwmark: '7' } ],
 	[ 'virtual_server', 'inhibit_on_failure', [ '1', 'x' ] ],
@@ -186,7 +187,9 @@ t('the page accepts exactly what keeplite check-config accepts', () => {
 			delete opts.vsFamilies;
 			opts[option] = value;
 			const items = Array.isArray(value) ? value : [ value ];
-			const fullCtx = Object.assign({}, ctx || {}, { vip: (option === 'vip') ? items : [ '10.0.0.7/24' ] });
+			/* As the page's context(): the section's values, this option's among them. */
+			const fullCtx = Object.assign({}, ctx || {}, { [option]: value },
+				{ vip: (option === 'vip') ? items : [ '10.0.0.7/24' ] });
 			const page = items.every(v => model.validateOption(type, option, v, fullCtx) === true);
 			/* An empty value means "not set" on the page: the daemon never sees it. */
 			if (items.length === 1 && items[0] === '')

@@ -741,6 +741,19 @@ function portRange(v) {
 	return Number(a) <= Number(b) ? true : bad("port range '" + v + "' runs backwards", 'low-high');
 }
 
+/* A virtual server's port entry: a port or range, or 0 alone, every port, which the
+ * kernel schedules only for a persistent service (config::build::lvs). */
+function servicePort(v, ctx) {
+	if (String(v) !== '0')
+		return portRange(v);
+	const c = obj(ctx);
+	if ([].concat(c.port == null ? [] : c.port).length > 1)
+		return bad('0 (every port) with other ports', '0 alone, or ports 1..65535');
+	if (c.persistence_timeout == null || c.persistence_timeout === '')
+		return bad('0 (every port) without persistence: the kernel would schedule nothing', 'persistence_timeout to be set');
+	return true;
+}
+
 /* 200 or 200-299: value::status_range. */
 function statusRange(v) {
 	v = String(v);
@@ -880,7 +893,7 @@ const OPTIONS = {
 	virtual_server: {
 		address: ip,
 		fwmark: int(1, 4294967295),
-		port: portRange,
+		port: servicePort,
 		family: keyword([ 'ipv4', 'ipv6' ]),
 		protocol: keyword([ 'tcp', 'udp', 'sctp' ]),
 		scheduler: keyword(SCHEDULERS),

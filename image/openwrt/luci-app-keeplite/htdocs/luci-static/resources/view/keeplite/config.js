@@ -29,7 +29,8 @@ const REQUIRED_WHEN = {
 };
 
 /* The other values of a section that option checks read, as the form holds them now. */
-const CONTEXT = [ 'version', 'vip', 'interval', 'quorum', 'protocol', 'type', 'fwmark', 'address', 'forward', 'virtual_server' ];
+const CONTEXT = [ 'version', 'vip', 'interval', 'quorum', 'protocol', 'type', 'fwmark', 'address', 'forward', 'virtual_server',
+	'port', 'persistence_timeout' ];
 
 function context(section, section_id) {
 	const ctx = {};
@@ -251,7 +252,7 @@ return view.extend({
 		/* virtual_server */
 		s = gridSection(m, 'virtual_server', _('Virtual servers'), _('IPVS services: an address with ports, or a firewall mark.'));
 		o = checked(s.option(form.Value, 'address', _('Address'), _('The virtual address; leave empty for a fwmark service.')), 'virtual_server', 'address');
-		o = checked(s.option(form.DynamicList, 'port', _('Ports'), _('443 or a range 1812-1814.')), 'virtual_server', 'port');
+		o = checked(s.option(form.DynamicList, 'port', _('Ports'), _('443 or a range 1812-1814; 0 alone is every port (needs persistence).')), 'virtual_server', 'port');
 		o.depends({ address: /./ });
 		o = checked(s.option(form.ListValue, 'protocol', _('Protocol')), 'virtual_server', 'protocol');
 		o.value('', _('default (tcp)'));
