@@ -4,7 +4,7 @@
 
 use super::links::Links;
 use crate::net::netlink::Socket;
-use crate::net::{address, link};
+use crate::net::{address, link, sysctl};
 use crate::vrrp::announce::MacAddr;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -31,22 +31,22 @@ pub fn create(
     if ipv6 {
         // The vmac's link-local address is the advert source; with DAD it would be
         // unusable for a second after every start.
-        sysctl(&format!("ipv6/conf/{name}/accept_dad"), "0")?;
+        sysctl::write(&format!("ipv6/conf/{name}/accept_dad"), "0")?;
         // Not the kernel's link-local: made from the virtual MAC, it would be the same on
         // every router of the VRID, and adverts with equal priorities and equal sources
         // never elect one master. The base interface's own is added below instead.
-        sysctl(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
+        sysctl::write(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
     } else {
         // Answer ARP only for addresses on the vmac itself (the VIPs), as keepalived does.
-        sysctl(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
-        sysctl(&format!("ipv4/conf/{name}/arp_filter"), "0")?;
+        sysctl::write(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
+        sysctl::write(&format!("ipv4/conf/{name}/arp_filter"), "0")?;
         // Adverts are heard on the vmac, which has no route back to their sources: reverse
         // path filtering would drop them (keepalived sets the same).
-        sysctl(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
-        sysctl(&format!("ipv4/conf/{name}/accept_local"), "1")?;
+        sysctl::write(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
+        sysctl::write(&format!("ipv4/conf/{name}/accept_local"), "1")?;
         // keepalived sets it on every vmac: the VIPs there are all of one router.
-        sysctl(&format!("ipv4/conf/{name}/promote_secondaries"), "1")?;
-        if std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter").is_ok_and(|v| v.trim() == "1") {
+        sysctl::write(&format!("ipv4/conf/{name}/promote_secondaries"), "1")?;
+        if sysctl::read("ipv4/conf/all/rp_filter").as_deref() == Some("1") {
             // The kernel applies the stricter of `all` and the interface's own setting.
             crate::log::warning!(
                 "{name}: net.ipv4.conf.all.rp_filter is 1 (strict): adverts heard on the vmac \
@@ -82,11 +82,6 @@ pub fn remove(nl: &mut Socket, vrid: u8, ipv6: bool) -> Result<(), String> {
         Err(e) if e.kind() != crate::net::error::ErrorKind::NoDevice => Err(e.to_string()),
         _ => Ok(()),
     }
-}
-
-fn sysctl(key: &str, value: &str) -> Result<(), String> {
-    let path = format!("/proc/sys/net/{key}");
-    std::fs::write(&path, value).map_err(|e| format!("{path}: {e}"))
 }
 
 #[cfg(test)]

@@ -12,3 +12,4 @@ pub mod packet_socket;
 mod proptests;
 pub mod route;
 pub mod rule;
+pub mod sysctl;

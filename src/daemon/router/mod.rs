@@ -986,6 +986,5 @@ fn reason_text(reason: Reason) -> &'static str {
 
 /// keepalived sets the NA router flag when the interface forwards IPv6.
 fn ipv6_forwarding(interface: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{interface}/forwarding"))
-        .is_ok_and(|v| v.trim() == "1")
+    crate::net::sysctl::read(&format!("ipv6/conf/{interface}/forwarding")).as_deref() == Some("1")
 }

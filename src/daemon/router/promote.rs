@@ -11,6 +11,7 @@
 
 use crate::config::model::Config;
 use crate::log;
+use crate::net::sysctl;
 
 /// The interfaces where keeplite turned `promote_secondaries` on.
 #[derive(Debug, Default)]
@@ -50,18 +51,17 @@ impl Promoted {
     }
 }
 
-fn path(iface: &str) -> String {
-    format!("/proc/sys/net/ipv4/conf/{iface}/promote_secondaries")
+fn key(iface: &str) -> String {
+    format!("ipv4/conf/{iface}/promote_secondaries")
 }
 
 /// The setting on `iface`; `None` when the interface (or its IPv4 settings) is missing.
 fn read(iface: &str) -> Option<bool> {
-    std::fs::read_to_string(path(iface)).ok().map(|v| v.trim() != "0")
+    sysctl::read(&key(iface)).map(|v| v != "0")
 }
 
 fn write(iface: &str, on: bool) -> Result<(), String> {
-    let path = path(iface);
-    std::fs::write(&path, if on { "1" } else { "0" }).map_err(|e| format!("{path}: {e}"))
+    sysctl::write(&key(iface), if on { "1" } else { "0" })
 }
 
 /// Off again; an interface that is gone has nothing to restore.

@@ -243,9 +243,8 @@ fn services(cx: &mut Ctx, node: &Node, all: &[Node]) -> Option<Vec<Service>> {
             }
             Some(out)
         }
-        [ip, ..] if node.args().len() <= 2 => {
-            let port = node.arg(1);
-            match (value::ip(ip), service_port(port)) {
+        [ip, port @ ..] if port.len() <= 1 => {
+            match (value::ip(ip), service_port(port.first().map(String::as_str))) {
                 (Ok(ip), Ok(port)) => Some(vec![Service::Address { ip, port }]),
                 _ => {
                     let words = node.args().join(" ");

@@ -306,35 +306,37 @@ fn merge(
 ) {
     for opt in &tracked.options {
         for item in &opt.items {
-            let object = object_of(&item.value);
+            let (object, _) = split(&item.value);
             let own = member
                 .options
                 .iter_mut()
                 .find(|o| o.name == opt.name)
-                .and_then(|o| o.items.iter_mut().find(|i| object_of(&i.value) == object));
+                .and_then(|o| o.items.iter_mut().find(|i| split(&i.value).0 == object));
             let Some(own) = own else {
                 member.push(&opt.name, item.value.clone(), &item.at, &item.keyword);
                 continue;
             };
             if weight_of(&opt.name, &own.value) == 0 {
-                reports.add(&own.at, object, format!("tracked by instance '{}' with weight 0 and by its sync group: keepalived keeps the instance's entry, and so does the import", member.name));
+                reports.add(&own.at, &object, format!("tracked by instance '{}' with weight 0 and by its sync group: keepalived keeps the instance's entry, and so does the import", member.name));
             } else {
-                reports.add(&own.at, object, format!("tracked by instance '{}' and by its sync group: keepalived takes the group's weight, and so does the import", member.name));
+                reports.add(&own.at, &object, format!("tracked by instance '{}' and by its sync group: keepalived takes the group's weight, and so does the import", member.name));
                 *own = item.clone();
             }
         }
     }
 }
 
-/// The object an entry names: `NAME` of `NAME` or `NAME:W`.
-fn object_of(entry: &str) -> &str {
-    entry.rsplit_once(':').filter(|(_, w)| w.parse::<i64>().is_ok()).map_or(entry, |(name, _)| name)
+/// An entry's object and weight, `NAME` or `NAME:W`, as keeplite reads them
+/// (`value::weighted_name`; the import writes only entries it takes).
+fn split(entry: &str) -> (String, Option<i64>) {
+    value::weighted_name(entry).map_or_else(|_| (entry.to_owned(), None), |(n, w)| (n, w.map(i64::from)))
 }
 
 /// The weight an entry of list `list` tracks with: its own, else the named section's
 /// `weight`, else keeplite's default for the kind.
 fn entry_weight(scripts: &[Section], checks: &[Section], list: &str, entry: &str) -> i64 {
-    if let Some(w) = entry.rsplit_once(':').and_then(|(_, w)| w.parse().ok()) {
+    let (name, weight) = split(entry);
+    if let Some(w) = weight {
         return w;
     }
     let (sections, default) = match list {
@@ -345,7 +347,7 @@ fn entry_weight(scripts: &[Section], checks: &[Section], list: &str, entry: &str
     };
     sections
         .iter()
-        .find(|s| s.name == entry)
+        .find(|s| s.name == name)
         .and_then(|s| s.value("weight"))
         .and_then(|w| w.parse().ok())
         .unwrap_or(default)
