@@ -190,7 +190,7 @@ fn a_vmac_macvlan_is_created_seen_and_deleted() {
     let mac = MacAddr::virtual_router(51, false).0;
     assert_eq!(mac, [0x00, 0x00, 0x5e, 0x00, 0x01, 51]);
 
-    ok(link::add_macvlan(&mut sock, "vrrp.51", &eth0, mac));
+    ok(link::add_macvlan(&mut sock, "vrrp.51", &eth0, mac, None));
     let vmac = ok(link::by_name(&mut sock, "vrrp.51"));
     assert_eq!((vmac.mac, vmac.parent, vmac.admin_up), (Some(mac), Some(eth0.index), false));
     ok(link::set_up(&mut sock, "vrrp.51", true));
@@ -206,12 +206,12 @@ fn a_vmac_macvlan_is_created_seen_and_deleted() {
     ok(address::add(&mut sock, &vmac, ip("198.51.100.51"), 24));
     assert!(host.ip_output(&["-o", "addr", "show", "dev", "vrrp.51"]).contains("198.51.100.51/24"));
 
-    let again = link::add_macvlan(&mut sock, "vrrp.51", &eth0, mac).unwrap_err();
+    let again = link::add_macvlan(&mut sock, "vrrp.51", &eth0, mac, None).unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Exists);
     assert_eq!(again.to_string(), "create macvlan vrrp.51 on eth0: File exists (EEXIST)");
 
     // The IPv6 flavour on the same parent.
-    ok(link::add_macvlan(&mut sock, "vrrp6.51", &eth0, MacAddr::virtual_router(51, true).0));
+    ok(link::add_macvlan(&mut sock, "vrrp6.51", &eth0, MacAddr::virtual_router(51, true).0, None));
     assert!(host.ip_output(&["link", "show", "vrrp6.51"]).contains("00:00:5e:00:02:33"));
     ok(link::delete(&mut sock, "vrrp6.51"));
 

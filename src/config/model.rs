@@ -97,6 +97,24 @@ pub enum InitialState {
 pub const INITIAL_STATES: &[(&str, InitialState)] =
     &[("master", InitialState::Master), ("backup", InitialState::Backup)];
 
+/// An interface of the instance's own, made on its `interface`, that holds its VIPs and
+/// sends its adverts (keepalived's `use_vmac` and `use_ipvlan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VirtualLink {
+    /// `use_vmac`: a private macvlan with the RFC virtual MAC, the same on every router.
+    Vmac,
+    /// `use_ipvlan`: an L2 ipvlan, with the interface's own MAC (for LANs and hypervisors
+    /// that allow one MAC per port), in `mode`, holding `address` (`ipvlan_address`, with its
+    /// prefix length) while keeplite runs.
+    Ipvlan { mode: IpvlanMode, address: Option<(IpAddr, u8)> },
+}
+
+pub use crate::net::link::IpvlanMode;
+
+/// Names of [`IpvlanMode`] in the file (keepalived's words).
+pub const IPVLAN_MODES: &[(&str, IpvlanMode)] =
+    &[("bridge", IpvlanMode::Bridge), ("private", IpvlanMode::Private), ("vepa", IpvlanMode::Vepa)];
+
 /// A virtual address with its prefix length and the options of keepalived's
 /// `virtual_ipaddress` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,7 +269,8 @@ pub struct Vrrp {
     pub garp_interval: Duration,
     pub garp_delay: Duration,
     pub garp_refresh: Duration,
-    pub use_vmac: bool,
+    /// `use_vmac` or `use_ipvlan`: the VIPs on an interface of the instance's own.
+    pub virtual_link: Option<VirtualLink>,
     /// keepalived's `promote_secondaries`: `net.ipv4.conf.IF.promote_secondaries` on for the
     /// interface, so removing a VIP that is the primary address of its subnet keeps the
     /// others of that subnet.

@@ -212,7 +212,12 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.dur("garp_interval", v.garp_interval);
     o.dur("garp_delay", v.garp_delay);
     o.dur("garp_refresh", v.garp_refresh);
-    o.flag("use_vmac", v.use_vmac);
+    o.flag("use_vmac", v.virtual_link == Some(VirtualLink::Vmac));
+    o.flag("use_ipvlan", matches!(v.virtual_link, Some(VirtualLink::Ipvlan { .. })));
+    if let Some(VirtualLink::Ipvlan { mode, address }) = &v.virtual_link {
+        o.set("ipvlan_mode", keyword_name(*mode, IPVLAN_MODES));
+        o.opt("ipvlan_address", address.map(|(a, len)| format!("{a}/{len}")));
+    }
     o.flag("promote_secondaries", v.promote_secondaries);
     o.dur("up_delay", v.up_delay);
     o.dur("down_delay", v.down_delay);

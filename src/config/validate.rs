@@ -49,6 +49,37 @@ fn vrrp_uniqueness(b: &Built, diags: &mut Diagnostics) {
                 "a vrid unique per interface and address family",
             );
         }
+        let own = ipvlan_addresses(v);
+        let shared = all[..i]
+            .iter()
+            .filter(|(_, o, _)| o.interface == v.interface)
+            .find_map(|(_, o, _)| ipvlan_addresses(o).into_iter().find(|a| own.contains(a)).map(|a| (o, a)));
+        if let Some((other, addr)) = shared {
+            let what = match addr {
+                Some(a) => a.to_string(),
+                None => format!("{}'s link-local address", v.interface),
+            };
+            diags.error(
+                At::option(s.line_of("use_ipvlan"), &s.name, "use_ipvlan"),
+                format!("the ipvlan of {} on {} has {what} too: the kernel gives it to one", other.name, v.interface),
+                "an ipvlan_address of its own for each; for IPv6 a link-local one (fe80::/10) after the first",
+            );
+        }
+        let mode = |o: &Vrrp| match o.virtual_link {
+            Some(VirtualLink::Ipvlan { mode, .. }) => Some(mode),
+            _ => None,
+        };
+        let other_mode = all[..i]
+            .iter()
+            .filter(|(_, o, _)| o.interface == v.interface)
+            .find(|(_, o, _)| mode(o).is_some_and(|m| mode(v).is_some_and(|n| n != m)));
+        if let Some((_, other, _)) = other_mode {
+            diags.error(
+                At::option(s.line_of("use_ipvlan"), &s.name, "use_ipvlan"),
+                format!("the ipvlan of {} on {} has another ipvlan_mode", other.name, v.interface),
+                "one ipvlan_mode for the ipvlans of one interface (the kernel keeps one)",
+            );
+        }
         for vip in &v.vips {
             if let Some((_, other, _)) =
                 all[..i].iter().find(|(_, o, _)| o.vips.iter().any(|x| x.addr == vip.addr))
@@ -61,6 +92,22 @@ fn vrrp_uniqueness(b: &Built, diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// The addresses the ipvlan of `v` holds that no other ipvlan of the same interface may:
+/// its `ipvlan_address`, and for IPv6 its link-local one (`None`: the interface's own,
+/// which it has unless `ipvlan_address` is link-local).
+fn ipvlan_addresses(v: &Vrrp) -> Vec<Option<IpAddr>> {
+    let Some(VirtualLink::Ipvlan { address, .. }) = &v.virtual_link else {
+        return Vec::new();
+    };
+    let own = address.map(|(a, _)| a);
+    let mut out: Vec<Option<IpAddr>> = own.into_iter().map(Some).collect();
+    let own_link_local = matches!(own, Some(IpAddr::V6(a)) if a.is_unicast_link_local());
+    if v.is_ipv6() && !own_link_local {
+        out.push(None);
+    }
+    out
 }
 
 fn sync_group_membership(b: &Built, diags: &mut Diagnostics) {

@@ -36,6 +36,8 @@ impl Iface {
             oper: OperState::Unknown,
             mtu: 0,
             parent: None,
+            master: None,
+            vrf: false,
         };
         Iface { link, primary4: None, link_local6: None }
     }

@@ -18,7 +18,7 @@ mod service_manager;
 mod signals;
 mod stall;
 mod status;
-mod vmac;
+mod virtual_link;
 mod worker;
 
 use crate::check::runner::Checker;

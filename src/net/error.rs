@@ -25,7 +25,8 @@ pub enum Op {
     /// Setting a link administratively up or down.
     SetLink { link: IfName, up: bool },
     /// Creating a macvlan link on a parent link.
-    AddMacvlan { name: IfName, parent: IfName },
+    /// Creating a link of `kind` (macvlan, ipvlan) on `parent`.
+    AddLink { kind: &'static str, name: IfName, parent: IfName },
     /// Deleting a link.
     DelLink(IfName),
     /// Adding an address to a link.
@@ -45,7 +46,7 @@ impl fmt::Display for Op {
             Op::GetLink(name) => write!(f, "look up link {name}"),
             Op::GetLinkIndex(index) => write!(f, "look up link #{index}"),
             Op::SetLink { link, up } => write!(f, "set {link} {}", if *up { "up" } else { "down" }),
-            Op::AddMacvlan { name, parent } => write!(f, "create macvlan {name} on {parent}"),
+            Op::AddLink { kind, name, parent } => write!(f, "create {kind} {name} on {parent}"),
             Op::DelLink(name) => write!(f, "delete link {name}"),
             Op::AddAddress { link, addr, prefix } => write!(f, "add {addr}/{prefix} to {link}"),
             Op::DelAddress { link, addr, prefix } => write!(f, "delete {addr}/{prefix} from {link}"),

@@ -1,5 +1,6 @@
 //! Links: look-up by name or index (index, MAC, up and running, MTU), administrative
-//! up/down, and the macvlan interfaces of keepalived's `use_vmac`.
+//! up/down, and the macvlan and ipvlan interfaces of keepalived's `use_vmac` and
+//! `use_ipvlan`.
 
 use super::error::{Cause, Error, Op};
 use super::netlink::Socket;
@@ -7,8 +8,8 @@ use netlink_packet_core::{
     parse_string, parse_u32, parse_u8, Emitable, NlasIterator, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo,
-    LinkMessage, MacVlanMode, State,
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkExtentMask,
+    LinkFlags, LinkHeader, LinkInfo, LinkMessage, MacVlanMode, State,
 };
 use rustix::io::Errno;
 
@@ -27,7 +28,11 @@ const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_LINK: u16 = 5;
+const IFLA_MASTER: u16 = 10;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKINFO: u16 = 18;
+/// `IFLA_INFO_KIND`, nested in `IFLA_LINKINFO`: the link's driver ("vrf", "macvlan", ...).
+const IFLA_INFO_KIND: u16 = 1;
 
 /// `name` as an [`IfName`], if it can be one: 1..=15 bytes, no NUL.
 pub fn if_name(name: &str) -> Option<IfName> {
@@ -111,6 +116,10 @@ pub struct Link {
     pub mtu: u32,
     /// `IFLA_LINK`: the parent link of a macvlan or VLAN (`None` when it has none).
     pub parent: Option<u32>,
+    /// `IFLA_MASTER`: the link this one is enslaved to (a VRF, a bridge, a bond).
+    pub master: Option<u32>,
+    /// The link is a VRF device (`IFLA_INFO_KIND` "vrf").
+    pub vrf: bool,
 }
 
 impl Link {
@@ -137,10 +146,21 @@ impl Link {
             oper: OperState::Unknown,
             mtu: 0,
             parent: None,
+            master: None,
+            vrf: false,
         };
         for nla in NlasIterator::new(payload.get(header.buffer_len()..)?) {
             let nla = nla.ok()?;
-            if !matches!(nla.kind(), IFLA_ADDRESS | IFLA_IFNAME | IFLA_MTU | IFLA_LINK | IFLA_OPERSTATE) {
+            if !matches!(
+                nla.kind(),
+                IFLA_ADDRESS
+                    | IFLA_IFNAME
+                    | IFLA_MTU
+                    | IFLA_LINK
+                    | IFLA_MASTER
+                    | IFLA_OPERSTATE
+                    | IFLA_LINKINFO
+            ) {
                 continue;
             }
             // netlink-packet-core's checked value parsers, without LinkAttribute's parser:
@@ -151,12 +171,26 @@ impl Link {
                 IFLA_ADDRESS => link.mac = <[u8; 6]>::try_from(value).ok(),
                 IFLA_MTU => link.mtu = parse_u32(value).ok()?,
                 IFLA_LINK => link.parent = Some(parse_u32(value).ok()?).filter(|p| *p != 0),
+                IFLA_MASTER => link.master = Some(parse_u32(value).ok()?).filter(|m| *m != 0),
+                IFLA_LINKINFO => link.vrf = info_kind(value)? == "vrf",
                 IFLA_OPERSTATE => link.oper = State::from(parse_u8(value).ok()?).into(),
                 _ => {}
             }
         }
         (link.index != 0 && !link.name.is_empty()).then_some(link)
     }
+}
+
+/// The `IFLA_INFO_KIND` of an `IFLA_LINKINFO` nest ("" when it has none); `None` when the
+/// nest is malformed.
+fn info_kind(nest: &[u8]) -> Option<String> {
+    for nla in NlasIterator::new(nest) {
+        let nla = nla.ok()?;
+        if nla.kind() == IFLA_INFO_KIND {
+            return parse_string(nla.value()).ok();
+        }
+    }
+    Some(String::new())
 }
 
 /// A `RTM_GETLINK` that leaves out the statistics blocks nobody here reads.
@@ -216,21 +250,74 @@ pub fn set_up(sock: &mut Socket, name: &str, up: bool) -> Result<(), Error> {
 }
 
 /// Creates macvlan `name` on `parent` in private mode with hardware address `mac`, as
-/// keepalived does for `use_vmac`; it starts down. An existing `name` is
-/// [`super::ErrorKind::Exists`].
-pub fn add_macvlan(sock: &mut Socket, name: &str, parent: &Link, mac: [u8; 6]) -> Result<(), Error> {
-    let op = |name| Op::AddMacvlan { name, parent: parent.name.clone() };
+/// keepalived does for `use_vmac`, enslaved to `master` (the parent's VRF) when given; it
+/// starts down. An existing `name` is [`super::ErrorKind::Exists`].
+pub fn add_macvlan(
+    sock: &mut Socket,
+    name: &str,
+    parent: &Link,
+    mac: [u8; 6],
+    master: Option<u32>,
+) -> Result<(), Error> {
+    // Private, keepalived's mode: macvlans on one parent exchange no frames with each
+    // other, so the vmacs of several instances on one box stay apart.
+    let data = InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)]);
+    add_link(sock, "macvlan", name, parent, InfoKind::MacVlan, data, Some(mac), master)
+}
+
+/// How the ipvlans of one parent exchange frames (`IPVLAN_F_*`), in L2 mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpvlanMode {
+    /// Frames between them go straight across (no flag).
+    Bridge,
+    /// They exchange none (`IPVLAN_F_PRIVATE`).
+    Private,
+    /// Frames between them go out to the switch and back (`IPVLAN_F_VEPA`).
+    Vepa,
+}
+
+/// Creates an L2 ipvlan `name` on `parent` (it has the parent's MAC), as keepalived does
+/// for `use_ipvlan`, enslaved to `master` when given; it starts down.
+pub fn add_ipvlan(
+    sock: &mut Socket,
+    name: &str,
+    parent: &Link,
+    mode: IpvlanMode,
+    master: Option<u32>,
+) -> Result<(), Error> {
+    let flags = match mode {
+        IpvlanMode::Bridge => IpVlanFlags::empty(),
+        IpvlanMode::Private => IpVlanFlags::Private,
+        IpvlanMode::Vepa => IpVlanFlags::Vepa,
+    };
+    let data = InfoData::IpVlan(vec![InfoIpVlan::Mode(IpVlanMode::L2), InfoIpVlan::Flags(flags)]);
+    add_link(sock, "ipvlan", name, parent, InfoKind::IpVlan, data, None, master)
+}
+
+/// Creates link `name` of `kind` on `parent`: `RTM_NEWLINK` with `NLM_F_EXCL`.
+#[allow(clippy::too_many_arguments)]
+fn add_link(
+    sock: &mut Socket,
+    what: &'static str,
+    name: &str,
+    parent: &Link,
+    kind: InfoKind,
+    data: InfoData,
+    mac: Option<[u8; 6]>,
+    master: Option<u32>,
+) -> Result<(), Error> {
+    let op = |name| Op::AddLink { kind: what, name, parent: parent.name.clone() };
     let name = checked_name(name, op)?;
     let mut msg = LinkMessage::default();
     msg.attributes.push(LinkAttribute::IfName(name.as_str().into()));
     msg.attributes.push(LinkAttribute::Link(parent.index));
-    msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
-    msg.attributes.push(LinkAttribute::LinkInfo(vec![
-        LinkInfo::Kind(InfoKind::MacVlan),
-        // Private, keepalived's mode: macvlans on one parent exchange no frames with each
-        // other, so the vmacs of several instances on one box stay apart.
-        LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)])),
-    ]));
+    if let Some(mac) = mac {
+        msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    }
+    if let Some(master) = master {
+        msg.attributes.push(LinkAttribute::Controller(master));
+    }
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(kind), LinkInfo::Data(data)]));
     sock.request(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &msg, |_| {})
         .map_err(|cause| Error::new(op(name), cause))
 }
@@ -282,6 +369,18 @@ pub(crate) mod tests {
         let down = Link::parse(&newlink(3, "eth0", LinkFlags::Up, vec![])).unwrap();
         assert!(!down.is_up() && down.admin_up);
         assert_eq!(down.mac, None);
+    }
+
+    #[test]
+    fn the_master_and_a_vrf_are_read() {
+        let slave =
+            Link::parse(&newlink(3, "eth0", LinkFlags::Up, vec![LinkAttribute::Controller(9)])).unwrap();
+        assert_eq!((slave.master, slave.vrf), (Some(9), false));
+        let info = |kind| vec![LinkAttribute::LinkInfo(vec![LinkInfo::Kind(kind)])];
+        let vrf = Link::parse(&newlink(9, "blue", LinkFlags::Up, info(InfoKind::Vrf))).unwrap();
+        assert_eq!((vrf.master, vrf.vrf), (None, true));
+        let bridge = Link::parse(&newlink(8, "br0", LinkFlags::Up, info(InfoKind::Bridge))).unwrap();
+        assert!(!bridge.vrf);
     }
 
     #[test]

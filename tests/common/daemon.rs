@@ -77,6 +77,11 @@ impl Daemon {
         Daemon::keepalived_in_mode(ns, label, conf, &["keepalived", "--check"])
     }
 
+    /// keepalived's VRRP process only, at the default nice (the guest has no `nice`).
+    pub fn keepalived_in_guest(ns: &Netns, label: &str, conf: &str) -> Daemon {
+        Daemon::keepalived_in_mode(ns, label, conf, &["keepalived", "--vrrp"])
+    }
+
     /// `command` (the program, then its first arguments: keepalived, perhaps under nice),
     /// with keepalived's files in a scratch directory, logging to the console.
     fn keepalived_in_mode(ns: &Netns, label: &str, conf: &str, command: &[&str]) -> Daemon {

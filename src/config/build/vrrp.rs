@@ -112,6 +112,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         r.warn("preempt", "an address owner (priority 255) always preempts", "preempt 1");
     }
     let garp_repeat = r.or("garp_repeat", GARP_REPEAT, |v| value::uint(v, 1, 255));
+    let virtual_link = virtual_link(r, family, &vips);
     let vrrp = Vrrp {
         name: r.name().to_owned(),
         interface: interface?,
@@ -148,7 +149,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
             value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
         }),
         garp_refresh: r.or("garp_refresh", Duration::ZERO, value::duration),
-        use_vmac: r.or("use_vmac", false, value::boolean),
+        virtual_link,
         promote_secondaries: r.or("promote_secondaries", false, value::boolean),
         up_delay: r.or("up_delay", Duration::ZERO, |v| {
             value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
@@ -162,6 +163,43 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         return None;
     }
     Some(vrrp)
+}
+
+/// `use_vmac`, or `use_ipvlan` with `ipvlan_mode` and `ipvlan_address`.
+fn virtual_link(r: &mut Reader, family: Option<Family>, vips: &[Vip]) -> Option<VirtualLink> {
+    let vmac = r.or("use_vmac", false, value::boolean);
+    let ipvlan = r.or("use_ipvlan", false, value::boolean);
+    let mode = r.one("ipvlan_mode", |v| value::keyword(v, IPVLAN_MODES));
+    let address = r.one("ipvlan_address", |v| {
+        let (a, len) = value::prefix(v)?;
+        match family {
+            Some(f) if Family::of(a) != f => Err(Bad {
+                what: format!("{a} is not in the instance's family"),
+                expected: format!("an {} address, like the first vip", family_name(f)),
+            }),
+            _ if vips.iter().any(|vip| vip.addr == a) => Err(Bad {
+                what: format!("{a} is a vip of the instance too"),
+                expected: "an address of the ipvlan's own, held while keeplite runs".into(),
+            }),
+            _ => Ok((a, len)),
+        }
+    });
+    if !ipvlan {
+        for option in ["ipvlan_mode", "ipvlan_address"] {
+            if r.has(option) {
+                r.warn(option, "has no effect without use_ipvlan", "use_ipvlan 1, or no such option");
+            }
+        }
+    }
+    match (vmac, ipvlan) {
+        (true, true) => {
+            r.fail("use_ipvlan", "use_vmac is on too", "one of use_vmac and use_ipvlan");
+            None
+        }
+        (true, false) => Some(VirtualLink::Vmac),
+        (false, true) => Some(VirtualLink::Ipvlan { mode: mode.unwrap_or(IpvlanMode::Bridge), address }),
+        (false, false) => None,
+    }
 }
 
 /// A list of checks an instance tracks (`track_file`, `track_process`), each once: the

@@ -131,6 +131,8 @@ mod tests {
             oper: crate::net::link::OperState::Unknown,
             mtu: 65536,
             parent: None,
+            master: None,
+            vrf: false,
         }
     }
 

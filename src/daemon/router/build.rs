@@ -7,11 +7,12 @@
 
 use super::polled::{Effect, Probe, DEFAULT_INTERVAL};
 use super::{Group, Vr};
-use crate::config::model::{CheckKind, Config, Family, TrackCheck, Vrrp};
+use crate::config::model::{CheckKind, Config, Family, TrackCheck, VirtualLink, Vrrp};
 use crate::daemon::links::Links;
 use crate::daemon::scripts::Scripts;
-use crate::daemon::vmac;
+use crate::daemon::virtual_link;
 use crate::net::netlink::Socket;
+use crate::vrrp::announce::MacAddr;
 use crate::vrrp::instance::{Instance, Params, Tracked};
 use crate::vrrp::io::VrrpSocket;
 use crate::vrrp::packet::{Version, AUTH_DATA_LEN};
@@ -27,7 +28,7 @@ pub type SocketKey = (u32, Family, Vec<IpAddr>);
 pub struct Job {
     pub config: Config,
     pub running: Vec<SocketKey>,
-    pub vmac_exists: Vec<bool>,
+    pub vlink_exists: Vec<bool>,
     pub now: Instant,
 }
 
@@ -41,7 +42,7 @@ impl Job {
     /// Carries out the job with netlink socket `nl`.
     pub fn run(self, nl: &mut Socket) -> Built {
         let started = Instant::now();
-        let parts = Parts::build(nl, &self.config, self.now, &self.running, &self.vmac_exists);
+        let parts = Parts::build(nl, &self.config, self.now, &self.running, &self.vlink_exists);
         Built { parts, took: started.elapsed() }
     }
 }
@@ -70,14 +71,14 @@ fn text(e: impl std::fmt::Display) -> String {
 
 impl Parts {
     /// Opens what `config` needs. `running` are the sockets open now, by interface index,
-    /// family and groups (reused when all match); `vmac_exists[i]` says the vmac of section
+    /// family and groups (reused when all match); `vlink_exists[i]` says the own interface (vmac, ipvlan) of section
     /// `i` is up already and must be kept, not created afresh.
     pub fn build(
         nl: &mut Socket,
         config: &Config,
         now: Instant,
         running: &[SocketKey],
-        vmac_exists: &[bool],
+        vlink_exists: &[bool],
     ) -> Result<Parts, String> {
         let names = config.vrrp.iter().flat_map(|v| {
             std::iter::once(v.interface.as_str())
@@ -96,20 +97,21 @@ impl Parts {
             // Nothing to open on an interface that does not exist (yet): the instance
             // stays in FAULT, and the router builds again when the interface appears.
             let present = links.ifaces[iface].present();
-            let vmac = if v.use_vmac && present {
-                let ipv6 = family == Family::Ipv6;
-                let pos = if vmac_exists.get(i).copied().unwrap_or(false) {
-                    links.add(nl, &vmac::name(v.vrid, ipv6))
-                } else {
-                    vmac::create(nl, &mut links, iface, v.vrid, ipv6)
+            let vlink = match &v.virtual_link {
+                Some(kind) if present => {
+                    let ipv6 = family == Family::Ipv6;
+                    let pos = if vlink_exists.get(i).copied().unwrap_or(false) {
+                        links.add(nl, &virtual_link::name(v.vrid, ipv6))
+                    } else {
+                        virtual_link::create(nl, &mut links, iface, v.vrid, ipv6, kind)
+                    }
+                    .map_err(|e| format!("vrrp {}: {}: {e}", v.name, virtual_link::option(kind)))?;
+                    Some(pos)
                 }
-                .map_err(|e| format!("vrrp {}: use_vmac: {e}", v.name))?;
-                Some(pos)
-            } else {
-                None
+                _ => None,
             };
             let tracking = Tracking { scripts: &scripts, probes: &probes };
-            vrs.push(vr(config, v, &links, iface, vmac, family, tracking));
+            vrs.push(vr(config, v, &links, iface, vlink, family, tracking));
         }
         // One socket per (advert interface, family), joined to the groups of every
         // multicast instance on it (the family's VRRP group when there is none).
@@ -235,7 +237,7 @@ fn vr(
     v: &Vrrp,
     links: &Links,
     iface: usize,
-    vmac: Option<usize>,
+    vlink: Option<usize>,
     family: Family,
     Tracking { scripts, probes }: Tracking<'_>,
 ) -> Vr {
@@ -300,7 +302,12 @@ fn vr(
         // Set by the caller once it has the socket of `advert_iface`.
         socket: None,
         family,
-        src_ip: v.src_ip,
+        // keepalived sends from an ipvlan's own IPv4 address when src_ip is not given (an
+        // IPv6 one, link-local, is found on the ipvlan as any advert source is).
+        src_ip: v.src_ip.or(match v.virtual_link {
+            Some(VirtualLink::Ipvlan { address: Some((a @ IpAddr::V4(_), _)), .. }) => Some(a),
+            _ => None,
+        }),
         peers: v.unicast_peers.to_vec(),
         mcast_group: v.mcast_group(&config.global),
         check_unicast_src: v.check_unicast_src,
@@ -318,7 +325,9 @@ fn vr(
         track_polled,
         notify: v.notify.clone(),
         group: None,
-        vmac,
+        vlink,
+        virtual_mac: (v.virtual_link == Some(VirtualLink::Vmac))
+            .then(|| MacAddr::virtual_router(v.vrid, family == Family::Ipv6)),
         transitions: 0,
         link_delay: super::link_delay::LinkDelay::new(v.up_delay, v.down_delay),
     }

@@ -6,16 +6,16 @@
 
 mod addresses;
 mod build;
+mod interface_settings;
 mod link_delay;
 mod pending;
 mod polled;
-mod promote;
 mod reload;
 
 use super::links::Links;
 use super::routing::Routing;
 use super::scripts::Scripts;
-use super::vmac;
+use super::virtual_link;
 use crate::config::model::{Config, Family, Notify, Vip};
 use crate::json::Json;
 use crate::log;
@@ -94,8 +94,10 @@ struct Vr {
     track_polled: Vec<(usize, usize, polled::Effect)>,
     notify: Notify,
     group: Option<usize>,
-    /// `use_vmac`: the macvlan's interface position.
-    vmac: Option<usize>,
+    /// `use_vmac`, `use_ipvlan`: the position of the instance's own interface.
+    vlink: Option<usize>,
+    /// `use_vmac`: the virtual MAC the VIPs are announced with.
+    virtual_mac: Option<MacAddr>,
     /// State changes since start.
     transitions: u64,
     /// `up_delay` / `down_delay` between the link and the instance.
@@ -103,19 +105,27 @@ struct Vr {
 }
 
 impl Vr {
-    /// Interface the VIPs live on: the vmac, or the configured interface.
+    /// Interface the VIPs live on: the vmac, or the configured interface. Not an ipvlan:
+    /// there they would break replies that leave by the configured interface (its
+    /// neighbours' ARP replies, addressed to a VIP, would go to the ipvlan, which the
+    /// kernel hands frames by address); keepalived too keeps them on the interface.
     fn vip_iface(&self) -> usize {
-        self.vmac.unwrap_or(self.iface)
+        match (self.vlink, self.virtual_mac) {
+            (Some(vmac), Some(_)) => vmac,
+            _ => self.iface,
+        }
     }
 
     /// Interface adverts are sent and heard on. With use_vmac it is the vmac: both
     /// routers' vmacs carry the same virtual MAC, and the kernel hands a multicast frame
     /// whose source MAC is one of its own private-mode macvlans to that macvlan only, so
     /// on the configured interface a pair would never hear each other and both would stay
-    /// master. Unicast adverts are addressed to the configured interface's MAC, so with
-    /// unicast peers they stay there (keepalived's `vmac_xmit_base`).
+    /// master. With use_ipvlan it is the ipvlan, as in keepalived: an L2 ipvlan hears every
+    /// multicast frame its parent does. Unicast adverts are addressed to the configured
+    /// interface's address, so with unicast peers they stay there (keepalived's
+    /// `vmac_xmit_base`).
     fn advert_iface(&self) -> usize {
-        match self.vmac {
+        match self.vlink {
             Some(pos) if self.peers.is_empty() => pos,
             _ => self.iface,
         }
@@ -179,8 +189,8 @@ pub struct Router {
     /// The files and processes instances track (`track_file`, `track_process`), read off
     /// this thread.
     polled: Polled,
-    /// Where `promote_secondaries` was turned on.
-    promoted: promote::Promoted,
+    /// The interface settings keeplite changed (promote_secondaries, ARP under a vmac).
+    settings: interface_settings::Overrides,
     notify: notify::Runner,
     /// Packets for a VRID no instance has, or that could not be attributed.
     pub unattributed: Counters,
@@ -203,8 +213,8 @@ impl Router {
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         let mut polled = Polled::none();
         polled.set(parts.probes, parts.probe_interval)?;
-        let mut promoted = promote::Promoted::default();
-        promoted.set(config);
+        let mut settings = interface_settings::Overrides::default();
+        settings.set(config);
         Ok(Router {
             start_at: None,
             config: config.clone(),
@@ -222,7 +232,7 @@ impl Router {
             groups: parts.groups,
             scripts: parts.scripts,
             polled,
-            promoted,
+            settings,
             notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
             events,
@@ -808,10 +818,8 @@ impl Router {
         if !iface.present() {
             return;
         }
-        let mac = match vr.vmac {
-            Some(_) if pos == vr.iface => {
-                MacAddr::virtual_router(vr.instance.params().vrid, vr.family == Family::Ipv6)
-            }
+        let mac = match vr.virtual_mac {
+            Some(mac) if pos == vr.iface => mac,
             _ => match iface.link.mac {
                 Some(m) => MacAddr(m),
                 None => return,
@@ -936,13 +944,15 @@ impl Router {
         if let Some(r) = &mut self.routing {
             r.stop();
         }
-        self.promoted.restore();
+        self.settings.restore();
         for vr in &self.vrs {
             log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
         }
         log::info!("vrrp: packets for no instance: {}", self.unattributed);
-        for vr in self.vrs.iter().filter(|v| v.vmac.is_some()) {
-            if let Err(e) = vmac::remove(&mut self.nl, vr.instance.params().vrid, vr.family == Family::Ipv6) {
+        for vr in self.vrs.iter().filter(|v| v.vlink.is_some()) {
+            if let Err(e) =
+                virtual_link::remove(&mut self.nl, vr.instance.params().vrid, vr.family == Family::Ipv6)
+            {
                 log::error!("vrrp {}: removing its vmac: {e}", vr.name);
             }
         }

@@ -174,8 +174,8 @@ impl Router {
             if !iface.present() {
                 return false;
             }
-            let vmac_missing =
-                self.config.vrrp[i].use_vmac && vr.vmac.is_none_or(|p| !self.links.ifaces[p].present());
+            let vmac_missing = self.config.vrrp[i].virtual_link.is_some()
+                && vr.vlink.is_none_or(|p| !self.links.ifaces[p].present());
             let advert = &self.links.ifaces[vr.advert_iface()].link;
             let socket_stale = vr.socket.is_none_or(|s| self.sockets[s].ifindex() != advert.index);
             vmac_missing || socket_stale
@@ -187,9 +187,9 @@ impl Router {
         self.builds.queue.clear();
         for built in self.builds.worker.wait_idle() {
             let Ok(parts) = built.parts else { continue };
-            for vr in parts.vrs.iter().filter(|v| v.vmac.is_some()) {
+            for vr in parts.vrs.iter().filter(|v| v.vlink.is_some()) {
                 let ipv6 = vr.family == crate::config::model::Family::Ipv6;
-                if let Err(e) = super::vmac::remove(&mut self.nl, vr.instance.params().vrid, ipv6) {
+                if let Err(e) = super::virtual_link::remove(&mut self.nl, vr.instance.params().vrid, ipv6) {
                     log::error!("vrrp {}: removing its vmac: {e}", vr.name);
                 }
             }

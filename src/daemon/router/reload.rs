@@ -38,7 +38,7 @@ fn same_router(a: &Vrrp, b: &Vrrp) -> bool {
         && a.vrid == b.vrid
         && a.version == b.version
         && a.is_ipv6() == b.is_ipv6()
-        && a.use_vmac == b.use_vmac
+        && a.virtual_link == b.virtual_link
 }
 
 /// For each section of `new`, the section of `old` whose running instance it continues.
@@ -76,12 +76,12 @@ impl Router {
     pub(super) fn job(&self, config: Config, now: Instant) -> Job {
         let continues = continues(&self.config.vrrp, &config.vrrp);
         // A vmac goes with its base interface when that is deleted.
-        let vmac_exists = continues
+        let vlink_exists = continues
             .iter()
-            .map(|c| c.is_some_and(|k| self.vrs[k].vmac.is_some_and(|p| self.links.ifaces[p].present())))
+            .map(|c| c.is_some_and(|k| self.vrs[k].vlink.is_some_and(|p| self.links.ifaces[p].present())))
             .collect();
         let running = self.sockets.iter().map(|s| (s.ifindex(), s.family(), s.groups().to_vec())).collect();
-        Job { config, running, vmac_exists, now }
+        Job { config, running, vlink_exists, now }
     }
 
     /// Applies `config`, whose parts were built against the router as it runs (one build
@@ -94,13 +94,13 @@ impl Router {
         let mut outcome = Outcome::default();
         // Before any VIP is dropped below: the setting counts when the kernel removes one.
         // An interface made anew (a rebuild comes this way too) has it off again.
-        self.promoted.set(config);
+        self.settings.set(config);
         // A new instance may have taken over the vmac of a removed one (same VRID and family).
         let vmacs: Vec<String> = config
             .vrrp
             .iter()
-            .filter(|v| v.use_vmac)
-            .map(|v| crate::daemon::vmac::name(v.vrid, v.is_ipv6()))
+            .filter(|v| v.virtual_link.is_some())
+            .map(|v| crate::daemon::virtual_link::name(v.vrid, v.is_ipv6()))
             .collect();
         for k in 0..self.vrs.len() {
             if !continues.contains(&Some(k)) {
@@ -172,8 +172,8 @@ impl Router {
         }
         let vr = &self.vrs[k];
         let (vrid, ipv6) = (vr.instance.params().vrid, vr.family == crate::config::model::Family::Ipv6);
-        if vr.vmac.is_some() && !vmacs_in_use.contains(&crate::daemon::vmac::name(vrid, ipv6)) {
-            if let Err(e) = crate::daemon::vmac::remove(&mut self.nl, vrid, ipv6) {
+        if vr.vlink.is_some() && !vmacs_in_use.contains(&crate::daemon::virtual_link::name(vrid, ipv6)) {
+            if let Err(e) = crate::daemon::virtual_link::remove(&mut self.nl, vrid, ipv6) {
                 crate::log::error!("vrrp {}: removing its vmac: {e}", vr.name);
             }
         }

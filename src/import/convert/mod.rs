@@ -124,6 +124,7 @@ pub const MAPPED: &[&str] = &[
     "garp_master_delay",
     "garp_master_refresh",
     "use_vmac",
+    "use_ipvlan",
     "promote_secondaries",
     "strict_mode",
     "skip_check_adv_addr",

@@ -80,6 +80,9 @@ pub fn why(kw: &str) -> String {
             "keeplite always puts the IP pseudo-header in the checksum of version 3 adverts, IPv4 too (keepalived's default): a keepalived peer with this option and keeplite reject each other's adverts"
         }
         "no_virtual_ipaddress" => "keeplite needs at least one vip per instance",
+        "vrf" => {
+            "keeplite's instances need an interface: give one in the VRF; keeplite follows the interface's VRF (its vmac or ipvlan joins it, adverts use the VRF's routes)"
+        }
         "vrrp_iptables" | "vrrp_ipsets" | "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex"
         | "nftables_ipvs" | "nftables_ipvs_priority" | "nftables_ipvs_start_fwmark" | "disable_local_igmp" => {
             "keeplite installs no firewall rules"
@@ -99,7 +102,7 @@ pub fn why(kw: &str) -> String {
         | "vrrp_garp_master_refresh_repeat" => "keeplite has no such gratuitous ARP setting",
         "dont_track_primary" | "track_src_ip" | "down_timer_adverts" | "vrrp_down_timer_adverts" | "higher_prio_send_advert" | "vrrp_higher_prio_send_advert"
         | "old_unicast_checksum" | "log_unknown_vrids" | "use_vmac_addr" | "vmac_xmit_base"
-        | "use_ipvlan" | "vrf" | "vmac_prefix" | "vmac_addr_prefix" | "default_interface" | "notify_master_rx_lower_pri"
+        | "vmac_prefix" | "vmac_addr_prefix" | "default_interface" | "notify_master_rx_lower_pri"
         | "notify_deleted" | "track_group" | "global_tracking" | "no_email_faults" | "rs_init_notifies" => {
             "keeplite has no equivalent"
         }

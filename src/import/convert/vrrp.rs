@@ -244,6 +244,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                     );
                 }
             }
+            "use_ipvlan" => use_ipvlan(cx, &mut s, n),
             "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
                 if let Some(cmd) = cx.command_as_script_user(n) {
                     s.set(kw, cmd, &n.at, kw);
@@ -472,6 +473,34 @@ fn defaults(cx: &mut Ctx, s: &mut Section, ipv6: bool) {
                     format!("'{}' is not a number of seconds; ignored", v.value),
                 ),
             },
+        }
+    }
+}
+
+/// keepalived's `use_ipvlan [IFNAME] [IP[/LEN]] [bridge|private|vepa]`, the words in any
+/// order; of two modes or two addresses keepalived takes the first, and so does the import.
+fn use_ipvlan(cx: &mut Ctx, s: &mut Section, n: &Node) {
+    let kw = n.keyword();
+    s.set("use_ipvlan", "1", &n.at, kw);
+    let (mut mode, mut address) = (false, false);
+    for w in n.args() {
+        let w = w.as_str();
+        if matches!(w, "bridge" | "private" | "vepa") {
+            if mode {
+                cx.report(n, format!("a second mode '{w}' is left out, as keepalived ignores it"));
+            } else {
+                s.set("ipvlan_mode", w, &n.at, kw);
+                mode = true;
+            }
+        } else if value::prefix(w).is_ok() {
+            if address {
+                cx.report(n, format!("a second address '{w}' is left out, as keepalived ignores it"));
+            } else {
+                s.set("ipvlan_address", w, &n.at, kw);
+                address = true;
+            }
+        } else {
+            cx.report(n, format!("keeplite names the ipvlan itself (vrrp.VRID); '{w}' is not carried over"));
         }
     }
 }

@@ -863,6 +863,20 @@ const OPTIONS = {
 		},
 		accept: boolean,
 		use_vmac: boolean,
+		use_ipvlan: boolean,
+		ipvlan_mode: keyword([ 'bridge', 'private', 'vepa' ]),
+		ipvlan_address: (v, ctx) => {
+			const p = prefix(v);
+			if (p !== true)
+				return p;
+			const addr = String(v).split('/')[0];
+			const f = sameFamily(addr, ctx, '');
+			if (f !== true)
+				return bad(addr + " is not in the instance's family", f.expected);
+			if (list(obj(ctx).vip).some(x => vipAddress(x) === addr))
+				return bad(addr + ' is a vip of the instance too', "an address of the ipvlan's own, held while keeplite runs");
+			return true;
+		},
 		garp_repeat: int(1, 255),
 		notify_master: command,
 		notify_backup: command,

@@ -207,6 +207,15 @@ return view.extend({
 		o.modalonly = true;
 		o = checked(s.taboption('advanced', form.Flag, 'use_vmac', _('Virtual MAC'), _('Send from a macvlan with the VRRP MAC (needs kmod-macvlan).')), 'vrrp', 'use_vmac');
 		o.modalonly = true;
+		o = checked(s.taboption('advanced', form.Flag, 'use_ipvlan', _('IPvlan'), _('Hold the addresses on an ipvlan with this interface\'s MAC, where one MAC per port is allowed (needs kmod-ipvlan). Not with Virtual MAC.')), 'vrrp', 'use_ipvlan');
+		o.modalonly = true;
+		o = checked(s.taboption('advanced', form.ListValue, 'ipvlan_mode', _('IPvlan mode')), 'vrrp', 'ipvlan_mode');
+		[ 'bridge', 'private', 'vepa' ].forEach(m => o.value(m));
+		o.depends('use_ipvlan', '1');
+		o.modalonly = true;
+		o = checked(s.taboption('advanced', form.Value, 'ipvlan_address', _('IPvlan address'), _('Address/length of the ipvlan\'s own, not a virtual address; the IPv4 advert source.')), 'vrrp', 'ipvlan_address');
+		o.depends('use_ipvlan', '1');
+		o.modalonly = true;
 		o = checked(s.taboption('advanced', form.Value, 'garp_repeat', _('Gratuitous ARPs'), _('Sent on becoming master, 1-255.')), 'vrrp', 'garp_repeat');
 		o.placeholder = '5';
 		o.modalonly = true;
