@@ -2,6 +2,7 @@
 //!
 //! The library holds everything; `main.rs` only calls [`cli::main`].
 
+pub mod bfd;
 pub mod check;
 pub mod cli;
 pub mod config;
