@@ -28,6 +28,12 @@ pub const TRACK_SCRIPTS: usize = 8;
 pub const TRACK_FILES: usize = 8;
 /// Process checks one vrrp section tracks.
 pub const TRACK_PROCESSES: usize = 8;
+/// BFD sessions (bfd checks) one vrrp section tracks.
+pub const TRACK_BFDS: usize = 8;
+/// Everything one vrrp section tracks: its interfaces, the other interfaces its VIPs are
+/// on, its scripts, files, processes and BFD sessions.
+pub const TRACKED: usize =
+    TRACK_INTERFACES + VIPS_PER_INSTANCE + TRACK_SCRIPTS + TRACK_FILES + TRACK_PROCESSES + TRACK_BFDS;
 /// Arguments a process check matches.
 pub const PROCESS_ARGS: usize = 16;
 /// `sync_group` sections.
@@ -97,6 +103,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("TRACK_SCRIPTS", TRACK_SCRIPTS),
     ("TRACK_FILES", TRACK_FILES),
     ("TRACK_PROCESSES", TRACK_PROCESSES),
+    ("TRACK_BFDS", TRACK_BFDS),
     ("PROCESS_ARGS", PROCESS_ARGS),
     ("SYNC_GROUPS", SYNC_GROUPS),
     ("SYNC_GROUP_MEMBERS", SYNC_GROUP_MEMBERS),

@@ -225,10 +225,10 @@ impl Session {
     }
 
     /// When this session next needs [`Session::due`] or [`Session::expire`]: the next
-    /// packet or the detection time, whichever is first (a Final owed is due now).
-    pub fn deadline(&self, now: Instant) -> Instant {
-        let tx = if self.final_owed { now } else { self.next_tx };
-        self.detect_at.map_or(tx, |d| d.min(tx))
+    /// packet or the detection time, whichever is first. (A Final owed is due at once:
+    /// ask [`Session::due`] right after [`Session::receive`].)
+    pub fn deadline(&self) -> Instant {
+        self.detect_at.map_or(self.next_tx, |d| d.min(self.next_tx))
     }
 
     fn go(&mut self, to: State, diag: Diag, now: Instant) -> Option<Change> {
@@ -405,5 +405,40 @@ mod tests {
         let quiet = Control { required_min_rx: 0, ..active.due(t0 + 1000 * MS, 0).unwrap() };
         passive.receive(&quiet, t0 + 1000 * MS);
         assert_eq!(passive.due(t0 + 5000 * MS, 0), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Whatever a neighbour sends, whenever: no panic, a transmit interval never below
+        /// this side's `min_tx`, never both Poll and Final, and a packet always due again.
+        #[test]
+        fn any_packets_keep_the_session_sane(
+            steps in proptest::collection::vec(
+                (0u64..2000, 0u8..4, proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>(),
+                 1u8..=255, 0u32..3, proptest::prelude::any::<u32>(), proptest::prelude::any::<u32>()),
+                1..40,
+            ),
+        ) {
+            let t0 = Instant::now();
+            let mut s = Session::new(timing(), 1, t0);
+            let mut now = t0;
+            for (ms, state, poll, fin, mult, your, tx, rx) in steps {
+                now += Duration::from_millis(ms);
+                let state = match state { 0 => State::AdminDown, 1 => State::Down, 2 => State::Init, _ => State::Up };
+                let c = Control {
+                    diag: 0, state, poll, fin: fin && !poll, demand: false, detect_mult: mult, my_discr: 9,
+                    your_discr: your, desired_min_tx: tx, required_min_rx: rx, required_min_echo_rx: 0,
+                };
+                s.receive(&c, now);
+                s.expire(now);
+                if let Some(p) = s.due(now, ms as u32) {
+                    proptest::prop_assert!(!(p.poll && p.fin));
+                    proptest::prop_assert_eq!(Control::parse(&p.emit()).map(|q| q.my_discr), Ok(1));
+                }
+                proptest::prop_assert!(s.tx_interval() >= 100 * MS);
+                proptest::prop_assert!(s.deadline() > now || s.due(now, 0).is_some() || s.remote_min_rx == 0);
+            }
+        }
     }
 }

@@ -95,6 +95,9 @@ enum Job {
         timeout: Duration,
         dynamic: bool,
     },
+    /// A kind the checker does not probe (a bfd check: the VRRP thread runs those, and
+    /// the configuration gives real servers none).
+    NotProbed(&'static str),
 }
 
 /// A check's settings, shared with the configuration rather than copied per run.
@@ -141,6 +144,7 @@ impl Job {
             CheckKind::Ping => Job::Ping(target),
             CheckKind::File(_) => Job::File(Settings { config: config.clone(), check: spec.check }),
             CheckKind::Process(_) => Job::Process(Settings { config: config.clone(), check: spec.check }),
+            CheckKind::Bfd(_) => Job::NotProbed("bfd: a real server cannot use a bfd check"),
             CheckKind::Script { command, dynamic, user } => Job::Script {
                 command: command.clone(),
                 run_as: user
@@ -186,6 +190,7 @@ impl Job {
                 CheckKind::Process(check) => process::probe(check).await,
                 _ => Outcome::Error("process: not a process check".into()),
             },
+            Job::NotProbed(why) => Outcome::Error(why.into()),
             Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
             Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {
                 script::probe(&command, run_as, timeout, dynamic).await

@@ -254,6 +254,8 @@ pub struct Vrrp {
     pub track_scripts: Fixed<TrackScript, { limits::TRACK_SCRIPTS }>,
     pub track_files: Fixed<TrackCheck, { limits::TRACK_FILES }>,
     pub track_processes: Fixed<TrackCheck, { limits::TRACK_PROCESSES }>,
+    /// `track_bfd`: bfd checks (keepalived's `track_bfd`).
+    pub track_bfds: Fixed<TrackCheck, { limits::TRACK_BFDS }>,
     pub auth_pass: Option<String>,
     pub accept: bool,
     /// Discard adverts whose address list differs from `vips` (RFC 9568 section 7.1's
@@ -684,6 +686,26 @@ pub enum ParamMatch {
 pub const PARAM_MATCHES: &[(&str, ParamMatch)] =
     &[("exact", ParamMatch::Exact), ("partial", ParamMatch::Partial), ("initial", ParamMatch::Initial)];
 
+/// Settings of a bfd check (keepalived's `bfd_instance`): a BFD session with the check's
+/// `connect_ip` (the neighbour), from its `bind_ip` when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdCheck {
+    /// The intervals and multiplier the session offers, and its role.
+    pub timing: crate::bfd::session::Timing,
+    /// TTL / hop limit of the packets sent.
+    pub ttl: u8,
+    /// How far below `ttl` a received packet's may be: 0, single-hop's 255 only (RFC
+    /// 5881's GTSM); 255, any.
+    pub max_hops: u8,
+    /// RFC 5883 multihop: port 4784 instead of 3784.
+    pub multihop: bool,
+    /// What tracking instances gain while up (> 0) or lose while down (< 0); 0: FAULT
+    /// while down.
+    pub weight: i16,
+    /// Up and down the other way round.
+    pub reverse: bool,
+}
+
 /// Settings of a process check (keepalived's `vrrp_track_process`): how many running
 /// processes match, against a quorum.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -721,6 +743,7 @@ pub enum CheckKind {
     Ping,
     File(FileCheck),
     Process(ProcessCheck),
+    Bfd(BfdCheck),
 }
 
 impl CheckKind {
@@ -737,6 +760,7 @@ impl CheckKind {
             CheckKind::Ping => "ping",
             CheckKind::File(_) => "file",
             CheckKind::Process(_) => "process",
+            CheckKind::Bfd(_) => "bfd",
         }
     }
 
@@ -749,7 +773,7 @@ impl CheckKind {
     /// True when a probe goes to a port (a script and the local kinds have no target, a
     /// ping only an address).
     pub fn has_port(&self) -> bool {
-        !matches!(self, CheckKind::Script { .. } | CheckKind::Ping) && !self.is_local()
+        !matches!(self, CheckKind::Script { .. } | CheckKind::Ping | CheckKind::Bfd(_)) && !self.is_local()
     }
 }
 

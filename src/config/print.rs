@@ -203,6 +203,7 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     };
     o.list("track_file", checks(&v.track_files[..]));
     o.list("track_process", checks(&v.track_processes[..]));
+    o.list("track_bfd", checks(&v.track_bfds[..]));
     o.opt("auth_pass", v.auth_pass.as_ref());
     o.flag("accept", v.accept);
     o.flag("strict_mode", v.strict_mode);
@@ -300,11 +301,14 @@ fn check(k: &Check) -> Section {
     o.opt("connect_ip", k.connect_ip);
     o.opt("connect_port", k.connect_port);
     o.opt("bind_ip", k.bind_ip);
-    o.opt("interval", k.interval.map(format_duration));
-    o.dur("timeout", k.timeout);
-    o.set("rise", k.rise);
-    o.set("fall", k.fall);
-    o.dur("retry_delay", k.retry_delay);
+    // A BFD session has timers of its own, not a probe's.
+    if !matches!(k.kind, CheckKind::Bfd(_)) {
+        o.opt("interval", k.interval.map(format_duration));
+        o.dur("timeout", k.timeout);
+        o.set("rise", k.rise);
+        o.set("fall", k.fall);
+        o.dur("retry_delay", k.retry_delay);
+    }
     match &k.kind {
         CheckKind::Tcp => {}
         CheckKind::Http(h) => http(&mut o, h),
@@ -356,6 +360,18 @@ fn check(k: &Check) -> Section {
             o.dur("terminate_delay", p.terminate_delay);
             o.set("weight", p.weight);
             o.flag("reverse", p.reverse);
+        }
+        CheckKind::Bfd(b) => {
+            o.dur("min_rx", b.timing.min_rx);
+            o.dur("min_tx", b.timing.min_tx);
+            o.dur("idle_tx", b.timing.idle_tx);
+            o.set("multiplier", b.timing.multiplier);
+            o.flag("passive", b.timing.passive);
+            o.set("ttl", b.ttl);
+            o.set("max_hops", b.max_hops);
+            o.flag("multihop", b.multihop);
+            o.set("weight", b.weight);
+            o.flag("reverse", b.reverse);
         }
     }
     o.section

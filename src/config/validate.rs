@@ -165,10 +165,9 @@ fn unused(b: &Built, diags: &mut Diagnostics) {
     }
     if b.real_servers.items.iter().all(|(r, _)| r.is_some()) && b.vrrp.items.iter().all(|(v, _)| v.is_some())
     {
-        let tracked = b
-            .vrrp
-            .valid()
-            .flat_map(|(_, v, _)| v.track_files.iter().chain(v.track_processes.iter()).map(|t| t.check));
+        let tracked = b.vrrp.valid().flat_map(|(_, v, _)| {
+            v.track_files.iter().chain(v.track_processes.iter()).chain(v.track_bfds.iter()).map(|t| t.check)
+        });
         let used = b.real_servers.valid().flat_map(|(_, r, _)| r.checks.iter().copied()).chain(tracked);
         let unused = unreferenced(&b.checks, used);
         warn_each(diags, unused, "check is not used by any real server", "its name in a real_server check");
@@ -317,6 +316,7 @@ fn tracked_checks(b: &Built, diags: &mut Diagnostics) {
         let lists = [
             ("track_file", "file", &v.track_files[..]),
             ("track_process", "process", &v.track_processes[..]),
+            ("track_bfd", "bfd", &v.track_bfds[..]),
         ];
         for (option, kind, tracked) in lists {
             for t in tracked {
@@ -325,6 +325,7 @@ fn tracked_checks(b: &Built, diags: &mut Diagnostics) {
                 let own_weight = match &c.kind {
                     CheckKind::File(f) if kind == "file" => f.weight,
                     CheckKind::Process(p) if kind == "process" => i32::from(p.weight),
+                    CheckKind::Bfd(b) if kind == "bfd" => i32::from(b.weight),
                     other => {
                         diags.error(
                             at(),
@@ -338,10 +339,10 @@ fn tracked_checks(b: &Built, diags: &mut Diagnostics) {
                     diags.error(
                         at(),
                         format!("check {} shifts the priority, and an address owner's is 255", c.name),
-                        if kind == "file" {
-                            "weight 0 (the file's value puts the instance in FAULT or not): name:0"
-                        } else {
-                            "weight 0 (a lost quorum puts the instance in FAULT): name:0"
+                        match kind {
+                            "file" => "weight 0 (the file's value puts the instance in FAULT or not): name:0",
+                            "process" => "weight 0 (a lost quorum puts the instance in FAULT): name:0",
+                            _ => "weight 0 (a session down puts the instance in FAULT): name:0",
                         },
                     );
                 }
@@ -352,9 +353,17 @@ fn tracked_checks(b: &Built, diags: &mut Diagnostics) {
 
 fn check_usage(b: &Built, diags: &mut Diagnostics) {
     let mut reported: HashSet<(usize, &str)> = HashSet::new();
-    for (_, r, _) in b.real_servers.valid() {
+    for (_, r, rs) in b.real_servers.valid() {
         for &ci in &r.checks {
             let (Some(c), s) = (b.checks.get(ci), b.checks.items[ci].1) else { continue };
+            if matches!(c.kind, CheckKind::Bfd(_)) {
+                diags.error(
+                    At::option(rs.line_of("check"), &rs.name, "check"),
+                    format!("check {} is a bfd check: vrrp instances track those (track_bfd), real servers cannot yet", c.name),
+                    "a check of another type",
+                );
+                continue;
+            }
             for &vi in &r.virtual_servers {
                 let Some(v) = b.virtual_servers.get(vi) else { continue };
                 if c.interval.is_none() && c.timeout >= v.delay_loop && reported.insert((ci, "timeout")) {

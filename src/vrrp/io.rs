@@ -2,13 +2,13 @@
 //! the instances ask for and hands received packets back as parsed adverts or discards.
 //! It decides nothing; the state machine (`instance`) does.
 
-mod cmsg;
+pub(crate) mod cmsg;
 mod error;
 mod ipv4;
 mod peers;
 mod received;
 mod socket;
-mod sys;
+pub(crate) mod sys;
 
 pub use error::{Error, ErrorKind, IfName};
 pub use ipv4::HeaderError;

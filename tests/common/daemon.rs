@@ -77,6 +77,11 @@ impl Daemon {
         Daemon::keepalived_in_mode(ns, label, conf, &["keepalived", "--check"])
     }
 
+    /// keepalived with every subsystem it has (VRRP, checker, BFD), at the default nice.
+    pub fn keepalived_all(ns: &Netns, label: &str, conf: &str) -> Daemon {
+        Daemon::keepalived_in_mode(ns, label, conf, &["keepalived"])
+    }
+
     /// keepalived's VRRP process only, at the default nice (the guest has no `nice`).
     pub fn keepalived_in_guest(ns: &Netns, label: &str, conf: &str) -> Daemon {
         Daemon::keepalived_in_mode(ns, label, conf, &["keepalived", "--vrrp"])
@@ -93,6 +98,7 @@ impl Daemon {
             .command(command[0])
             .args(&command[1..])
             .args(["-f", &p("keepalived.conf"), "-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
+            .args(["-b", &p("b.pid")])
             .args(["-l", "-D", "-n"])
             .stdout(Stdio::null())
             .stderr(log)

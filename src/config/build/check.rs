@@ -16,7 +16,7 @@ const HTTP: &[&str] = &["path", "expect_status", "digest", "host"];
 const TLS: &[&str] = &["sni", "verify", "ca_file"];
 const SMTP: &[&str] = &["helo_name"];
 const SCRIPT: &[&str] = &["command", "dynamic", "user"];
-const GROUPS: [&[&str]; 11] = [
+const GROUPS: [&[&str]; 12] = [
     ADDRESS,
     PORT,
     HTTP,
@@ -27,6 +27,7 @@ const GROUPS: [&[&str]; 11] = [
     kinds::DNS,
     kinds::FILE,
     kinds::PROCESS,
+    kinds::BFD,
     kinds::WEIGHT,
 ];
 
@@ -41,6 +42,7 @@ const TYPES: &[(&str, &str)] = &[
     ("ping", "ping"),
     ("file", "file"),
     ("process", "process"),
+    ("bfd", "bfd"),
 ];
 
 /// The option groups a check type takes.
@@ -55,6 +57,7 @@ fn groups(kind: &str) -> &'static [&'static [&'static str]] {
         "ping" => &[ADDRESS],
         "file" => &[kinds::FILE, kinds::WEIGHT],
         "process" => &[kinds::PROCESS, kinds::WEIGHT],
+        "bfd" => &[ADDRESS, kinds::BFD, kinds::WEIGHT],
         _ => &[SCRIPT],
     }
 }
@@ -73,6 +76,14 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
                 &format!("this option on {types} checks only"),
             );
         }
+    }
+    if kind == "bfd" {
+        // A session has its own timers (min_rx, min_tx, multiplier), not a probe's.
+        r.forbid(
+            &["interval", "timeout", "rise", "fall", "retry_delay"],
+            "to a bfd check",
+            "min_rx, min_tx, idle_tx and multiplier",
+        );
     }
     let connect_ip = r.one("connect_ip", value::ip);
     let bind_ip = r.one("bind_ip", value::ip);
@@ -121,6 +132,16 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
         "ping" => CheckKind::Ping,
         "file" => CheckKind::File(kinds::file(r)?),
         "process" => CheckKind::Process(kinds::process(r)?),
+        "bfd" => {
+            if !r.has("connect_ip") {
+                r.fail(
+                    "connect_ip",
+                    "a bfd check needs its neighbour",
+                    "connect_ip, the neighbour's address",
+                );
+            }
+            CheckKind::Bfd(kinds::bfd(r))
+        }
         _ => CheckKind::Script {
             command: r.required("command", value::command)?,
             dynamic: r.or("dynamic", false, value::boolean),

@@ -1,5 +1,5 @@
-//! The settings of the `udp`, `dns`, `file` and `process` check types, and the parsers of
-//! their values.
+//! The settings of the `udp`, `dns`, `file`, `process` and `bfd` check types, and the
+//! parsers of their values.
 
 use super::reader::Reader;
 use crate::config::model::*;
@@ -25,7 +25,10 @@ pub const PROCESS: &[&str] = &[
     "fork_delay",
     "terminate_delay",
 ];
-/// Options of the checks whose result weighs on something (file and process checks).
+/// Options of bfd checks.
+pub const BFD: &[&str] =
+    &["min_rx", "min_tx", "idle_tx", "multiplier", "passive", "ttl", "max_hops", "multihop"];
+/// Options of the checks whose result weighs on something (file, process, bfd checks).
 pub const WEIGHT: &[&str] = &["weight", "reverse"];
 /// The kernel keeps 15 bytes of a process name (`TASK_COMM_LEN` less its NUL).
 const COMM_BYTES: usize = 15;
@@ -229,6 +232,31 @@ pub fn process(r: &mut Reader) -> Option<ProcessCheck> {
         weight: r.or("weight", 0, |v| value::int(v, -254, 254).map(|w| w as i16)),
         reverse: r.or("reverse", false, value::boolean),
     })
+}
+
+/// keepalived's BFD defaults: 10 ms each way once Up, 1 s while not, 5 packets missed.
+const BFD_MIN: Duration = Duration::from_millis(10);
+const BFD_IDLE: Duration = Duration::from_secs(1);
+const BFD_MULTIPLIER: u8 = 5;
+
+/// Reads a `bfd` check's settings (its neighbour is the check's `connect_ip`).
+pub fn bfd(r: &mut Reader) -> BfdCheck {
+    let interval = |v: &str| value::duration_in(v, Duration::from_millis(1), Duration::from_secs(10));
+    let min_tx = r.or("min_tx", BFD_MIN, interval);
+    let min_rx = r.or("min_rx", BFD_MIN, interval);
+    // RFC 5880 section 6.8.3: at least 1 s while the session is not Up.
+    let idle_tx = r.or("idle_tx", BFD_IDLE, |v| value::duration_in(v, BFD_IDLE, Duration::from_secs(60)));
+    let multiplier = r.or("multiplier", BFD_MULTIPLIER, |v| value::uint(v, 1, 255));
+    let passive = r.or("passive", false, value::boolean);
+    let timing = crate::bfd::session::Timing { min_tx, min_rx, idle_tx, multiplier, passive };
+    BfdCheck {
+        timing,
+        ttl: r.or("ttl", 255, |v| value::uint(v, 1, 255)),
+        max_hops: r.or("max_hops", 0, |v| value::uint(v, 0, 255)),
+        multihop: r.or("multihop", false, value::boolean),
+        weight: r.or("weight", 0, |v| value::uint(v, -253, 253)),
+        reverse: r.or("reverse", false, value::boolean),
+    }
 }
 
 #[cfg(test)]

@@ -86,6 +86,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     let track_scripts = r.fixed("track_script", scripts, "TRACK_SCRIPTS");
     let track_files = tracked_checks(r, names, "track_file", "TRACK_FILES");
     let track_processes = tracked_checks(r, names, "track_process", "TRACK_PROCESSES");
+    let track_bfds = tracked_checks(r, names, "track_bfd", "TRACK_BFDS");
 
     let auth_pass = r.one("auth_pass", |v| {
         if (1..=8).contains(&v.len()) {
@@ -136,6 +137,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         track_scripts,
         track_files,
         track_processes,
+        track_bfds,
         auth_pass,
         accept: r.or("accept", true, value::boolean),
         strict_mode: r.or("strict_mode", false, value::boolean),

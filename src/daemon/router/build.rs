@@ -272,6 +272,14 @@ fn vr(
         // Counts for nothing until it is read (at once, off this thread).
         tracked.push(Tracked { weight: Some(0), up: true });
     }
+    let mut track_bfds = Vec::new();
+    for t in &v.track_bfds {
+        let CheckKind::Bfd(b) = &config.checks[t.check].kind else { continue };
+        // As a script: weight 0 is FAULT while down. A session starts down.
+        let weight = t.weight.unwrap_or(b.weight);
+        track_bfds.push((t.check, tracked.len(), b.reverse));
+        tracked.push(Tracked { weight: (weight != 0).then_some(weight), up: b.reverse });
+    }
     let auth = v.auth_pass.as_ref().map(|p| {
         let mut padded = [0u8; AUTH_DATA_LEN];
         padded[..p.len()].copy_from_slice(p.as_bytes());
@@ -323,6 +331,7 @@ fn vr(
         track_ifaces,
         track_scripts,
         track_polled,
+        track_bfds,
         notify: v.notify.clone(),
         group: None,
         vlink,

@@ -5,6 +5,7 @@
 //! turns their actions into I/O and the world's events into their inputs.
 
 mod addresses;
+mod bfd;
 mod build;
 mod interface_settings;
 mod link_delay;
@@ -53,6 +54,8 @@ pub enum Source {
     Built,
     /// The tracked files and processes were read.
     Polled,
+    /// A BFD packet came to receiving socket N.
+    Bfd(usize),
 }
 
 /// One configured instance at run time.
@@ -92,6 +95,8 @@ struct Vr {
     /// (probe position, tracked index, what its value does) for each tracked file and
     /// process check.
     track_polled: Vec<(usize, usize, polled::Effect)>,
+    /// (check position, tracked index, reverse) for each tracked bfd check.
+    track_bfds: Vec<(usize, usize, bool)>,
     notify: Notify,
     group: Option<usize>,
     /// `use_vmac`, `use_ipvlan`: the position of the instance's own interface.
@@ -189,6 +194,8 @@ pub struct Router {
     /// The files and processes instances track (`track_file`, `track_process`), read off
     /// this thread.
     polled: Polled,
+    /// The BFD sessions instances track (`track_bfd`).
+    bfds: bfd::Bfds,
     /// The interface settings keeplite changed (promote_secondaries, ARP under a vmac).
     settings: interface_settings::Overrides,
     notify: notify::Runner,
@@ -213,6 +220,7 @@ impl Router {
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         let mut polled = Polled::none();
         polled.set(parts.probes, parts.probe_interval)?;
+        let bfds = bfd::Bfds::open(config, now);
         let mut settings = interface_settings::Overrides::default();
         settings.set(config);
         Ok(Router {
@@ -232,6 +240,7 @@ impl Router {
             groups: parts.groups,
             scripts: parts.scripts,
             polled,
+            bfds,
             settings,
             notify: notify::Runner::new(notify_as).mailing(notify::Settings::from_config(&config.global)),
             unattributed: Counters::default(),
@@ -301,6 +310,7 @@ impl Router {
         fds.push((self.addresses.fd(), Source::Addresses));
         fds.push((self.builds.fd(), Source::Built));
         fds.extend(self.polled.fd().map(|fd| (fd, Source::Polled)));
+        fds.extend(self.bfds.fds().map(|(fd, i)| (fd, Source::Bfd(i))));
         fds
     }
 
@@ -314,6 +324,7 @@ impl Router {
             .chain(links)
             .chain(self.start_at)
             .chain(self.polled.deadline())
+            .chain(self.bfds.deadline())
             .chain(self.scripts.next_deadline())
             .chain(self.notify.next_deadline())
             .min()
@@ -329,6 +340,10 @@ impl Router {
             Source::Addresses => self.addresses_done(now),
             Source::Built => self.builds_done(),
             Source::Polled => self.polled_read(now),
+            Source::Bfd(l) => {
+                let changes = self.bfds.read(l, now);
+                self.bfd_changed(&changes, now);
+            }
         }
         // Reading the interfaces may have waited for the kernel.
         self.flush(Instant::now().max(now));
@@ -469,9 +484,24 @@ impl Router {
         }
     }
 
+    /// Hands the instances the BFD sessions that went up or down.
+    fn bfd_changed(&mut self, changes: &[bfd::Change], now: Instant) {
+        for &(check, up) in changes {
+            for vr in &mut self.vrs {
+                for &(c, tracked, reverse) in &vr.track_bfds {
+                    if c == check {
+                        vr.instance.set_tracked(now, tracked, up != reverse);
+                    }
+                }
+            }
+        }
+    }
+
     /// Timers, announcement rounds, scripts and notify children that are due.
     pub fn tick(&mut self, now: Instant) {
         self.polled.poll(now);
+        let changes = self.bfds.tick(now);
+        self.bfd_changed(&changes, now);
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_now(now);
         }
@@ -945,6 +975,7 @@ impl Router {
             r.stop();
         }
         self.settings.restore();
+        self.bfds.shutdown();
         for vr in &self.vrs {
             log::info!("vrrp {}: counters: {}", vr.name, vr.instance.counters());
         }

@@ -57,6 +57,7 @@ fn same_settings(old: &Config, k: usize, new: &Config, j: usize) -> bool {
         v.track_files
             .iter()
             .chain(v.track_processes.iter())
+            .chain(v.track_bfds.iter())
             .map(|t| (c.checks[t.check].clone(), t.weight))
             .collect()
     };
@@ -64,6 +65,7 @@ fn same_settings(old: &Config, k: usize, new: &Config, j: usize) -> bool {
         track_scripts: Default::default(),
         track_files: Default::default(),
         track_processes: Default::default(),
+        track_bfds: Default::default(),
         ..v.clone()
     };
     without_tracked(a) == without_tracked(b)
@@ -95,6 +97,8 @@ impl Router {
         // Before any VIP is dropped below: the setting counts when the kernel removes one.
         // An interface made anew (a rebuild comes this way too) has it off again.
         self.settings.set(config);
+        // Sessions whose settings are the same carry on; the instances read them below.
+        self.bfds = std::mem::take(&mut self.bfds).reopen(config, now);
         // A new instance may have taken over the vmac of a removed one (same VRID and family).
         let vmacs: Vec<String> = config
             .vrrp
@@ -222,6 +226,9 @@ impl Router {
         // for nothing.
         for &(pos, t, effect) in vr.track_polled.iter().filter(|f| !self.polled.unread(f.0)) {
             (tracked[t].weight, tracked[t].up) = effect.of(self.polled.value(pos));
+        }
+        for &(check, t, reverse) in &vr.track_bfds {
+            tracked[t].up = self.bfds.is_up(check) != reverse;
         }
         tracked
     }

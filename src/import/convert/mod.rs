@@ -5,6 +5,7 @@
 //! the file), the names of scripts, instances and groups next (references may point
 //! forward), then everything else in file order.
 
+mod bfd;
 mod checker;
 mod checker_kinds;
 mod global;
@@ -205,6 +206,21 @@ pub const MAPPED: &[&str] = &[
     "terminate_delay",
     "delay",
     "full_command",
+    // bfd_instance blocks and an instance's track_bfd.
+    "bfd_instance",
+    "track_bfd",
+    "neighbor_ip",
+    "neighbour_ip",
+    "source_ip",
+    "min_rx",
+    "min_tx",
+    "idle_tx",
+    "multiplier",
+    "passive",
+    "ttl",
+    "hoplimit",
+    "max_hops",
+    "multihop",
 ];
 
 /// A tracked script as instances see it: its keeplite name and its own weight.
@@ -245,7 +261,10 @@ pub struct Ctx<'r> {
     pub tracked_files: HashMap<String, Option<checker_kinds::TrackedFile>>,
     /// keepalived's `vrrp_track_process` blocks by name, as process checks (`None`: the
     /// block is ignored).
-    pub track_processes: HashMap<String, Option<track_process::TrackedProcess>>,
+    pub track_processes: HashMap<String, Option<tracking::TrackedBlock>>,
+    /// keepalived's `bfd_instance` blocks by name, as bfd checks (`None`: the block is
+    /// ignored).
+    pub bfd_instances: HashMap<String, Option<tracking::TrackedBlock>>,
     /// Sync groups' tracked objects, added to their members after every instance.
     pub group_tracking: Vec<tracking::GroupTracking>,
 }
@@ -272,6 +291,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
         track_files: HashMap::new(),
         tracked_files: HashMap::new(),
         track_processes: HashMap::new(),
+        bfd_instances: HashMap::new(),
         group_tracking: Vec::new(),
     };
     for node in nodes.iter().filter(|n| matches!(n.keyword(), "track_file" | "vrrp_track_file")) {
@@ -283,6 +303,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
     global::collect(&mut cx, nodes);
     script::declare(&mut cx, nodes);
     track_process::declare(&mut cx, nodes);
+    bfd::declare(&mut cx, nodes);
     for node in nodes {
         match node.keyword() {
             "global_defs" | "interface_up_down_delays" | "SSL" => {}
@@ -301,7 +322,7 @@ pub fn convert(nodes: &[Node], reports: &mut Reports) -> Output {
                 cx.routing.append(&mut r);
             }
             // Declarations, read where a FILE_CHECK or an instance names them.
-            "track_file" | "vrrp_track_file" | "vrrp_track_process" => {}
+            "track_file" | "vrrp_track_file" | "vrrp_track_process" | "bfd_instance" => {}
             "" => cx.block_without_keyword(node),
             _ => cx.unsupported(node),
         }

@@ -183,7 +183,7 @@ pub fn sync_group(cx: &mut Ctx, node: &Node) {
                 }
             }
             "smtp_alert" => alerts = cx.flag(n),
-            "track_interface" | "track_script" | "track_file" | "track_process" => tracked.push(n.clone()),
+            "track_interface" | "track_script" | "track_file" | "track_process" | "track_bfd" => tracked.push(n.clone()),
             "sync_group_tracking_weight" => {}
             w if cx.instances.contains_key(w) && n.block.is_none() => cx.report(
                 n,

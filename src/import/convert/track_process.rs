@@ -3,24 +3,14 @@
 //! `track_process` list. keepalived hears of every fork and exit from the kernel; keeplite
 //! reads `/proc` every second (the check's `interval`), which the docs say.
 
-use super::tracking::{tracked_blocks, Weights};
+use super::tracking::{tracked_checks, TrackedBlock, Weights};
 use super::{duration_text, Ctx};
-use crate::config::value;
 use crate::import::out::Section;
 use crate::import::tree::Node;
 
 /// The kernel keeps 15 bytes of a process name: keepalived compares a longer `process`
 /// with it and never finds the process.
 const COMM_BYTES: usize = 15;
-
-/// A `vrrp_track_process` block as keeplite's process check, with the weight and reverse
-/// the instances naming it start from.
-#[derive(Debug, Clone)]
-pub struct TrackedProcess {
-    pub section: Section,
-    pub weight: i64,
-    pub reverse: bool,
-}
 
 /// Converts every `vrrp_track_process` block once (its keywords reported once), for the
 /// instances that name it; a block no instance names writes nothing.
@@ -36,7 +26,7 @@ pub fn declare(cx: &mut Ctx, nodes: &[Node]) {
     }
 }
 
-fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedProcess> {
+fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
     let mut s = Section::new("", "check", &node.at, "vrrp_track_process");
     s.set("type", "process", &node.at, "vrrp_track_process");
     let (mut weight, mut reverse) = (0, false);
@@ -102,71 +92,13 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedProcess> {
         cx.report(node, "no process; keepalived ignores the block, and so does the import");
         return None;
     }
-    Some(TrackedProcess { section: s, weight, reverse })
+    Some(TrackedBlock { section: s, weight, reverse })
 }
 
 /// `track_process { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W`, naming
-/// the process check of the block. keeplite takes `reverse` from the check, so an entry
-/// reversing it gets a check of its own. An address owner's weights (and a sync group's
-/// with an owner among its members) are 0, as keeplite takes them; a sync group member
-/// keeps its own, as keepalived's code does (its manual asks for 0).
+/// the process check of the block ([`tracked_checks`]).
 pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
     let lookup = |cx: &mut Ctx, name: &str| cx.track_processes.get(name).cloned().flatten();
     let missing = "no vrrp_track_process with a process has this name";
-    for (t, tp) in tracked_blocks(cx, n, lookup, missing) {
-        let kname = t.keyword();
-        let (weight, reverse) = match (t.arg(0), t.arg(1).map(|w| value::int(w, -254, 254))) {
-            (None, _) => (tp.weight, tp.reverse),
-            (Some("weight"), Some(Ok(w))) => match t.arg(2) {
-                None | Some("noreverse") => (w, false),
-                Some("reverse") => (w, true),
-                Some(other) => {
-                    cx.reports.add(
-                        &t.at,
-                        kname,
-                        format!("'{other}' is not reverse or noreverse; not tracked"),
-                    );
-                    continue;
-                }
-            },
-            _ => {
-                cx.reports.add(&t.at, kname, "not 'weight W' with W in -254..254; not tracked");
-                continue;
-            }
-        };
-        let zeroed = matches!(weights, Weights::Owner | Weights::Zero | Weights::Member { owner: true });
-        let weight = if zeroed && weight != 0 {
-            cx.reports.add(
-                &t.at,
-                kname,
-                format!(
-                    "keeplite takes weight 0 only in {} (keepalived's manual asks it too); tracked with weight 0, so a lost quorum is FAULT",
-                    weights.whose()
-                ),
-            );
-            0
-        } else {
-            weight
-        };
-        let mut section = tp.section;
-        let wanted = if reverse == tp.reverse {
-            kname.to_owned()
-        } else {
-            section.remove("reverse");
-            if reverse {
-                section.set("reverse", "1", &t.at, "reverse");
-            }
-            format!("{kname}_{}", if reverse { "reverse" } else { "noreverse" })
-        };
-        let name = cx.check_section_named(section, &wanted);
-        let text = if weight == tp.weight {
-            name
-        } else {
-            if weight.abs() > 253 {
-                cx.reports.add(&t.at, kname, "keeplite takes weights in -253..253 here; the nearest is used");
-            }
-            format!("{name}:{}", weight.clamp(-253, 253))
-        };
-        s.push("track_process", text, &t.at, "track_process");
-    }
+    tracked_checks(cx, s, n, weights, lookup, missing, ("track_process", "a lost quorum"));
 }

@@ -262,6 +262,7 @@ pub fn entries(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
         "track_script" => track_scripts(cx, s, n, weights),
         "track_file" => tracked_files(cx, s, n, weights),
         "track_process" => super::track_process::tracked(cx, s, n, weights),
+        "track_bfd" => super::bfd::tracked(cx, s, n, weights),
         _ => cx.unsupported(n),
     }
 }
@@ -342,7 +343,7 @@ fn entry_weight(scripts: &[Section], checks: &[Section], list: &str, entry: &str
     let (sections, default) = match list {
         "track_script" => (scripts, 0),
         "track_file" => (checks, 1),
-        "track_process" => (checks, 0),
+        "track_process" | "track_bfd" => (checks, 0),
         _ => return 0,
     };
     sections
@@ -351,4 +352,86 @@ fn entry_weight(scripts: &[Section], checks: &[Section], list: &str, entry: &str
         .and_then(|s| s.value("weight"))
         .and_then(|w| w.parse().ok())
         .unwrap_or(default)
+}
+
+/// A keepalived block instances track by name (`vrrp_track_process`, `bfd_instance`) as
+/// keeplite's check, with the weight and reverse the instances naming it start from.
+#[derive(Debug, Clone)]
+pub struct TrackedBlock {
+    pub section: Section,
+    pub weight: i64,
+    pub reverse: bool,
+}
+
+/// `LIST { NAME [weight W [reverse|noreverse]] }` -> `NAME` or `NAME:W` in option `list`
+/// (`(list, what down is)`), naming the check of the block `lookup` finds. keeplite takes
+/// `reverse` from the check, so an entry reversing it gets a check of its own. An address
+/// owner's weights (and a sync group's with an owner among its members) are 0, as keeplite
+/// takes them; a sync group member keeps its own, as keepalived's code does for processes
+/// (its manual asks for 0).
+pub fn tracked_checks(
+    cx: &mut Ctx,
+    s: &mut Section,
+    n: &Node,
+    weights: Weights,
+    lookup: impl FnMut(&mut Ctx, &str) -> Option<TrackedBlock>,
+    missing: &str,
+    (list, down): (&str, &str),
+) {
+    for (t, tp) in tracked_blocks(cx, n, lookup, missing) {
+        let kname = t.keyword();
+        let (weight, reverse) = match (t.arg(0), t.arg(1).map(|w| value::int(w, -254, 254))) {
+            (None, _) => (tp.weight, tp.reverse),
+            (Some("weight"), Some(Ok(w))) => match t.arg(2) {
+                None | Some("noreverse") => (w, false),
+                Some("reverse") => (w, true),
+                Some(other) => {
+                    cx.reports.add(
+                        &t.at,
+                        kname,
+                        format!("'{other}' is not reverse or noreverse; not tracked"),
+                    );
+                    continue;
+                }
+            },
+            _ => {
+                cx.reports.add(&t.at, kname, "not 'weight W' with W in -254..254; not tracked");
+                continue;
+            }
+        };
+        let zeroed = matches!(weights, Weights::Owner | Weights::Zero | Weights::Member { owner: true });
+        let weight = if zeroed && weight != 0 {
+            cx.reports.add(
+                &t.at,
+                kname,
+                format!(
+                    "keeplite takes weight 0 only in {} (keepalived's manual asks it too); tracked with weight 0, so {down} is FAULT",
+                    weights.whose()
+                ),
+            );
+            0
+        } else {
+            weight
+        };
+        let mut section = tp.section;
+        let wanted = if reverse == tp.reverse {
+            kname.to_owned()
+        } else {
+            section.remove("reverse");
+            if reverse {
+                section.set("reverse", "1", &t.at, "reverse");
+            }
+            format!("{kname}_{}", if reverse { "reverse" } else { "noreverse" })
+        };
+        let name = cx.check_section_named(section, &wanted);
+        let text = if weight == tp.weight {
+            name
+        } else {
+            if weight.abs() > 253 {
+                cx.reports.add(&t.at, kname, "keeplite takes weights in -253..253 here; the nearest is used");
+            }
+            format!("{name}:{}", weight.clamp(-253, 253))
+        };
+        s.push(list, text, &t.at, list);
+    }
 }

@@ -198,7 +198,9 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
             }
             "unicast_fault_no_peer" => no_peer_ok = true,
             // After the loop: an address owner's priority may come later.
-            "track_interface" | "track_script" | "track_file" | "track_process" => tracked.push(n),
+            "track_interface" | "track_script" | "track_file" | "track_process" | "track_bfd" => {
+                tracked.push(n)
+            }
             "authentication" => {
                 for a in n.children() {
                     match a.keyword() {

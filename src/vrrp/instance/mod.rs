@@ -143,7 +143,7 @@ pub struct Instance {
     link_up: bool,
     /// Another member of this instance's sync group is in Fault.
     group_fault: bool,
-    tracked: Fixed<Tracked, { limits::TRACK_INTERFACES + limits::TRACK_SCRIPTS }>,
+    tracked: Fixed<Tracked, { limits::TRACKED }>,
     /// This router's primary address on the link (ties between equal priorities).
     primary: Option<IpAddr>,
     /// v3: the interval learned from the master's adverts (RFC 9568 Master_Adver_Interval).
@@ -180,7 +180,7 @@ impl Instance {
             state: State::Initialize,
             link_up: true,
             group_fault: false,
-            tracked: tracked.iter().copied().take(limits::TRACK_INTERFACES + limits::TRACK_SCRIPTS).collect(),
+            tracked: tracked.iter().copied().take(limits::TRACKED).collect(),
             primary: None,
             master: None,
             adver_timer: None,
@@ -513,8 +513,7 @@ impl Instance {
     pub fn reconfigure(&mut self, now: Instant, params: Params, tracked: &[Tracked]) {
         let refresh_changed = params.garp_refresh != self.params.garp_refresh;
         self.params = params;
-        self.tracked =
-            tracked.iter().copied().take(limits::TRACK_INTERFACES + limits::TRACK_SCRIPTS).collect();
+        self.tracked = tracked.iter().copied().take(limits::TRACKED).collect();
         if self.params.version == Version::V2 || self.state != State::Backup {
             self.master_adver_int = self.params.advert_int;
         }

@@ -25,6 +25,8 @@ pub const IPPROTO_IP: c_int = libc::IPPROTO_IP;
 pub const IP_PKTINFO: c_int = libc::IP_PKTINFO;
 /// `IP_TTL`: as a control message, the TTL of one packet.
 pub const IP_TTL: c_int = libc::IP_TTL;
+/// `IP_RECVTTL`: deliver each received packet's TTL (UDP sockets; BFD's TTL check).
+pub const IP_RECVTTL: c_int = libc::IP_RECVTTL;
 /// `IPPROTO_IPV6`, the level of IPv6 options and control messages.
 pub const IPPROTO_IPV6: c_int = libc::IPPROTO_IPV6;
 /// `IPV6_RECVPKTINFO`: deliver the destination address with each packet.

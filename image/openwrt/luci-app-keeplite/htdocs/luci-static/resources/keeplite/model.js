@@ -967,7 +967,7 @@ const OPTIONS = {
 		inhibit_on_failure: boolean
 	},
 	check: {
-		type: keyword([ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file', 'process' ]),
+		type: keyword([ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file', 'process', 'bfd' ]),
 		connect_ip: ip,
 		connect_port: port,
 		interval: positive,
@@ -996,7 +996,10 @@ const OPTIONS = {
 		helo_name: host,
 		command: command,
 		dynamic: boolean,
-		process: processName
+		process: processName,
+		min_rx: durationIn(1, 10000),
+		min_tx: durationIn(1, 10000),
+		multiplier: int(1, 255)
 	}
 };
 

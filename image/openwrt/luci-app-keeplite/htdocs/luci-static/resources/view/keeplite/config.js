@@ -318,7 +318,7 @@ return view.extend({
 		/* check */
 		s = gridSection(m, 'check', _('Health checks'), _('Templates that real servers name in their checks; one probe per real server address and port.'));
 		o = checked(s.option(form.ListValue, 'type', _('Type')), 'check', 'type');
-		[ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file', 'process' ].forEach(t => o.value(t));
+		[ 'tcp', 'http', 'https', 'smtp', 'script', 'udp', 'dns', 'ping', 'file', 'process', 'bfd' ].forEach(t => o.value(t));
 		o = checked(s.option(form.Value, 'interval', _('Interval'), _('The virtual server\'s check interval by default.')), 'check', 'interval');
 		o = checked(s.option(form.Value, 'timeout', _('Timeout'), _('Shorter than the interval.')), 'check', 'timeout');
 		o.placeholder = '5s';
@@ -332,8 +332,8 @@ return view.extend({
 		o.modalonly = true;
 		[ 'connect_ip', 'connect_port' ].forEach(n => {
 			o = checked(s.option(form.Value, n, (n === 'connect_ip') ? _('Connect to address') : _('Connect to port'),
-				_('The real server\'s by default.')), 'check', n);
-			[ 'tcp', 'http', 'https', 'smtp' ].forEach(t => o.depends('type', t));
+				(n === 'connect_ip') ? _('The real server\'s by default; for bfd, the neighbour (needed).') : _('The real server\'s by default.')), 'check', n);
+			[ 'tcp', 'http', 'https', 'smtp' ].concat(n === 'connect_ip' ? [ 'bfd' ] : []).forEach(t => o.depends('type', t));
 			o.modalonly = true;
 		});
 		o = checked(s.option(form.Value, 'path', _('Path')), 'check', 'path');
@@ -369,6 +369,14 @@ return view.extend({
 		o.modalonly = true;
 		o = checked(s.option(form.Value, 'process', _('Process name'), _('As ps -o comm shows it (15 bytes at most); up while one runs.')), 'check', 'process');
 		o.depends('type', 'process');
+		o.modalonly = true;
+		[ [ 'min_rx', _('Receive interval') ], [ 'min_tx', _('Transmit interval') ] ].forEach(n => {
+			o = checked(s.option(form.Value, n[0], n[1], _('Once up; 10ms by default.')), 'check', n[0]);
+			o.depends('type', 'bfd');
+			o.modalonly = true;
+		});
+		o = checked(s.option(form.Value, 'multiplier', _('Detect multiplier'), _('Packets missed before the session is down; 5 by default.')), 'check', 'multiplier');
+		o.depends('type', 'bfd');
 		o.modalonly = true;
 
 		return m.render();

@@ -1,0 +1,150 @@
+//! keepalived's `bfd_instance NAME { ... }` blocks -> `check` sections of type `bfd`, and
+//! an instance's (or sync group's) `track_bfd { NAME [weight W [reverse]] }` -> its
+//! `track_bfd` list. keepalived runs BFD in a process of its own; keeplite on its VRRP
+//! thread, for the instances only (a real server's `BFD_CHECK` is reported).
+
+use super::tracking::{tracked_checks, TrackedBlock, Weights};
+use super::Ctx;
+use crate::import::out::Section;
+use crate::import::tree::Node;
+use std::net::IpAddr;
+
+/// Converts every `bfd_instance` block once (its keywords reported once), for the
+/// instances that name it; a block no instance names writes nothing.
+pub fn declare(cx: &mut Ctx, nodes: &[Node]) {
+    for node in nodes.iter().filter(|n| n.keyword() == "bfd_instance") {
+        let Some(name) = cx.declared_name(node) else { continue };
+        if cx.bfd_instances.contains_key(name) {
+            cx.report(node, format!("a second bfd_instance '{name}'; ignored"));
+            continue;
+        }
+        let made = block(cx, node);
+        cx.bfd_instances.insert(name.to_owned(), made);
+    }
+}
+
+/// keepalived's milliseconds (with up to 3 decimals) as a keeplite duration, which has
+/// whole milliseconds: a fraction is rounded up (reported).
+fn millis(cx: &mut Ctx, n: &Node, lo: f64, hi: f64) -> Option<String> {
+    let text = cx.arg(n)?;
+    match text.parse::<f64>() {
+        Ok(ms) if (lo..=hi).contains(&ms) => {
+            if ms.fract() != 0.0 {
+                cx.report(
+                    n,
+                    format!(
+                        "{text} ms: keeplite's intervals are whole milliseconds; {} ms is used",
+                        ms.ceil()
+                    ),
+                );
+            }
+            Some(format!("{}ms", ms.ceil() as u64))
+        }
+        _ => {
+            cx.report(n, format!("'{text}' is not in {lo}..{hi} ms; ignored, as keepalived does"));
+            None
+        }
+    }
+}
+
+fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
+    let mut s = Section::new("", "check", &node.at, "bfd_instance");
+    s.set("type", "bfd", &node.at, "bfd_instance");
+    let (mut weight, mut reverse) = (0, false);
+    let mut neighbor: Option<IpAddr> = None;
+    let named = |kw: &str| node.children().iter().any(|n| n.keyword() == kw);
+    // keepalived's VRRP process does not know a session for its checker only.
+    let checker_only = named("checker") && !named("vrrp");
+    for n in node.children() {
+        let kw = n.keyword();
+        match kw {
+            "neighbor_ip" | "neighbour_ip" | "source_ip" => {
+                let Some(text) = cx.arg(n) else { continue };
+                let Ok(ip) = text.parse::<IpAddr>() else {
+                    cx.report(n, format!("'{text}' is not an address; ignored"));
+                    continue;
+                };
+                if kw == "source_ip" {
+                    s.set("bind_ip", text, &n.at, kw);
+                } else {
+                    neighbor = Some(ip);
+                    s.set("connect_ip", text, &n.at, kw);
+                }
+            }
+            // keepalived's ranges (bfd.h).
+            "min_rx" | "min_tx" => {
+                if let Some(d) = millis(cx, n, 1.0, 1000.0) {
+                    s.set(kw, d, &n.at, kw);
+                }
+            }
+            "idle_tx" => {
+                if let Some(d) = millis(cx, n, 1000.0, 10000.0) {
+                    s.set(kw, d, &n.at, kw);
+                }
+            }
+            "multiplier" => {
+                if let Some(v) = cx.arg(n).and_then(|v| cx.integer(n, v, 1, 10)) {
+                    s.set(kw, v.to_string(), &n.at, kw);
+                }
+            }
+            "passive" => s.set("passive", "1", &n.at, kw),
+            "ttl" | "hoplimit" => {
+                if let Some(v) = cx.arg(n).and_then(|v| cx.integer(n, v, 1, 255)) {
+                    s.set("ttl", v.to_string(), &n.at, kw);
+                }
+            }
+            "max_hops" => {
+                // -1: no TTL check, keeplite's 255.
+                if let Some(v) = cx.arg(n).and_then(|v| cx.integer(n, v, -1, 255)) {
+                    s.set("max_hops", if v < 0 { "255".to_owned() } else { v.to_string() }, &n.at, kw);
+                }
+            }
+            "multihop" => {
+                if let Some(on) = cx.flag(n) {
+                    s.set("multihop", if on { "1" } else { "0" }, &n.at, kw);
+                }
+            }
+            "weight" => {
+                let Some(w) = cx.arg(n).and_then(|v| cx.integer(n, v, -253, 253)) else { continue };
+                weight = w;
+                s.set("weight", w.to_string(), &n.at, kw);
+                reverse = n.arg(1) == Some("reverse");
+                if let Some(other) = n.arg(1).filter(|a| *a != "reverse") {
+                    cx.report(n, format!("'{other}' after the weight is not reverse; ignored"));
+                }
+                s.remove("reverse");
+                if reverse {
+                    s.set("reverse", "1", &n.at, kw);
+                }
+            }
+            // Which of keepalived's processes hear of the session (both without either).
+            "vrrp" => {}
+            "checker" if !checker_only => {
+                cx.report(n, "keeplite's real servers cannot use a BFD session yet; the instances can")
+            }
+            "checker" => {}
+            _ => cx.unsupported(n),
+        }
+    }
+    if neighbor.is_none() {
+        cx.report(node, "no neighbor_ip; keepalived disables the instance, and so does the import");
+        return None;
+    }
+    if checker_only {
+        cx.report(
+            node,
+            "for keepalived's checker only (checker without vrrp): no instance can track it; left out",
+        );
+        return None;
+    }
+    Some(TrackedBlock { section: s, weight, reverse })
+}
+
+/// `track_bfd { NAME [weight W [reverse]] }` -> `NAME` or `NAME:W`, naming the bfd check of
+/// the block ([`tracked_checks`]).
+pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
+    let lookup = |cx: &mut Ctx, name: &str| cx.bfd_instances.get(name).cloned().flatten();
+    let missing =
+        "no bfd_instance an instance can track (with a neighbor_ip, not for the checker only) has this name";
+    tracked_checks(cx, s, n, weights, lookup, missing, ("track_bfd", "a session down"));
+}

@@ -1,0 +1,155 @@
+//! BFD (`check` type `bfd`, `vrrp.track_bfd`) against keepalived's `bfd_instance` on one
+//! LAN: the session comes up with keepalived as the peer, an instance tracking it with
+//! weight 0 leaves FAULT, and when keepalived dies without a word (SIGKILL, no AdminDown)
+//! the session goes down within its detection time and the instance drops its VIP; when
+//! keepalived is back, so is the VIP. keeplite's log and keepalived's both show the
+//! session's states.
+
+mod common;
+
+use common::daemon::{logs, scratch, until, until_vip, vrrp_section, Daemon};
+use common::{keepalived_available, netns_available, Lan};
+use std::time::{Duration, Instant};
+
+const VIP: &str = "198.51.100.100";
+
+const KEEPALIVED: &str = "
+global_defs {
+    router_id bfd-peer
+}
+bfd_instance to_b {
+    neighbor_ip 198.51.100.2
+    min_rx 100
+    min_tx 100
+    idle_tx 1000
+    multiplier 3
+}
+";
+
+fn keeplite_conf(socket: &std::path::Path) -> String {
+    format!(
+        "g=global\ng.status_socket={}\n\
+         peer=check\npeer.type=bfd\npeer.connect_ip=198.51.100.1\npeer.min_rx=100ms\npeer.min_tx=100ms\n\
+         peer.multiplier=3\n",
+        socket.display()
+    ) + &vrrp_section("gw", 51, 100, &format!("'{VIP}/24'"), &["track_bfd='peer'"])
+}
+
+#[test]
+fn a_session_with_keepalived_gates_the_instance() {
+    if !(netns_available() && keepalived_available()) {
+        return;
+    }
+    let lan = Lan::new("bfd", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let dir = scratch("bfd");
+    let ours = Daemon::keeplite(b, "bfd-kl", &keeplite_conf(&dir.join("s.sock")));
+    // No peer yet: the session is down, and with weight 0 the instance is in FAULT.
+    ours.wait_log("vrrp gw: INIT -> FAULT", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!common::daemon::has_vip(b, VIP), "{}", ours.log());
+
+    let theirs = Daemon::keepalived_all(a, "bfd-ka", KEEPALIVED);
+    until_vip(b, VIP, true, Duration::from_secs(15), &[&ours, &theirs]);
+    ours.wait_log("bfd peer: init -> up", Duration::from_secs(5));
+    until("keepalived's session up", Duration::from_secs(5), &[&ours, &theirs], || {
+        theirs.log().contains("Entering Up state")
+    });
+
+    // A reload that leaves the check as it is keeps the session up.
+    ours.reload();
+    ours.wait_log("reload", Duration::from_secs(5));
+    common::daemon::holds_for("the VIP through a reload", Duration::from_secs(2), &[&ours, &theirs], || {
+        common::daemon::has_vip(b, VIP)
+    });
+    assert!(!ours.log().contains("up -> down"), "{}", ours.log());
+
+    // keepalived dies without AdminDown: 3 x 100 ms of silence take the session down.
+    theirs.kill();
+    let killed = Instant::now();
+    until_vip(b, VIP, false, Duration::from_secs(5), &[&ours]);
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(2), "VIP released {took:?} after the peer died\n{}", ours.log());
+    eprintln!("VIP released {took:?} after the peer died (detection time 300 ms)");
+    assert!(ours.log().contains("bfd peer: up -> down (control detection time expired"), "{}", ours.log());
+
+    // Back: up again, and so is the VIP.
+    let again = Daemon::keepalived_all(a, "bfd-ka2", KEEPALIVED);
+    until_vip(b, VIP, true, Duration::from_secs(15), &[&ours, &again]);
+    assert_eq!(ours.stop(), Some(0), "{}", logs(&[&ours, &again]));
+    // keeplite's AdminDown at stop takes keepalived's session down (not a failure).
+    until("keepalived hears AdminDown", Duration::from_secs(5), &[&again], || {
+        again.log().contains("Entering Down state")
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// B's keepalived.conf: a session to A tracked with weight 0 by the instance holding VIP.
+const B_KEEPALIVED: &str = "
+bfd_instance to_a {
+    neighbor_ip 198.51.100.1
+    min_rx 100
+    min_tx 100
+    multiplier 3
+}
+vrrp_instance gw {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        198.51.100.100/24
+    }
+    track_bfd {
+        to_a
+    }
+}
+";
+
+/// What B does with its file while A's keepalived comes and dies: holds the VIP while the
+/// session is up, drops it within a second of A's death.
+fn b_follows_the_session(b: &common::Netns, a: &common::Netns, ours: &Daemon, label: &str) {
+    let peer = Daemon::keepalived_all(a, &format!("{label}-a"), KEEPALIVED_TO_B);
+    until_vip(b, VIP, true, Duration::from_secs(15), &[ours, &peer]);
+    peer.kill();
+    let killed = Instant::now();
+    until_vip(b, VIP, false, Duration::from_secs(5), &[ours]);
+    assert!(killed.elapsed() < Duration::from_secs(1), "{label}: {:?}\n{}", killed.elapsed(), ours.log());
+}
+
+/// A's side for that test: a session to B only.
+const KEEPALIVED_TO_B: &str = "
+bfd_instance to_b {
+    neighbor_ip 198.51.100.2
+    min_rx 100
+    min_tx 100
+    multiplier 3
+}
+";
+
+#[test]
+fn the_imported_file_follows_the_session_as_keepalived_does() {
+    if !(netns_available() && keepalived_available()) {
+        return;
+    }
+    let lan = Lan::new("bfdim", 2);
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    // keepalived on B first, then keeplite on B with the same file imported.
+    let theirs = Daemon::keepalived_all(b, "bfdim-kb", B_KEEPALIVED);
+    b_follows_the_session(b, a, &theirs, "keepalived");
+    assert_eq!(theirs.stop(), Some(0), "{}", theirs.log());
+
+    let dir = scratch("bfdim");
+    std::fs::write(dir.join("keepalived.conf"), B_KEEPALIVED).expect("write keepalived.conf");
+    let import = std::process::Command::new(common::keeplite_bin())
+        .args(["import", "-f"])
+        .arg(dir.join("keepalived.conf"))
+        .output()
+        .expect("run keeplite import");
+    let (conf, reported) = (String::from_utf8_lossy(&import.stdout), String::from_utf8_lossy(&import.stderr));
+    assert!(import.status.success() && reported.is_empty(), "import reported:\n{reported}\n{conf}");
+    assert!(conf.contains("track_bfd='to_a'") && conf.contains("type='bfd'"), "{conf}");
+    let ours = Daemon::keeplite(b, "bfdim-kl", &conf);
+    b_follows_the_session(b, a, &ours, "keeplite");
+    let _ = std::fs::remove_dir_all(&dir);
+}
