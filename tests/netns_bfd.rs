@@ -3,7 +3,8 @@
 //! weight 0 leaves FAULT, and when keepalived dies without a word (SIGKILL, no AdminDown)
 //! the session goes down within its detection time and the instance drops its VIP; when
 //! keepalived is back, so is the VIP. keeplite's log and keepalived's both show the
-//! session's states.
+//! session's states. An IPv6 session beside it moves the priority. And keeplite run on a
+//! keepalived.conf imported follows the session as keepalived does on that file.
 
 mod common;
 
@@ -24,15 +25,26 @@ bfd_instance to_b {
     idle_tx 1000
     multiplier 3
 }
+bfd_instance to_b6 {
+    neighbor_ip 2001:db8:1::2
+    min_rx 200
+    min_tx 200
+    multiplier 3
+}
 ";
 
+/// keeplite's side: `peer` (IPv4) gates the instance, `peer6` (IPv6) moves its priority.
+/// keepalived 2.2.7 sends IPv6 BFD with hop limit 64, not RFC 5881's 255 (seen here: keeplite
+/// discards them as "with TTL Some(64)" otherwise), so `peer6` takes any (`max_hops` 255).
 fn keeplite_conf(socket: &std::path::Path) -> String {
     format!(
         "g=global\ng.status_socket={}\n\
          peer=check\npeer.type=bfd\npeer.connect_ip=198.51.100.1\npeer.min_rx=100ms\npeer.min_tx=100ms\n\
-         peer.multiplier=3\n",
+         peer.multiplier=3\n\
+         peer6=check\npeer6.type=bfd\npeer6.connect_ip=2001:db8:1::1\npeer6.min_rx=200ms\npeer6.min_tx=200ms\n\
+         peer6.multiplier=3\npeer6.weight=-10\npeer6.max_hops=255\n",
         socket.display()
-    ) + &vrrp_section("gw", 51, 100, &format!("'{VIP}/24'"), &["track_bfd='peer'"])
+    ) + &vrrp_section("gw", 51, 100, &format!("'{VIP}/24'"), &["track_bfd='peer' 'peer6'"])
 }
 
 #[test]
@@ -52,8 +64,12 @@ fn a_session_with_keepalived_gates_the_instance() {
     let theirs = Daemon::keepalived_all(a, "bfd-ka", KEEPALIVED);
     until_vip(b, VIP, true, Duration::from_secs(15), &[&ours, &theirs]);
     ours.wait_log("bfd peer: init -> up", Duration::from_secs(5));
-    until("keepalived's session up", Duration::from_secs(5), &[&ours, &theirs], || {
-        theirs.log().contains("Entering Up state")
+    // The IPv6 session comes up too (a weight of its own: it only moves the priority).
+    until("bfd peer6 up", Duration::from_secs(10), &[&ours, &theirs], || {
+        ours.log().contains("bfd peer6: init -> up") || ours.log().contains("bfd peer6: down -> up")
+    });
+    until("keepalived's sessions up", Duration::from_secs(10), &[&ours, &theirs], || {
+        ["(to_b) Entering Up state", "(to_b6) Entering Up state"].iter().all(|l| theirs.log().contains(l))
     });
 
     // A reload that leaves the check as it is keeps the session up.
@@ -72,6 +88,7 @@ fn a_session_with_keepalived_gates_the_instance() {
     assert!(took < Duration::from_secs(2), "VIP released {took:?} after the peer died\n{}", ours.log());
     eprintln!("VIP released {took:?} after the peer died (detection time 300 ms)");
     assert!(ours.log().contains("bfd peer: up -> down (control detection time expired"), "{}", ours.log());
+    ours.wait_log("bfd peer6: up -> down (control detection time expired", Duration::from_secs(2));
 
     // Back: up again, and so is the VIP.
     let again = Daemon::keepalived_all(a, "bfd-ka2", KEEPALIVED);

@@ -53,6 +53,7 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
     let (mut weight, mut reverse) = (0, false);
     let mut neighbor: Option<IpAddr> = None;
     let named = |kw: &str| node.children().iter().any(|n| n.keyword() == kw);
+    let mut max_hops = false;
     // keepalived's VRRP process does not know a session for its checker only.
     let checker_only = named("checker") && !named("vrrp");
     for n in node.children() {
@@ -94,6 +95,7 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
                 }
             }
             "max_hops" => {
+                max_hops = true;
                 // -1: no TTL check, keeplite's 255.
                 if let Some(v) = cx.arg(n).and_then(|v| cx.integer(n, v, -1, 255)) {
                     s.set("max_hops", if v < 0 { "255".to_owned() } else { v.to_string() }, &n.at, kw);
@@ -129,6 +131,11 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
     if neighbor.is_none() {
         cx.report(node, "no neighbor_ip; keepalived disables the instance, and so does the import");
         return None;
+    }
+    if neighbor.is_some_and(|n| n.is_ipv6()) && !max_hops {
+        // keepalived 2.2.7 checks no hop limit on IPv6 (and sends 64, not RFC 5881's 255:
+        // two of them come up with each other), so neither does the import.
+        s.set("max_hops", "255", &node.at, "bfd_instance");
     }
     if checker_only {
         cx.report(
