@@ -55,9 +55,18 @@ fn a_session_with_keepalived_gates_the_instance() {
     let lan = Lan::new("bfd", 2);
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     let dir = scratch("bfd");
-    let ours = Daemon::keeplite(b, "bfd-kl", &keeplite_conf(&dir.join("s.sock")));
+    let socket = dir.join("s.sock");
+    let ours = Daemon::keeplite(b, "bfd-kl", &keeplite_conf(&socket));
     // No peer yet: the session is down, and with weight 0 the instance is in FAULT.
     ours.wait_log("vrrp gw: INIT -> FAULT", Duration::from_secs(10));
+    // The event stream, read to its end when keeplite stops.
+    until("the status socket", Duration::from_secs(5), &[&ours], || socket.exists());
+    let subscriber = std::process::Command::new(common::keeplite_bin())
+        .args(["subscribe", "-s"])
+        .arg(&socket)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("keeplite subscribe");
     std::thread::sleep(Duration::from_secs(2));
     assert!(!common::daemon::has_vip(b, VIP), "{}", ours.log());
 
@@ -94,6 +103,15 @@ fn a_session_with_keepalived_gates_the_instance() {
     let again = Daemon::keepalived_all(a, "bfd-ka2", KEEPALIVED);
     until_vip(b, VIP, true, Duration::from_secs(15), &[&ours, &again]);
     assert_eq!(ours.stop(), Some(0), "{}", logs(&[&ours, &again]));
+    let events =
+        String::from_utf8_lossy(&subscriber.wait_with_output().expect("subscribe ends").stdout).into_owned();
+    for wanted in [
+        r#""event":"bfd","seq":"#,
+        r#""check":"peer","neighbor":"198.51.100.1","from":"init","to":"up","diag":"no diagnostic""#,
+        r#""check":"peer","neighbor":"198.51.100.1","from":"up","to":"down","diag":"control detection time expired""#,
+    ] {
+        assert!(events.contains(wanted), "no {wanted} in the event stream:\n{events}");
+    }
     // keeplite's AdminDown at stop takes keepalived's session down (not a failure).
     until("keepalived hears AdminDown", Duration::from_secs(5), &[&again], || {
         again.log().contains("Entering Down state")

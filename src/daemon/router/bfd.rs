@@ -49,8 +49,26 @@ pub struct Bfds {
     random: u64,
 }
 
-/// A session's state changed to or from Up: (check position, up).
-pub type Change = (usize, bool);
+/// A session's state changed.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The check's position in the configuration.
+    pub check: usize,
+    pub name: String,
+    pub neighbor: IpAddr,
+    pub from: State,
+    pub to: State,
+    /// Why, as RFC 5880 numbers it.
+    pub diag: u8,
+}
+
+impl Change {
+    /// The session went up (`Some(true)`) or down from up (`Some(false)`); `None` for a
+    /// change between the other states (Down, Init), which weighs nothing.
+    pub fn up(&self) -> Option<bool> {
+        (self.from == State::Up || self.to == State::Up).then_some(self.to == State::Up)
+    }
+}
 
 impl Bfds {
     /// Opens a session for each bfd check `config`'s instances track.
@@ -172,7 +190,7 @@ impl Bfds {
                 continue;
             }
             if let Some(change) = s.session.receive(&c, now) {
-                changes.extend(report(s, change.from, change.to, change.diag as u8));
+                changes.push(report(s, change.from, change.to, change.diag as u8));
             }
         }
         // A Final owed, or a faster interval, is sent at once.
@@ -187,7 +205,7 @@ impl Bfds {
             let jitter = self.next_random() as u32;
             let s = &mut self.sessions[i];
             if let Some(change) = s.session.expire(now) {
-                changes.extend(report(s, change.from, change.to, change.diag as u8));
+                changes.push(report(s, change.from, change.to, change.diag as u8));
             }
             while let Some(p) = s.session.due(now, jitter) {
                 if let Err(e) = s.tx.send_to(&p.emit(), s.neighbor) {
@@ -228,8 +246,8 @@ impl Bfds {
     }
 }
 
-/// Logs a change and says whether it went to or from Up.
-fn report(s: &Running, from: State, to: State, diag: u8) -> Option<Change> {
+/// Logs a change and returns it.
+fn report(s: &Running, from: State, to: State, diag: u8) -> Change {
     log::info!(
         "bfd {}: {} -> {} ({}; neighbour {})",
         s.name,
@@ -238,7 +256,7 @@ fn report(s: &Running, from: State, to: State, diag: u8) -> Option<Change> {
         packet::Diag::describe(diag),
         s.neighbor.ip()
     );
-    (from == State::Up || to == State::Up).then_some((s.check, to == State::Up))
+    Change { check: s.check, name: s.name.clone(), neighbor: s.neighbor.ip(), from, to, diag }
 }
 
 /// A seed from the clock and the process id: sessions of two processes started together

@@ -484,12 +484,24 @@ impl Router {
         }
     }
 
-    /// Hands the instances the BFD sessions that went up or down.
+    /// Hands the instances the BFD sessions that went up or down, and the event stream
+    /// every change.
     fn bfd_changed(&mut self, changes: &[bfd::Change], now: Instant) {
-        for &(check, up) in changes {
+        for change in changes {
+            self.events.emit(
+                "bfd",
+                vec![
+                    ("check", Json::str(&change.name)),
+                    ("neighbor", Json::str(change.neighbor.to_string())),
+                    ("from", Json::str(change.from.name())),
+                    ("to", Json::str(change.to.name())),
+                    ("diag", Json::str(crate::bfd::packet::Diag::describe(change.diag))),
+                ],
+            );
+            let Some(up) = change.up() else { continue };
             for vr in &mut self.vrs {
                 for &(c, tracked, reverse) in &vr.track_bfds {
-                    if c == check {
+                    if c == change.check {
                         vr.instance.set_tracked(now, tracked, up != reverse);
                     }
                 }
