@@ -22,7 +22,8 @@ pub enum State {
 }
 
 impl State {
-    fn from_bits(b: u8) -> State {
+    /// The state of the 2 low bits of `b`.
+    pub(crate) fn from_bits(b: u8) -> State {
         match b & 3 {
             0 => State::AdminDown,
             1 => State::Down,

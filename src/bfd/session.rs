@@ -187,11 +187,16 @@ impl Session {
             let percent = low + u64::from(jitter) % (span + 1);
             self.next_tx = now + Duration::from_micros(interval * percent / 100);
         }
-        Some(Control {
+        // A packet never carries both (RFC 5880 section 6.5).
+        Some(self.packet(self.polling && !fin, fin))
+    }
+
+    /// This side's packet now, with Poll and Final as given.
+    fn packet(&self, poll: bool, fin: bool) -> Control {
+        Control {
             diag: self.diag as u8,
             state: self.state,
-            // A packet never carries both (RFC 5880 section 6.5).
-            poll: self.polling && !fin,
+            poll,
             fin,
             demand: false,
             detect_mult: self.timing.multiplier,
@@ -200,7 +205,7 @@ impl Session {
             desired_min_tx: self.desired_tx,
             required_min_rx: micros(self.timing.min_rx),
             required_min_echo_rx: 0,
-        })
+        }
     }
 
     /// The packet that tells the peer this side is going away (keeplite stops): AdminDown,
@@ -209,19 +214,7 @@ impl Session {
         self.state = State::AdminDown;
         self.diag = Diag::AdminDown;
         self.detect_at = None;
-        Control {
-            diag: self.diag as u8,
-            state: State::AdminDown,
-            poll: false,
-            fin: false,
-            demand: false,
-            detect_mult: self.timing.multiplier,
-            my_discr: self.local_discr,
-            your_discr: self.remote_discr,
-            desired_min_tx: self.desired_tx,
-            required_min_rx: micros(self.timing.min_rx),
-            required_min_echo_rx: 0,
-        }
+        self.packet(false, false)
     }
 
     /// When this session next needs [`Session::due`] or [`Session::expire`]: the next
@@ -425,7 +418,7 @@ mod tests {
             let mut now = t0;
             for (ms, state, poll, fin, mult, your, tx, rx) in steps {
                 now += Duration::from_millis(ms);
-                let state = match state { 0 => State::AdminDown, 1 => State::Down, 2 => State::Init, _ => State::Up };
+                let state = State::from_bits(state);
                 let c = Control {
                     diag: 0, state, poll, fin: fin && !poll, demand: false, detect_mult: mult, my_discr: 9,
                     your_discr: your, desired_min_tx: tx, required_min_rx: rx, required_min_echo_rx: 0,
