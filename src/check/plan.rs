@@ -51,7 +51,11 @@ pub fn plan(config: &Config) -> Plan {
                 // The target port: the check's, the real server's, else each service port;
                 // none for a ping or a local check.
                 let ports: Vec<u16> = match (check.connect_port.filter(|_| !script), rs.port, &vs.key) {
-                    _ if matches!(check.kind, CheckKind::Ping) || check.kind.is_local() => vec![0],
+                    _ if matches!(check.kind, CheckKind::Ping | CheckKind::Bfd(_))
+                        || check.kind.is_local() =>
+                    {
+                        vec![0]
+                    }
                     (Some(p), ..) | (None, Some(p), _) => vec![p],
                     (None, None, ServiceKey::Address { ports, .. }) => {
                         ports.iter().flat_map(|r| r.ports()).collect()

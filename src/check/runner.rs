@@ -3,13 +3,14 @@
 //! event loop; the health of the real servers goes to whoever started it (the IPVS
 //! thread) each time it changes.
 
-#[cfg(feature = "tls")]
 use super::https;
 use super::mailbox::Mailbox;
 use super::plan::plan;
 use super::reactor::{self, Timer};
 use super::schedule::Scheduler;
 use super::{dns, file, http, ping, process, script, smtp, tcp, udp, Outcome, Target};
+#[cfg(feature = "tls")]
+use crate::bfd::states::States;
 #[cfg(feature = "tls")]
 use crate::config::model::TlsCheck;
 use crate::config::model::{CheckKind, HttpCheck};
@@ -49,11 +50,12 @@ pub struct Checker {
 impl Checker {
     /// Starts the checker thread for `config`; `report` gets the health at once and at
     /// every change.
-    pub fn start(config: Arc<Config>, report: Report, publish: Publish) -> Option<Checker> {
+    /// `bfd` holds the BFD sessions' states, which bfd checks read.
+    pub fn start(config: Arc<Config>, report: Report, publish: Publish, bfd: Arc<States>) -> Option<Checker> {
         let (commands, inbox) = async_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("checks".into())
-            .spawn(move || run(config, inbox, report, publish))
+            .spawn(move || run(config, inbox, report, publish, bfd))
             .map_err(|e| log::error!("checks: cannot start their thread: {e}"))
             .ok()?;
         Some(Checker { commands, thread: Some(thread) })
@@ -95,9 +97,8 @@ enum Job {
         timeout: Duration,
         dynamic: bool,
     },
-    /// A kind the checker does not probe (a bfd check: the VRRP thread runs those, and
-    /// the configuration gives real servers none).
-    NotProbed(&'static str),
+    /// A bfd check: the state of its session, which the VRRP thread runs.
+    Bfd(String, Arc<States>),
 }
 
 /// A check's settings, shared with the configuration rather than copied per run.
@@ -117,7 +118,13 @@ impl Settings {
 type Prepared = Vec<Option<Rc<http::Prepared>>>;
 
 impl Job {
-    fn new(config: &Arc<Config>, sched: &Scheduler, i: usize, prepared: &mut Prepared) -> Job {
+    fn new(
+        config: &Arc<Config>,
+        sched: &Scheduler,
+        i: usize,
+        prepared: &mut Prepared,
+        bfd: &Arc<States>,
+    ) -> Job {
         let spec = sched.probes()[i].spec;
         let check = &config.checks[spec.check];
         let target = Target { addr: spec.target, bind: check.bind_ip, timeout: check.timeout };
@@ -144,7 +151,7 @@ impl Job {
             CheckKind::Ping => Job::Ping(target),
             CheckKind::File(_) => Job::File(Settings { config: config.clone(), check: spec.check }),
             CheckKind::Process(_) => Job::Process(Settings { config: config.clone(), check: spec.check }),
-            CheckKind::Bfd(_) => Job::NotProbed("bfd: a real server cannot use a bfd check"),
+            CheckKind::Bfd(_) => Job::Bfd(check.name.clone(), bfd.clone()),
             CheckKind::Script { command, dynamic, user } => Job::Script {
                 command: command.clone(),
                 run_as: user
@@ -190,7 +197,8 @@ impl Job {
                 CheckKind::Process(check) => process::probe(check).await,
                 _ => Outcome::Error("process: not a process check".into()),
             },
-            Job::NotProbed(why) => Outcome::Error(why.into()),
+            Job::Bfd(name, states) if states.is_up(&name) => Outcome::Ok,
+            Job::Bfd(..) => Outcome::Error("BFD session down".into()),
             Job::Script { run_as: Err(e), .. } => Outcome::Error(e),
             Job::Script { command, run_as: Ok(run_as), timeout, dynamic } => {
                 script::probe(&command, run_as, timeout, dynamic).await
@@ -241,6 +249,7 @@ fn run(
     inbox: async_channel::Receiver<Command>,
     mut report: Report,
     mut publish: Publish,
+    bfd: Arc<States>,
 ) {
     let ex = async_executor::LocalExecutor::new();
     // Each ended probe: its scheduler generation, index, outcome and time taken.
@@ -268,7 +277,7 @@ fn run(
             while in_flight < limits::PROBES_RUNNING {
                 let Some(i) = sched.poll_due(now) else { break };
                 in_flight += 1;
-                let job = Job::new(&config, &sched, i, &mut prepared);
+                let job = Job::new(&config, &sched, i, &mut prepared, &bfd);
                 let done = results.clone();
                 ex.spawn(async move {
                     let started = Instant::now();

@@ -301,9 +301,9 @@ fn check(k: &Check) -> Section {
     o.opt("connect_ip", k.connect_ip);
     o.opt("connect_port", k.connect_port);
     o.opt("bind_ip", k.bind_ip);
+    o.opt("interval", k.interval.map(format_duration));
     // A BFD session has timers of its own, not a probe's.
     if !matches!(k.kind, CheckKind::Bfd(_)) {
-        o.opt("interval", k.interval.map(format_duration));
         o.dur("timeout", k.timeout);
         o.set("rise", k.rise);
         o.set("fall", k.fall);

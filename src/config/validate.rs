@@ -353,17 +353,9 @@ fn tracked_checks(b: &Built, diags: &mut Diagnostics) {
 
 fn check_usage(b: &Built, diags: &mut Diagnostics) {
     let mut reported: HashSet<(usize, &str)> = HashSet::new();
-    for (_, r, rs) in b.real_servers.valid() {
+    for (_, r, _) in b.real_servers.valid() {
         for &ci in &r.checks {
             let (Some(c), s) = (b.checks.get(ci), b.checks.items[ci].1) else { continue };
-            if matches!(c.kind, CheckKind::Bfd(_)) {
-                diags.error(
-                    At::option(rs.line_of("check"), &rs.name, "check"),
-                    format!("check {} is a bfd check: vrrp instances track those (track_bfd), real servers cannot yet", c.name),
-                    "a check of another type",
-                );
-                continue;
-            }
             for &vi in &r.virtual_servers {
                 let Some(v) = b.virtual_servers.get(vi) else { continue };
                 if c.interval.is_none() && c.timeout >= v.delay_loop && reported.insert((ci, "timeout")) {

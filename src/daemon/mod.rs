@@ -46,6 +46,8 @@ struct Daemon<'a> {
     ipvs: Option<Ipvs>,
     checker: Option<Checker>,
     shared: Arc<status::Shared>,
+    /// The BFD sessions' states (written by the router, read by the checker).
+    bfd: Arc<crate::bfd::states::States>,
     reload: &'a dyn Fn() -> Result<Config, String>,
     /// The IPVS sync daemon follows this instance's mastership.
     sync_master: bool,
@@ -78,7 +80,9 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
     let _pid_file = config.global.pid_file.as_deref().map(PidFile::create).transpose()?;
     let mut signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let (shared, events) = status::Shared::new(config);
-    let router = Router::new(config, shared.events.clone(), Instant::now())
+    // The BFD sessions run on the VRRP thread; real servers' bfd checks read their states.
+    let bfd = Arc::new(crate::bfd::states::States::default());
+    let router = Router::new(config, shared.events.clone(), bfd.clone(), Instant::now())
         .map_err(|e| format!("cannot start VRRP: {e}"))?;
     let clock = Clock::new().map_err(|e| format!("cannot create a timer: {e}"))?;
     let (mut control, remote) = control::channel().map_err(|e| format!("cannot create a channel: {e}"))?;
@@ -91,7 +95,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
     // loop starts them), not an empty list while the loop has yet to publish.
     *status::lock(&shared.vrrp) = router.status(Instant::now());
     let ipvs = Ipvs::start(Arc::new(config.clone()), shared.clone());
-    let checker = start_checks(config, ipvs.as_ref(), &shared);
+    let checker = start_checks(config, ipvs.as_ref(), &shared, &bfd);
     // VRRP runs on without the status endpoint: failover must not depend on a web UI.
     let status_server =
         status::start(config, shared.clone(), events, ipvs.as_ref().map(Ipvs::weight_override), remote)
@@ -103,6 +107,7 @@ fn start(config: &Config, reload: &dyn Fn() -> Result<Config, String>) -> Result
         ipvs,
         checker,
         shared,
+        bfd,
         reload,
         sync_master: false,
         unpublished: false,
@@ -237,7 +242,7 @@ impl Daemon<'_> {
                 }
                 match &self.checker {
                     Some(checker) => checker.reload(config),
-                    None => self.checker = start_checks(&new, self.ipvs.as_ref(), &self.shared),
+                    None => self.checker = start_checks(&new, self.ipvs.as_ref(), &self.shared, &self.bfd),
                 }
                 let done = format!("{vrrp}; {} virtual server(s)", new.virtual_servers.len());
                 self.running = new;
@@ -307,12 +312,18 @@ fn reloaded(events: &Emitter, asked_by: Option<Request>, outcome: Result<String,
 }
 
 /// Starts the checker when some real server has a check; its verdicts go to the IPVS thread.
-fn start_checks(config: &Config, ipvs: Option<&Ipvs>, shared: &Arc<status::Shared>) -> Option<Checker> {
+fn start_checks(
+    config: &Config,
+    ipvs: Option<&Ipvs>,
+    shared: &Arc<status::Shared>,
+    bfd: &Arc<crate::bfd::states::States>,
+) -> Option<Checker> {
     let ipvs = ipvs?;
     if config.real_servers.iter().all(|rs| rs.checks.is_empty()) {
         return None;
     }
-    Checker::start(Arc::new(config.clone()), ipvs.health_report(), status::check_publisher(shared.clone()))
+    let publish = status::check_publisher(shared.clone());
+    Checker::start(Arc::new(config.clone()), ipvs.health_report(), publish, bfd.clone())
 }
 
 /// The global options a reload applies; every section can be reloaded, but the other

@@ -392,8 +392,7 @@ fn every_checker_block_is_carried_or_reported_even_empty() {
     assert_eq!(
         reports,
         vec![
-            "10: BFD_CHECK: keeplite's real servers cannot use a BFD session yet (vrrp instances can: track_bfd)"
-                .to_owned(),
+            "10: BFD_CHECK: no name; keepalived ignores the checker, and so does the import".to_owned(),
             format!("12: {retry}"),
             format!("14: {retry}"),
         ]

@@ -43,7 +43,9 @@ fn serve() -> (u16, mpsc::Receiver<String>) {
 #[test]
 fn a_reload_sends_the_new_request() {
     let (port, requests) = serve();
-    let checker = Checker::start(config(port, "/a"), Box::new(|_| {}), Box::new(|_, _, _| {})).unwrap();
+    let checker =
+        Checker::start(config(port, "/a"), Box::new(|_| {}), Box::new(|_, _, _| {}), Default::default())
+            .unwrap();
     let wait = Duration::from_secs(5);
     assert_eq!(requests.recv_timeout(wait).unwrap(), "GET /a HTTP/1.1");
     // Twice: the second run reuses the request built for the first.

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// keepalived's `connect_timeout` default.
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a real server looks at its BFD session's state by default.
+const BFD_LOOK: Duration = Duration::from_millis(100);
 
 const ADDRESS: &[&str] = &["connect_ip", "bind_ip"];
 const PORT: &[&str] = &["connect_port"];
@@ -78,11 +80,12 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
         }
     }
     if kind == "bfd" {
-        // A session has its own timers (min_rx, min_tx, multiplier), not a probe's.
+        // A session has its own timers (min_rx, min_tx, multiplier), not a probe's; a real
+        // server looks at its state every `interval`.
         r.forbid(
-            &["interval", "timeout", "rise", "fall", "retry_delay"],
+            &["timeout", "rise", "fall", "retry_delay"],
             "to a bfd check",
-            "min_rx, min_tx, idle_tx and multiplier",
+            "min_rx, min_tx, idle_tx and multiplier (and interval, how often a real server looks)",
         );
     }
     let connect_ip = r.one("connect_ip", value::ip);
@@ -96,11 +99,18 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
             );
         }
     }
-    let interval = r.one("interval", value::positive);
+    // A real server looks at a BFD session's state every 100 ms unless told otherwise: a
+    // look costs nothing, and keepalived's BFD_CHECK hears of a change at once.
+    let interval = match r.one("interval", value::positive) {
+        None if kind == "bfd" => Some(BFD_LOOK),
+        given => given,
+    };
     // A file or process check reads this machine: with a short interval of its own, half
     // of it is time enough, where the 5 s default would be refused.
     let default_timeout = match interval {
-        Some(i) if matches!(kind, "file" | "process") => TIMEOUT.min(i / 2).max(Duration::from_millis(1)),
+        Some(i) if matches!(kind, "file" | "process" | "bfd") => {
+            TIMEOUT.min(i / 2).max(Duration::from_millis(1))
+        }
         _ => TIMEOUT,
     };
     let timeout = r.or("timeout", default_timeout, value::positive);
@@ -119,6 +129,7 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
     // DNS_CHECK's default, the delay_loop, is set by the import, which knows it).
     let retry_default =
         if matches!(kind, "http" | "https") { Duration::from_secs(3) } else { Duration::from_secs(1) };
+    let fall_default = if kind == "bfd" { 1 } else { 2 };
     let kind = match kind {
         "tcp" => CheckKind::Tcp,
         "http" => CheckKind::Http(http(r)),
@@ -157,8 +168,9 @@ pub fn check(r: &mut Reader, host: &Host) -> Option<Check> {
         interval,
         timeout,
         rise: r.or("rise", 1, |v| value::uint(v, 1, 1000)),
-        // keepalived's checkers retry once (retry 1) before declaring a server down.
-        fall: r.or("fall", 2, |v| value::uint(v, 1, 1000)),
+        // keepalived's checkers retry once (retry 1) before declaring a server down; a BFD
+        // session has counted its missed packets already.
+        fall: r.or("fall", fall_default, |v| value::uint(v, 1, 1000)),
         retry_delay: r.or("retry_delay", retry_default, value::positive),
     })
 }

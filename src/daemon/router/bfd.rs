@@ -1,6 +1,8 @@
 //! The BFD sessions of the bfd checks the instances track (`track_bfd`, keepalived's
-//! `bfd_instance`), run on the VRRP thread: packets every few milliseconds and a detection
-//! time are timers like an advert's, and a session's state is what the instances weigh.
+//! `bfd_instance`) and real servers name (keepalived's `BFD_CHECK`), run on the VRRP
+//! thread: packets every few milliseconds and a detection time are timers like an
+//! advert's; a session's state is what the instances weigh, and is written to the shared
+//! [`States`] the checker reads for the real servers.
 //!
 //! Each session sends from a UDP socket of its own, bound to the check's `bind_ip` (when
 //! given) and a port in 49152-65535 (RFC 5881 section 4), with the check's TTL (255 unless
@@ -12,6 +14,7 @@
 
 use crate::bfd::packet::{self, Control, State};
 use crate::bfd::session::Session;
+use crate::bfd::states::States;
 use crate::config::model::{BfdCheck, CheckKind, Config};
 use crate::log;
 use crate::vrrp::io::{cmsg, sys};
@@ -47,6 +50,8 @@ pub struct Bfds {
     listeners: Vec<Listener>,
     /// xorshift state for transmit jitter and discriminators.
     random: u64,
+    /// Each session's state, for the checker.
+    states: std::sync::Arc<States>,
 }
 
 /// A session's state changed.
@@ -71,9 +76,10 @@ impl Change {
 }
 
 impl Bfds {
-    /// Opens a session for each bfd check `config`'s instances track.
-    pub fn open(config: &Config, now: Instant) -> Bfds {
-        Bfds { random: seed(), ..Bfds::default() }.reopen(config, now)
+    /// Opens a session for each bfd check `config`'s instances track or real servers
+    /// name; their states go to `states`.
+    pub fn open(config: &Config, states: std::sync::Arc<States>, now: Instant) -> Bfds {
+        Bfds { random: seed(), states, ..Bfds::default() }.reopen(config, now)
     }
 
     /// The sessions of `config`: a session whose check has the same name and settings
@@ -84,7 +90,7 @@ impl Bfds {
     pub fn reopen(mut self, config: &Config, now: Instant) -> Bfds {
         let mut old = std::mem::take(&mut self.sessions);
         let mut listeners = std::mem::take(&mut self.listeners);
-        let mut b = Bfds { random: self.random, ..Bfds::default() };
+        let mut b = Bfds { random: self.random, states: self.states.clone(), ..Bfds::default() };
         for check in tracked(config) {
             let c = &config.checks[check];
             let (CheckKind::Bfd(bfd), Some(neighbor)) = (&c.kind, c.connect_ip) else { continue };
@@ -133,6 +139,11 @@ impl Bfds {
         }
         for mut gone in old {
             let _ = gone.tx.send_to(&gone.session.admin_down().emit(), gone.neighbor);
+        }
+        let names: Vec<&str> = b.sessions.iter().map(|s| s.name.as_str()).collect();
+        b.states.retain(&names);
+        for s in &b.sessions {
+            b.states.set(&s.name, s.session.state() == State::Up);
         }
         b
     }
@@ -190,7 +201,7 @@ impl Bfds {
                 continue;
             }
             if let Some(change) = s.session.receive(&c, now) {
-                changes.push(report(s, change.from, change.to, change.diag as u8));
+                changes.push(report(&self.states, s, change.from, change.to, change.diag as u8));
             }
         }
         // A Final owed, or a faster interval, is sent at once.
@@ -205,7 +216,7 @@ impl Bfds {
             let jitter = self.next_random() as u32;
             let s = &mut self.sessions[i];
             if let Some(change) = s.session.expire(now) {
-                changes.push(report(s, change.from, change.to, change.diag as u8));
+                changes.push(report(&self.states, s, change.from, change.to, change.diag as u8));
             }
             while let Some(p) = s.session.due(now, jitter) {
                 if let Err(e) = s.tx.send_to(&p.emit(), s.neighbor) {
@@ -246,8 +257,9 @@ impl Bfds {
     }
 }
 
-/// Logs a change and returns it.
-fn report(s: &Running, from: State, to: State, diag: u8) -> Change {
+/// Logs a change, tells the checker, and returns it.
+fn report(states: &States, s: &Running, from: State, to: State, diag: u8) -> Change {
+    states.set(&s.name, to == State::Up);
     log::info!(
         "bfd {}: {} -> {} ({}; neighbour {})",
         s.name,
@@ -267,12 +279,14 @@ fn seed() -> u64 {
     (nanos ^ (u64::from(std::process::id()) << 32)) | 1
 }
 
-/// The bfd checks `config`'s instances track, each once, in order.
+/// The bfd checks `config`'s instances track or real servers name, each once, in order.
 fn tracked(config: &Config) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
-    for t in config.vrrp.iter().flat_map(|v| v.track_bfds.iter()) {
-        if !out.contains(&t.check) {
-            out.push(t.check);
+    let by_instances = config.vrrp.iter().flat_map(|v| v.track_bfds.iter().map(|t| t.check));
+    let by_servers = config.real_servers.iter().flat_map(|r| r.checks.iter().copied());
+    for check in by_instances.chain(by_servers) {
+        if matches!(config.checks[check].kind, CheckKind::Bfd(_)) && !out.contains(&check) {
+            out.push(check);
         }
     }
     out

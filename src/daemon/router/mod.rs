@@ -212,7 +212,13 @@ fn text(e: impl std::fmt::Display) -> String {
 
 impl Router {
     /// Opens everything the configuration's vrrp sections need.
-    pub fn new(config: &Config, events: Arc<Emitter>, now: Instant) -> Result<Router, String> {
+    /// `bfd` gets the state of each BFD session, for the checker.
+    pub fn new(
+        config: &Config,
+        events: Arc<Emitter>,
+        bfd: Arc<crate::bfd::states::States>,
+        now: Instant,
+    ) -> Result<Router, String> {
         // The monitor opens before the first reads, so no change falls in between.
         let monitor = Monitor::open().map_err(text)?;
         let mut nl = Socket::open().map_err(text)?;
@@ -220,7 +226,7 @@ impl Router {
         let parts = Parts::build(&mut nl, config, now, &[], &[])?;
         let mut polled = Polled::none();
         polled.set(parts.probes, parts.probe_interval)?;
-        let bfds = bfd::Bfds::open(config, now);
+        let bfds = bfd::Bfds::open(config, bfd, now);
         let mut settings = interface_settings::Overrides::default();
         settings.set(config);
         Ok(Router {

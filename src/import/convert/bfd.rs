@@ -1,13 +1,22 @@
-//! keepalived's `bfd_instance NAME { ... }` blocks -> `check` sections of type `bfd`, and
-//! an instance's (or sync group's) `track_bfd { NAME [weight W [reverse]] }` -> its
-//! `track_bfd` list. keepalived runs BFD in a process of its own; keeplite on its VRRP
-//! thread, for the instances only (a real server's `BFD_CHECK` is reported).
+//! keepalived's `bfd_instance NAME { ... }` blocks -> `check` sections of type `bfd`; an
+//! instance's (or sync group's) `track_bfd { NAME [weight W [reverse]] }` -> its
+//! `track_bfd` list, and a real server's `BFD_CHECK { name NAME }` -> its `check`.
+//! keepalived runs BFD in a process of its own; keeplite on its VRRP thread.
 
 use super::tracking::{tracked_checks, TrackedBlock, Weights};
 use super::Ctx;
 use crate::import::out::Section;
 use crate::import::tree::Node;
 use std::net::IpAddr;
+
+/// A `bfd_instance` block as a bfd check, and which of keepalived's processes hear of it
+/// (its `vrrp` and `checker` keywords; both without either).
+#[derive(Debug, Clone)]
+pub struct BfdBlock {
+    pub block: TrackedBlock,
+    pub vrrp: bool,
+    pub checker: bool,
+}
 
 /// Converts every `bfd_instance` block once (its keywords reported once), for the
 /// instances that name it; a block no instance names writes nothing.
@@ -47,15 +56,17 @@ fn millis(cx: &mut Ctx, n: &Node, lo: f64, hi: f64) -> Option<String> {
     }
 }
 
-fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
+fn block(cx: &mut Ctx, node: &Node) -> Option<BfdBlock> {
     let mut s = Section::new("", "check", &node.at, "bfd_instance");
     s.set("type", "bfd", &node.at, "bfd_instance");
     let (mut weight, mut reverse) = (0, false);
     let mut neighbor: Option<IpAddr> = None;
     let named = |kw: &str| node.children().iter().any(|n| n.keyword() == kw);
     let mut max_hops = false;
-    // keepalived's VRRP process does not know a session for its checker only.
-    let checker_only = named("checker") && !named("vrrp");
+    let (vrrp, checker) = match (named("vrrp"), named("checker")) {
+        (false, false) => (true, true),
+        given => given,
+    };
     for n in node.children() {
         let kw = n.keyword();
         match kw {
@@ -120,11 +131,7 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
                 }
             }
             // Which of keepalived's processes hear of the session (both without either).
-            "vrrp" => {}
-            "checker" if !checker_only => {
-                cx.report(n, "keeplite's real servers cannot use a BFD session yet; the instances can")
-            }
-            "checker" => {}
+            "vrrp" | "checker" => {}
             _ => cx.unsupported(n),
         }
     }
@@ -137,21 +144,37 @@ fn block(cx: &mut Ctx, node: &Node) -> Option<TrackedBlock> {
         // two of them come up with each other), so neither does the import.
         s.set("max_hops", "255", &node.at, "bfd_instance");
     }
-    if checker_only {
-        cx.report(
-            node,
-            "for keepalived's checker only (checker without vrrp): no instance can track it; left out",
-        );
-        return None;
-    }
-    Some(TrackedBlock { section: s, weight, reverse })
+    Some(BfdBlock { block: TrackedBlock { section: s, weight, reverse }, vrrp, checker })
 }
 
 /// `track_bfd { NAME [weight W [reverse]] }` -> `NAME` or `NAME:W`, naming the bfd check of
 /// the block ([`tracked_checks`]).
 pub fn tracked(cx: &mut Ctx, s: &mut Section, n: &Node, weights: Weights) {
-    let lookup = |cx: &mut Ctx, name: &str| cx.bfd_instances.get(name).cloned().flatten();
-    let missing =
-        "no bfd_instance an instance can track (with a neighbor_ip, not for the checker only) has this name";
+    let lookup = |cx: &mut Ctx, name: &str| {
+        cx.bfd_instances.get(name).cloned().flatten().filter(|b| b.vrrp).map(|b| b.block)
+    };
+    let missing = "no bfd_instance keepalived's VRRP hears of (with a neighbor_ip, not `checker` without `vrrp`) has this name";
     tracked_checks(cx, s, n, weights, lookup, missing, ("track_bfd", "a session down"));
+}
+
+/// `BFD_CHECK { name NAME }` -> the bfd check of block NAME: the real server is up while
+/// the session is.
+pub fn checker(cx: &mut Ctx, node: &Node) -> Option<String> {
+    let mut named = None;
+    for n in node.children() {
+        match n.keyword() {
+            "name" => named = cx.arg(n).map(|v| (v.to_owned(), n)),
+            _ => cx.unsupported(n),
+        }
+    }
+    let Some((name, at)) = named else {
+        cx.report(node, "no name; keepalived ignores the checker, and so does the import");
+        return None;
+    };
+    let found = cx.bfd_instances.get(&name).cloned().flatten().filter(|b| b.checker);
+    let Some(b) = found else {
+        cx.report(at, format!("no bfd_instance keepalived's checker hears of (with a neighbor_ip, not `vrrp` without `checker`) is called '{name}'; keepalived ignores the checker, and so does the import"));
+        return None;
+    };
+    Some(cx.check_section_named(b.block.section, &name))
 }

@@ -93,6 +93,7 @@ pub fn checker(cx: &mut Ctx, node: &Node, inherited: &Layer) -> Vec<String> {
         "DNS_CHECK" => "dns",
         "PING_CHECK" => "ping",
         "FILE_CHECK" => return kinds::file_check(cx, node).into_iter().collect(),
+        "BFD_CHECK" => return super::bfd::checker(cx, node).into_iter().collect(),
         kw => {
             cx.report(node, super::unsupported::why(kw));
             return Vec::new();

@@ -221,6 +221,9 @@ pub const MAPPED: &[&str] = &[
     "hoplimit",
     "max_hops",
     "multihop",
+    "vrrp",
+    "checker",
+    "BFD_CHECK",
 ];
 
 /// A tracked script as instances see it: its keeplite name and its own weight.
@@ -264,7 +267,7 @@ pub struct Ctx<'r> {
     pub track_processes: HashMap<String, Option<tracking::TrackedBlock>>,
     /// keepalived's `bfd_instance` blocks by name, as bfd checks (`None`: the block is
     /// ignored).
-    pub bfd_instances: HashMap<String, Option<tracking::TrackedBlock>>,
+    pub bfd_instances: HashMap<String, Option<bfd::BfdBlock>>,
     /// Sync groups' tracked objects, added to their members after every instance.
     pub group_tracking: Vec<tracking::GroupTracking>,
 }

@@ -52,7 +52,6 @@ pub fn process_setting(kw: &str) -> bool {
 /// The reason for keyword `kw`, for a keyword the import does not carry.
 pub fn why(kw: &str) -> String {
     let r = match kw {
-        "BFD_CHECK" => "keeplite's real servers cannot use a BFD session yet (vrrp instances can: track_bfd)",
         // Reaches here from a vrrp_sync_group only: an instance's is carried.
         "notify_priority_changes" => {
             "keeplite has it per instance (vrrp.notify_priority_changes), not per sync group: set it on the members"
@@ -187,7 +186,7 @@ mod tests {
 
     #[test]
     fn reasons_name_the_missing_feature_or_a_typo() {
-        assert!(why("BFD_CHECK").contains("BFD"));
+        assert!(why("linkbeat_use_polling").contains("netlink"));
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
         assert_eq!(why("auth_hmac"), "keeplite has no equivalent");
