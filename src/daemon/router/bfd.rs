@@ -41,6 +41,7 @@ struct Running {
 struct Listener {
     sock: UdpSocket,
     port: u16,
+    ipv4: bool,
 }
 
 /// Every BFD session of a configuration.
@@ -96,8 +97,8 @@ impl Bfds {
             let (CheckKind::Bfd(bfd), Some(neighbor)) = (&c.kind, c.connect_ip) else { continue };
             let port = if bfd.multihop { packet::MULTIHOP_PORT } else { packet::PORT };
             let ipv4 = neighbor.is_ipv4();
-            if !b.listeners.iter().any(|l| l.port == port && is_ipv4(&l.sock) == ipv4) {
-                let sock = match listeners.iter().position(|l| l.port == port && is_ipv4(&l.sock) == ipv4) {
+            if !b.listeners.iter().any(|l| l.port == port && l.ipv4 == ipv4) {
+                let sock = match listeners.iter().position(|l| l.port == port && l.ipv4 == ipv4) {
                     Some(at) => listeners.swap_remove(at).sock,
                     None => match listener(neighbor.is_ipv6(), port) {
                         Ok(sock) => sock,
@@ -107,7 +108,7 @@ impl Bfds {
                         }
                     },
                 };
-                b.listeners.push(Listener { sock, port });
+                b.listeners.push(Listener { sock, port, ipv4 });
             }
             let settings = (bfd.clone(), c.bind_ip);
             if let Some(at) = old
@@ -247,13 +248,7 @@ impl Bfds {
     }
 
     fn next_random(&mut self) -> u64 {
-        // xorshift64: jitter and discriminators need spread, not secrecy.
-        let mut x = self.random;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.random = x;
-        x
+        xorshift(&mut self.random)
     }
 }
 
@@ -269,6 +264,16 @@ fn report(states: &States, s: &Running, from: State, to: State, diag: u8) -> Cha
         s.neighbor.ip()
     );
     Change { check: s.check, name: s.name.clone(), neighbor: s.neighbor.ip(), from, to, diag }
+}
+
+/// xorshift64: jitter, discriminators and source ports need spread, not secrecy.
+fn xorshift(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
 }
 
 /// A seed from the clock and the process id: sessions of two processes started together
@@ -290,10 +295,6 @@ fn tracked(config: &Config) -> Vec<usize> {
         }
     }
     out
-}
-
-fn is_ipv4(sock: &UdpSocket) -> bool {
-    sock.local_addr().is_ok_and(|a| a.is_ipv4())
 }
 
 /// The socket receiving `port` on every address of one family, with each packet's TTL.
@@ -335,10 +336,7 @@ fn sender(
     });
     let mut last = String::new();
     for _ in 0..64 {
-        *random ^= *random << 13;
-        *random ^= *random >> 7;
-        *random ^= *random << 17;
-        let port = 49152 + (*random % 16384) as u16;
+        let port = 49152 + (xorshift(random) % 16384) as u16;
         match UdpSocket::bind(SocketAddr::new(ip, port)) {
             Ok(sock) => {
                 sock.set_nonblocking(true).map_err(|e| format!("nonblocking: {e}"))?;
