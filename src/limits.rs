@@ -34,6 +34,11 @@ pub const TRACK_BFDS: usize = 8;
 /// on, its scripts, files, processes and BFD sessions.
 pub const TRACKED: usize =
     TRACK_INTERFACES + VIPS_PER_INSTANCE + TRACK_SCRIPTS + TRACK_FILES + TRACK_PROCESSES + TRACK_BFDS;
+/// Keys in one `vrrp.auth_hmac_key` list (two or three during a rotation).
+pub const HMAC_KEYS: usize = 8;
+/// Senders whose last HMAC sequence one instance remembers (least recently heard
+/// forgotten first; only senders with a valid signature take a place).
+pub const HMAC_SENDERS: usize = UNICAST_PEERS;
 /// Arguments a process check matches.
 pub const PROCESS_ARGS: usize = 16;
 /// `sync_group` sections.
@@ -104,6 +109,8 @@ pub const ALL: &[(&str, usize)] = &[
     ("TRACK_FILES", TRACK_FILES),
     ("TRACK_PROCESSES", TRACK_PROCESSES),
     ("TRACK_BFDS", TRACK_BFDS),
+    ("HMAC_KEYS", HMAC_KEYS),
+    ("HMAC_SENDERS", HMAC_SENDERS),
     ("PROCESS_ARGS", PROCESS_ARGS),
     ("SYNC_GROUPS", SYNC_GROUPS),
     ("SYNC_GROUP_MEMBERS", SYNC_GROUP_MEMBERS),

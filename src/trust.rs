@@ -60,6 +60,30 @@ pub fn script(command: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A secret (a key file): a regular file that nobody but keeplite's user can change, nor
+/// any directory above it (the file and, through a symlink, its target, as for
+/// [`script`]). Its bytes, at most `max` (more is refused), and whether group or others
+/// may read it (a warning, as keepalived gives).
+pub fn read_secret(path: &Path, max: usize) -> Result<(Vec<u8>, bool), String> {
+    use std::io::Read;
+    let flags = fs::OFlags::RDONLY | fs::OFlags::NONBLOCK | fs::OFlags::CLOEXEC;
+    let fd = fs::open(path, flags, fs::Mode::empty()).map_err(|e| e.to_string())?;
+    let st = fs::fstat(&fd).map_err(|e| e.to_string())?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err("not a regular file".into());
+    }
+    let real = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+    for p in [path, real.as_path()] {
+        chain(p).map_err(|why| format!("{why}: refused"))?;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd).take(max as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() > max {
+        return Err(format!("longer than {max} bytes"));
+    }
+    Ok((bytes, st.st_mode & 0o044 != 0))
+}
+
 /// `path` and its directories up to `/`, checked the way [`script`] says.
 fn chain(path: &Path) -> Result<(), String> {
     let me = rustix::process::geteuid().as_raw();

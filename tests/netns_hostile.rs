@@ -19,7 +19,8 @@
 //!
 //! - Trailing bytes: keeplite reads the header and addresses and ignores what follows
 //!   (RFC 9568 section 7.1 asks only that the packet *contain* the whole advert). Its
-//!   checksum covers the whole IP payload, so garbage outside the sender's checksum is a
+//!   checksum covers the whole IP payload (but for exactly an `auth_hmac` trailer after an
+//!   IPv4 message, as keepalived sends it), so garbage outside the sender's checksum is a
 //!   checksum discard, garbage inside it a valid advert. keepalived drops both ("vrrp packet
 //!   too long"). A packet beyond keeplite's receive buffer (4156 bytes) is a length discard.
 //! - IPv6 from a global source: RFC 9568 section 5.1.2.1 is a rule for the sender; section

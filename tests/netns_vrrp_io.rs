@@ -453,7 +453,7 @@ fn a_ttl_per_packet_and_groups_of_ones_own() {
         let s1 = h1.run(move || VrrpSocket::open_joined("eth0", index, family, &groups)).expect("joined");
         assert_eq!(s1.groups(), &groups[..]);
         for ttl in [64u8, 1, 255] {
-            s0.send_with_ttl(&v3, src, dst, ttl).expect("unicast with a TTL");
+            s0.send_with(&v3, &[], src, dst, ttl).expect("unicast with a TTL");
             let heard = expect_packet(&s1, "unicast with a TTL");
             assert_eq!((heard.ttl, heard.advert.as_ref()), (ttl, Ok(&v3)), "{family:?} TTL {ttl}");
         }

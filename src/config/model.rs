@@ -257,6 +257,8 @@ pub struct Vrrp {
     /// `track_bfd`: bfd checks (keepalived's `track_bfd`).
     pub track_bfds: Fixed<TrackCheck, { limits::TRACK_BFDS }>,
     pub auth_pass: Option<String>,
+    /// keepalived's `auth_hmac`: adverts signed and checked with HMAC-SHA256.
+    pub auth_hmac: Option<AuthHmac>,
     pub accept: bool,
     /// Discard adverts whose address list differs from `vips` (RFC 9568 section 7.1's
     /// optional check); off, they count for the election.
@@ -300,6 +302,76 @@ impl Vrrp {
         }
     }
 }
+
+/// keepalived's `auth_hmac` extension: a trailer with an HMAC-SHA256 (truncated to 16
+/// bytes) and a time-based sequence number after each advert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthHmac {
+    /// Every key a received advert may name; at least one.
+    pub keys: Fixed<HmacKey, { limits::HMAC_KEYS }>,
+    /// The id of the key adverts are signed with (one of `keys`).
+    pub active_key: u8,
+    pub mode: HmacMode,
+    pub anti_replay: AntiReplay,
+    /// How far a sender's clock may be from ours (`anti_replay` time), seconds.
+    pub window: u32,
+}
+
+/// One `auth_hmac_key`: an id and the key it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HmacKey {
+    pub id: u8,
+    /// The value as written (`hex:...`, `file:PATH` or the text), printed back.
+    pub written: String,
+    pub secret: Secret,
+}
+
+/// Key bytes; never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub heapless::Vec<u8, { HMAC_KEY_MAX }>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// Shortest HMAC key: 32 bytes keep a 128-bit margin (keepalived's floor).
+pub const HMAC_KEY_MIN: usize = 32;
+/// Longest HMAC key: one SHA-256 block.
+pub const HMAC_KEY_MAX: usize = 64;
+
+/// What an instance with `auth_hmac` does with signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacMode {
+    /// Signs its adverts and discards any advert without a valid trailer.
+    Enforce,
+    /// Signs, checks signed adverts and still takes unsigned ones (a migration).
+    Permissive,
+    /// Checks signed adverts and takes unsigned ones, signs nothing (the first step of
+    /// a migration).
+    ReceiveOnly,
+}
+
+/// Names of [`HmacMode`] in the file.
+pub const HMAC_MODES: &[(&str, HmacMode)] = &[
+    ("enforce", HmacMode::Enforce),
+    ("permissive", HmacMode::Permissive),
+    ("receive-only", HmacMode::ReceiveOnly),
+];
+
+/// How a receiver tells a fresh advert from a replayed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AntiReplay {
+    /// The sender's clock within `window` of ours, and each sender's sequence growing.
+    Time,
+    /// Each sender's sequence growing; no clock needed.
+    Monotonic,
+}
+
+/// Names of [`AntiReplay`] in the file.
+pub const ANTI_REPLAYS: &[(&str, AntiReplay)] =
+    &[("time", AntiReplay::Time), ("monotonic", AntiReplay::Monotonic)];
 
 /// One `sync_group` section.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -205,6 +205,15 @@ fn vrrp(v: &Vrrp, c: &Config) -> Section {
     o.list("track_process", checks(&v.track_processes[..]));
     o.list("track_bfd", checks(&v.track_bfds[..]));
     o.opt("auth_pass", v.auth_pass.as_ref());
+    if let Some(h) = &v.auth_hmac {
+        o.list("auth_hmac_key", h.keys.iter().map(|k| format!("{} {}", k.id, k.written)).collect());
+        o.set("auth_hmac_active_key", h.active_key);
+        o.set("auth_hmac_mode", keyword_name(h.mode, HMAC_MODES));
+        o.set("auth_hmac_anti_replay", keyword_name(h.anti_replay, ANTI_REPLAYS));
+        if h.anti_replay == AntiReplay::Time {
+            o.dur("auth_hmac_window", Duration::from_secs(h.window.into()));
+        }
+    }
     o.flag("accept", v.accept);
     o.flag("strict_mode", v.strict_mode);
     o.flag("lower_prio_no_advert", v.lower_prio_no_advert);

@@ -1,5 +1,6 @@
 //! Per-instance counters, in the spirit of RFC 6527's VRRPv3 MIB statistics.
 
+use super::auth_hmac::Reject;
 use super::packet::Error;
 
 /// Why a received advert was dropped.
@@ -24,6 +25,8 @@ pub enum Discard {
     Type,
     /// A unicast advert from an address not in `unicast_peer` (`check_unicast_src`).
     Source,
+    /// `auth_hmac`: no valid signature.
+    Hmac(Reject),
 }
 
 impl From<Error> for Discard {
@@ -69,11 +72,19 @@ pub struct Counters {
     pub discard_address_list: u64,
     pub discard_type: u64,
     pub discard_source: u64,
+    /// `auth_hmac`, not enforcing: adverts taken without a signature.
+    pub unsigned_rx: u64,
+    pub discard_hmac_missing: u64,
+    pub discard_hmac_malformed: u64,
+    pub discard_hmac_key: u64,
+    pub discard_hmac_digest: u64,
+    pub discard_hmac_stale: u64,
+    pub discard_hmac_replay: u64,
 }
 
 impl Counters {
     /// Every counter with its name, in a stable order (logs and the status endpoint).
-    pub fn fields(&self) -> [(&'static str, u64); 16] {
+    pub fn fields(&self) -> [(&'static str, u64); 23] {
         [
             ("adverts_rx", self.adverts_rx),
             ("adverts_tx", self.adverts_tx),
@@ -91,6 +102,13 @@ impl Counters {
             ("discard_address_list", self.discard_address_list),
             ("discard_type", self.discard_type),
             ("discard_source", self.discard_source),
+            ("unsigned_rx", self.unsigned_rx),
+            ("discard_hmac_missing", self.discard_hmac_missing),
+            ("discard_hmac_malformed", self.discard_hmac_malformed),
+            ("discard_hmac_key", self.discard_hmac_key),
+            ("discard_hmac_digest", self.discard_hmac_digest),
+            ("discard_hmac_stale", self.discard_hmac_stale),
+            ("discard_hmac_replay", self.discard_hmac_replay),
         ]
     }
 
@@ -107,6 +125,12 @@ impl Counters {
             Discard::AddressList => &mut self.discard_address_list,
             Discard::Type => &mut self.discard_type,
             Discard::Source => &mut self.discard_source,
+            Discard::Hmac(Reject::Missing) => &mut self.discard_hmac_missing,
+            Discard::Hmac(Reject::Malformed) => &mut self.discard_hmac_malformed,
+            Discard::Hmac(Reject::UnknownKey) => &mut self.discard_hmac_key,
+            Discard::Hmac(Reject::Digest) => &mut self.discard_hmac_digest,
+            Discard::Hmac(Reject::Stale) => &mut self.discard_hmac_stale,
+            Discard::Hmac(Reject::Replay) => &mut self.discard_hmac_replay,
         };
         *c += 1;
     }

@@ -2,6 +2,7 @@
 //! address moves and sync groups follow.
 
 pub mod announce;
+pub mod auth_hmac;
 pub mod counters;
 pub mod group;
 pub mod instance;

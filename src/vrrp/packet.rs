@@ -5,6 +5,7 @@
 //! advertisement with `parse`, `buffer_len` and `emit`. The IP header is the I/O layer's:
 //! callers pass the source and destination addresses, which v3's checksum covers.
 
+use super::auth_hmac::TRAILER_LEN;
 use crate::limits;
 use crate::net::checksum;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -38,6 +39,8 @@ mod field {
 pub const HEADER_LEN: usize = field::ADDRESSES;
 /// v2 authentication data, after the addresses.
 pub const AUTH_DATA_LEN: usize = 8;
+/// Longest message keeplite sends: every VIP an instance may hold, as IPv6, and v2's auth.
+pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + limits::VIPS_PER_INSTANCE * 16 + AUTH_DATA_LEN;
 /// Packet type of an advertisement, the only one defined.
 const TYPE_ADVERTISEMENT: u8 = 1;
 
@@ -164,9 +167,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// True when the checksum verifies: over the message alone for v2, with the IP
-    /// pseudo-header for v3 (RFC 9568 section 5.2.8).
+    /// pseudo-header for v3 (RFC 9568 section 5.2.8). It covers every byte of the payload,
+    /// with one exception: an IPv4 message followed by exactly an `auth_hmac` trailer,
+    /// whose checksum keepalived computes over the message alone (an IPv6 checksum covers
+    /// the trailer: the kernel's `IPV6_CHECKSUM` rule, which keepalived's socket uses).
     pub fn verify_checksum(&self, src: IpAddr, dst: IpAddr) -> bool {
-        compute_checksum(self.version(), self.data(), src, dst) == Some(0)
+        let message = self.claimed_len(false);
+        let covered = match src {
+            IpAddr::V4(_) if self.data().len() == message + TRAILER_LEN => &self.data()[..message],
+            _ => self.data(),
+        };
+        compute_checksum(self.version(), covered, src, dst) == Some(0)
     }
 }
 
@@ -191,6 +202,17 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         let version = self.version();
         let value = compute_checksum(version, self.data(), src, dst).unwrap_or(0);
         self.set_checksum(value);
+    }
+}
+
+/// Writes `trailer` (`auth_hmac`) after the message [`Repr::emit`] wrote into
+/// `buffer[..message_len]`: an IPv6 checksum is then computed again to cover it (see
+/// [`Packet::verify_checksum`]); an IPv4 one covers the message alone and stays.
+pub fn emit_trailer(buffer: &mut [u8], message_len: usize, trailer: &[u8], src: IpAddr, dst: IpAddr) {
+    let end = message_len + trailer.len();
+    buffer[message_len..end].copy_from_slice(trailer);
+    if src.is_ipv6() {
+        Packet::new_unchecked(&mut buffer[..end]).fill_checksum(src, dst);
     }
 }
 
@@ -384,6 +406,37 @@ mod tests {
         let p = Packet::new_checked(&bytes[..]).unwrap();
         assert_eq!(Repr::parse(&p, src, dst), Ok(r));
         assert_eq!(Repr::parse(&p, v4("192.0.2.9"), dst), Err(Error::Checksum));
+    }
+
+    #[test]
+    fn a_trailer_is_outside_an_ipv4_checksum_and_inside_an_ipv6_one() {
+        let trailer = [0x5a; TRAILER_LEN];
+        for (src, dst, addr) in [
+            (v4("192.0.2.1"), v4("224.0.0.18"), v4("192.0.2.100")),
+            ("fe80::1".parse().unwrap(), "ff02::12".parse().unwrap(), "fe80::100".parse().unwrap()),
+        ] {
+            let r = Repr {
+                version: Version::V3,
+                interval: 100,
+                auth: Auth::None,
+                addresses: [addr].into_iter().collect(),
+                ..sample_v2()
+            };
+            let len = r.buffer_len();
+            let mut buf = vec![0u8; len + TRAILER_LEN];
+            r.emit(&mut buf[..len], src, dst);
+            emit_trailer(&mut buf, len, &trailer, src, dst);
+            let packet = Packet::new_checked(&buf[..]).unwrap();
+            assert_eq!(Repr::parse(&packet, src, dst), Ok(r.clone()), "{src}");
+            // The message's own checksum then covers it over IPv4 only.
+            let ipv6 = src.is_ipv6();
+            assert_eq!(emit(&r, src, dst)[6..8] == buf[6..8], !ipv6, "{src}");
+            // Other trailing bytes are inside the checksum, whatever the family.
+            let mut longer = emit(&r, src, dst);
+            longer.extend_from_slice(&[0x5a; TRAILER_LEN + 1]);
+            let packet = Packet::new_checked(&longer[..]).unwrap();
+            assert_eq!(Repr::parse(&packet, src, dst), Err(Error::Checksum), "{src}");
+        }
     }
 
     #[test]

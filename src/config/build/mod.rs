@@ -1,5 +1,6 @@
 //! Turns the untyped sections into a typed [`Config`], reporting every problem found.
 
+mod auth_hmac;
 mod check;
 mod global;
 mod kinds;

@@ -101,6 +101,10 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
     if auth_pass.is_some() && version == Version::V3 {
         r.fail("auth_pass", "authentication was removed in VRRP version 3", "version 2, or no auth_pass");
     }
+    let auth_hmac = super::auth_hmac::read(r, advert_int);
+    if auth_hmac.is_some() && auth_pass.is_some() {
+        r.fail("auth_hmac_key", "auth_pass is set too", "one of auth_pass and auth_hmac_key");
+    }
     let preempt = r.or("preempt", true, value::boolean);
     let preempt_delay = r.or("preempt_delay", Duration::ZERO, |v| {
         value::duration_in(v, Duration::ZERO, Duration::from_secs(1000))
@@ -139,6 +143,7 @@ pub fn instance(r: &mut Reader, names: &Names) -> Option<Vrrp> {
         track_processes,
         track_bfds,
         auth_pass,
+        auth_hmac,
         accept: r.or("accept", true, value::boolean),
         strict_mode: r.or("strict_mode", false, value::boolean),
         lower_prio_no_advert: r.or("lower_prio_no_advert", false, value::boolean),

@@ -129,6 +129,13 @@ fn generate(seed: u64) -> Vec<Gen> {
         v.set("preempt_delay", rng.dur(1, 0, 1_000_000));
         if v2 && rng.coin() {
             v.set("auth_pass", "s3cr'et");
+        } else if rng.coin() {
+            let keys = rng.range(1, 3);
+            let key = |id: u64| format!("{id} hex:{}", format!("{id:02x}").repeat(32 + id as usize));
+            v.list("auth_hmac_key", (1..=keys).map(key).collect());
+            v.set("auth_hmac_active_key", rng.range(1, keys));
+            v.set("auth_hmac_mode", rng.pick(&["enforce", "permissive", "receive-only"]));
+            v.set("auth_hmac_window", rng.range(1, 300));
         }
         if !script_refs.is_empty() {
             let t = rng.below(script_refs.len() as u64) as usize;

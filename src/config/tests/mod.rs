@@ -1,5 +1,6 @@
 //! Whole-parser tests: capacities, and property tests over generated configurations.
 
+mod auth_hmac_files;
 mod capacity;
 mod generated;
 

@@ -339,5 +339,9 @@ fn vr(
             .then(|| MacAddr::virtual_router(v.vrid, family == Family::Ipv6)),
         transitions: 0,
         link_delay: super::link_delay::LinkDelay::new(v.up_delay, v.down_delay),
+        signing: v.auth_hmac.clone().map(|settings| {
+            let version = if v.version == crate::config::model::Version::V2 { 2 } else { 3 };
+            super::signing::Signing::new(settings, family == Family::Ipv6, version, v.vrid)
+        }),
     }
 }

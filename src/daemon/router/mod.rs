@@ -12,6 +12,7 @@ mod link_delay;
 mod pending;
 mod polled;
 mod reload;
+mod signing;
 
 use super::links::Links;
 use super::routing::Routing;
@@ -107,6 +108,8 @@ struct Vr {
     transitions: u64,
     /// `up_delay` / `down_delay` between the link and the instance.
     link_delay: link_delay::LinkDelay,
+    /// `auth_hmac`: the signature adverts carry and are checked for.
+    signing: Option<signing::Signing>,
 }
 
 impl Vr {
@@ -428,6 +431,7 @@ impl Router {
             let now = Instant::now().max(now);
             let (src, dst, ttl) = (received.src, received.dst, received.ttl);
             let parsed = received.parse();
+            let (message, rest) = received.message_and_rest();
             let vrid = match &parsed {
                 Ok(repr) => Some(repr.vrid),
                 Err(rejected) => rejected.vrid,
@@ -437,7 +441,7 @@ impl Router {
                     v.socket == Some(s) && v.instance.params().vrid == id && v.mode().admits(src, dst)
                 })
             });
-            if target.is_none() && vrid.is_some_and(|id| self.heard_elsewhere(s, id)) {
+            if target.is_none() && vrid.is_some_and(|id| heard_elsewhere(&self.vrs, s, id)) {
                 continue;
             }
             if target.is_none() && !dst.is_multicast() {
@@ -454,25 +458,21 @@ impl Router {
                 }
             }
             match (parsed, target) {
-                (Ok(repr), Some(i)) => self.vrs[i].instance.handle_advert(now, src, ttl, &repr),
+                (Ok(repr), Some(i)) => {
+                    let vr = &mut self.vrs[i];
+                    let signed = match vr.signing.as_mut() {
+                        Some(signing) => signing.admits(&vr.name, &mut vr.instance, src, message, rest),
+                        None => true,
+                    };
+                    if signed {
+                        vr.instance.handle_advert(now, src, ttl, &repr);
+                    }
+                }
                 (Ok(_), None) => self.unattributed.discard(crate::vrrp::counters::Discard::Vrid),
                 (Err(rejected), Some(i)) => self.vrs[i].instance.count_discard(rejected.reason),
                 (Err(rejected), None) => self.unattributed.discard(rejected.reason),
             }
         }
-    }
-
-    /// True when an advert for `vrid` that socket `s` heard belongs to an instance of the
-    /// same interface and family that listens on another socket: a vmac hears every VRRP
-    /// multicast of its parent's LAN, and the parent hears those that come from outside.
-    fn heard_elsewhere(&self, s: usize, vrid: u8) -> bool {
-        let Some(heard_by) = self.vrs.iter().find(|v| v.socket == Some(s)) else { return false };
-        self.vrs.iter().any(|v| {
-            v.socket != Some(s)
-                && v.iface == heard_by.iface
-                && v.family == heard_by.family
-                && v.instance.params().vrid == vrid
-        })
     }
 
     /// Hands the instances the tracked files and processes whose value changed.
@@ -802,7 +802,7 @@ impl Router {
     }
 
     fn send_advert(&mut self, i: usize, priority: u8) {
-        let vr = &self.vrs[i];
+        let vr = &mut self.vrs[i];
         if !self.links.ifaces[vr.iface].link.is_up() {
             // Leaving mastership because the link went down: nobody can hear it.
             return;
@@ -814,8 +814,11 @@ impl Router {
         let advert = vr.instance.advert(priority);
         let Some(socket) = vr.socket else { return };
         let ttl = vr.advert_ttl();
+        // One trailer for every destination: a unicast peer's copy is the same advert.
+        let trailer = vr.signing.as_mut().map(|s| s.trailer(&advert, src)).unwrap_or_default();
+        let vr = &self.vrs[i];
         for dst in vr.mode().destinations() {
-            if let Err(e) = self.sockets[socket].send_with_ttl(&advert, src, dst, ttl) {
+            if let Err(e) = self.sockets[socket].send_with(&advert, &trailer, src, dst, ttl) {
                 log::error!("vrrp {}: {e}", vr.name);
             }
         }
@@ -1046,4 +1049,17 @@ fn reason_text(reason: Reason) -> &'static str {
 /// keepalived sets the NA router flag when the interface forwards IPv6.
 fn ipv6_forwarding(interface: &str) -> bool {
     crate::net::sysctl::read(&format!("ipv6/conf/{interface}/forwarding")).as_deref() == Some("1")
+}
+
+/// True when an advert for `vrid` that socket `s` heard belongs to an instance of the
+/// same interface and family that listens on another socket: a vmac hears every VRRP
+/// multicast of its parent's LAN, and the parent hears those that come from outside.
+fn heard_elsewhere(vrs: &[Vr], s: usize, vrid: u8) -> bool {
+    let Some(heard_by) = vrs.iter().find(|v| v.socket == Some(s)) else { return false };
+    vrs.iter().any(|v| {
+        v.socket != Some(s)
+            && v.iface == heard_by.iface
+            && v.family == heard_by.family
+            && v.instance.params().vrid == vrid
+    })
 }

@@ -140,6 +140,11 @@ impl Router {
                     vr.burst = running.burst;
                     vr.adding = running.adding;
                     vr.reported_priority = running.reported_priority;
+                    // Sequence sent and senders' marks carry on: a reload is no gap to replay in.
+                    vr.signing = match (vr.signing.take(), running.signing) {
+                        (Some(new), Some(old)) => Some(old.continued_by(new)),
+                        (new, _) => new,
+                    };
                     vr.instance.reconfigure(now, params, &tracked);
                     if vr.instance.state() == State::Master && !added.is_empty() {
                         self.change_vip_list(j, &added, true);

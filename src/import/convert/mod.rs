@@ -5,6 +5,7 @@
 //! the file), the names of scripts, instances and groups next (references may point
 //! forward), then everything else in file order.
 
+mod auth_hmac;
 mod bfd;
 mod checker;
 mod checker_kinds;
@@ -119,6 +120,12 @@ pub const MAPPED: &[&str] = &[
     "authentication",
     "auth_type",
     "auth_pass",
+    "auth_hmac",
+    "key",
+    "active_key",
+    "anti_replay",
+    "time_window",
+    "mode",
     "accept",
     "no_accept",
     "garp_master_repeat",

@@ -138,9 +138,6 @@ fn known(kw: &str) -> bool {
 }
 
 const KNOWN: &[&str] = &[
-    "active_key",
-    "anti_replay",
-    "auth_hmac",
     "ca",
     "certificate",
     "checker",
@@ -154,13 +151,11 @@ const KNOWN: &[&str] = &[
     "init_fail",
     "init_file",
     "interfaces",
-    "key",
     "max_hops",
     "max_reply_length",
     "min_reply_length",
     "min_rx",
     "min_tx",
-    "mode",
     "multihop",
     "multiplier",
     "name",
@@ -172,7 +167,6 @@ const KNOWN: &[&str] = &[
     "require_reply",
     "source_ip",
     "SSL",
-    "time_window",
     "timer_expired_backup",
     "tls_compliant",
     "ttl",
@@ -189,7 +183,7 @@ mod tests {
         assert!(why("linkbeat_use_polling").contains("netlink"));
         assert!(why("enable_snmp_vrrp").contains("out of scope"));
         assert!(why("priorty").contains("typo"));
-        assert_eq!(why("auth_hmac"), "keeplite has no equivalent");
+        assert_eq!(why("timer_expired_backup"), "keeplite has no equivalent");
         assert!(why("notify_priority_changes").contains("per instance"));
     }
 

@@ -127,6 +127,7 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let mut version = None;
     let mut alerts = None;
     let mut auth_pass = None;
+    let mut hmac = None;
     let mut unicast = false;
     let mut no_peer_ok = false;
     let mut strict = None;
@@ -221,6 +222,10 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
                     auth_pass = None;
                 }
             }
+            "auth_hmac" => {
+                hmac = Some(n);
+                super::auth_hmac::block(cx, &mut s, n);
+            }
             "accept" => s.set("accept", "1", &n.at, kw),
             "promote_secondaries" => s.set("promote_secondaries", "1", &n.at, kw),
             "no_accept" => {
@@ -291,7 +296,12 @@ pub fn instance(cx: &mut Ctx, node: &Node) {
     let ipv6 = family == Some(true);
     instance_version(cx, &mut s, node, version, ipv6);
     if let Some((pass, a)) = auth_pass {
-        if s.value("version") == Some("3") {
+        if hmac.is_some() {
+            cx.report(
+                &a,
+                "keepalived drops authentication when the instance has auth_hmac, and so does the import",
+            );
+        } else if s.value("version") == Some("3") {
             cx.report(&a, "keepalived ignores authentication with VRRP version 3, and so does the import");
         } else {
             // keepalived uses the first 8 characters, as keeplite must to match its peers.

@@ -549,6 +549,12 @@ impl Instance {
         self.counters.discard(reason);
     }
 
+    /// Records an advert taken without the `auth_hmac` signature the instance would have
+    /// checked (its mode lets unsigned adverts through).
+    pub fn count_unsigned(&mut self) {
+        self.counters.unsigned_rx += 1;
+    }
+
     /// An advert for this VRID arrived from `src` with IP TTL / hop limit `ttl`.
     pub fn handle_advert(&mut self, now: Instant, src: IpAddr, ttl: u8, advert: &Repr) {
         if let Err(reason) = self.accept(ttl, advert) {

@@ -28,10 +28,22 @@ pub struct Rejected {
     pub vrid: Option<u8>,
 }
 
-impl Received<'_> {
+impl<'a> Received<'a> {
     /// The VRID byte, when the payload is long enough to carry one.
     pub fn vrid(&self) -> Option<u8> {
         self.payload.get(1).copied()
+    }
+
+    /// The message and the bytes after it (an `auth_hmac` trailer, or nothing), once
+    /// [`parse`](Self::parse) took the packet.
+    pub fn message_and_rest(&self) -> (&'a [u8], &'a [u8]) {
+        let payload: &'a [u8] = self.payload;
+        match Packet::new_checked(payload) {
+            Ok(p) if p.claimed_len(self.src.is_ipv6()) <= payload.len() => {
+                payload.split_at(p.claimed_len(self.src.is_ipv6()))
+            }
+            _ => (payload, &[]),
+        }
     }
 
     /// Parses the advert (wire checks only: version, length, checksum, type).

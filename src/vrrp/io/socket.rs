@@ -8,7 +8,7 @@ use super::ipv4;
 use super::received::Received;
 use super::sys;
 use crate::config::model::Family;
-use crate::limits;
+use crate::vrrp::auth_hmac::TRAILER_LEN;
 use crate::vrrp::packet::{self, Repr, Version, TTL};
 use rustix::io::Errno;
 use rustix::net::{self as rnet, sockopt, AddressFamily, Protocol, RecvFlags, SocketFlags, SocketType};
@@ -16,13 +16,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-/// Largest advert keeplite sends: every VIP an instance may hold, as IPv6, plus v2's auth.
-const MAX_ADVERT: usize = packet::HEADER_LEN + limits::VIPS_PER_INSTANCE * 16 + packet::AUTH_DATA_LEN;
+/// Largest advert keeplite sends: its longest message and an `auth_hmac` trailer.
+const MAX_ADVERT: usize = packet::MAX_MESSAGE_LEN + TRAILER_LEN;
 
 /// A receive buffer this large holds any VRRP packet (a 60-byte IPv4 header, then 255
-/// IPv6 addresses and v2's auth data); shorter ones may cut a packet (counted as a length
-/// discard).
-pub const RECV_BUFFER: usize = 60 + packet::HEADER_LEN + 255 * 16 + packet::AUTH_DATA_LEN;
+/// IPv6 addresses, v2's auth data and an `auth_hmac` trailer); shorter ones may cut a
+/// packet (counted as a length discard).
+pub const RECV_BUFFER: usize = 60 + packet::HEADER_LEN + 255 * 16 + packet::AUTH_DATA_LEN + TRAILER_LEN;
 
 /// One VRRP raw socket, non-blocking; poll it through [`AsFd`].
 #[derive(Debug)]
@@ -148,12 +148,20 @@ impl VrrpSocket {
     /// address of the interface (for IPv6 its link-local address): it is both the packet's
     /// source and part of v3's checksum.
     pub fn send(&self, advert: &Repr, src: IpAddr, dst: IpAddr) -> Result<(), Error> {
-        self.send_with_ttl(advert, src, dst, TTL)
+        self.send_with(advert, &[], src, dst, TTL)
     }
 
-    /// Sends like [`send`](Self::send), with IP TTL / hop limit `ttl` (keepalived's
-    /// `unicast_ttl`, for unicast adverts that cross routers; 255 otherwise).
-    pub fn send_with_ttl(&self, advert: &Repr, src: IpAddr, dst: IpAddr, ttl: u8) -> Result<(), Error> {
+    /// Sends like [`send`](Self::send), followed by `trailer` (`auth_hmac`'s, or none),
+    /// with IP TTL / hop limit `ttl` (keepalived's `unicast_ttl`, for unicast adverts that
+    /// cross routers; 255 otherwise).
+    pub fn send_with(
+        &self,
+        advert: &Repr,
+        trailer: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+    ) -> Result<(), Error> {
         let unsendable = |why| self.error(ErrorKind::Unsendable { dst, why });
         let fits = |a: &IpAddr| Family::of(*a) == self.family;
         if !fits(&src) || !fits(&dst) {
@@ -166,10 +174,12 @@ impl VrrpSocket {
             return Err(unsendable("VRRP version 2 has no IPv6"));
         }
         let mut buf = [0u8; MAX_ADVERT];
-        let Some(message) = buf.get_mut(..advert.buffer_len()) else {
+        let len = advert.buffer_len();
+        let Some(message) = buf.get_mut(..len + trailer.len()) else {
             return Err(unsendable("more addresses than an advert can carry"));
         };
-        advert.emit(message, src, dst);
+        advert.emit(&mut message[..len], src, dst);
+        packet::emit_trailer(message, len, trailer, src, dst);
 
         let (name, name_len) = cmsg::sockaddr(dst, self.ifindex);
         let mut control = Control::new();

@@ -861,6 +861,45 @@ const OPTIONS = {
 				return bad('authentication was removed in VRRP version 3', 'version 2, or no auth_pass');
 			return true;
 		},
+		auth_hmac_key: (v, ctx) => {
+			const w = String(v).trim().split(/\s+/);
+			if (w.length !== 2 || w[0] === '')
+				return bad((w[0] === '' ? 0 : w.length) + ' words, not an id and a key',
+					'ID VALUE: an id 1..255, then hex:HEX, file:/PATH or 32 to 64 characters');
+			const id = int(1, 255)(w[0]);
+			if (id !== true)
+				return id;
+			if (obj(ctx).auth_pass)
+				return bad('auth_pass is set too', 'one of auth_pass and auth_hmac_key');
+			if (w[1].startsWith('file:'))
+				return w[1].startsWith('file:/') ? true : bad('key file ' + w[1].slice(5) + ': not an absolute path', "a key file of root's, mode 600");
+			let n = new TextEncoder().encode(w[1]).length;
+			if (w[1].startsWith('hex:')) {
+				if (!/^([0-9a-fA-F]{2})*$/.test(w[1].slice(4)))
+					return bad('the key after hex: is not hexadecimal', 'pairs of 0-9a-f');
+				n = (w[1].length - 4) / 2;
+			}
+			if (n < 32 || n > 64)
+				return bad('key ' + w[0] + ' is ' + n + ' bytes long', '32 to 64 bytes (openssl rand -hex 32)');
+			return true;
+		},
+		auth_hmac_active_key: (v, ctx) => {
+			const i = int(1, 255)(v);
+			if (i !== true)
+				return i;
+			const ids = list(obj(ctx).auth_hmac_key).map(k => Number(String(k).trim().split(/\s+/)[0]));
+			if (ids.length && !ids.includes(Number(v)))
+				return bad('no auth_hmac_key has id ' + v, 'the id of one of the keys');
+			return true;
+		},
+		auth_hmac_mode: keyword([ 'enforce', 'permissive', 'receive-only' ]),
+		auth_hmac_anti_replay: keyword([ 'time', 'monotonic' ]),
+		auth_hmac_window: v => {
+			const d = durationIn(1000, 300000)(v);
+			if (d !== true)
+				return d;
+			return parseDuration(v).ms % 1000 === 0 ? true : bad(v + ' is not whole seconds', '1s..5m in whole seconds');
+		},
 		accept: boolean,
 		use_vmac: boolean,
 		use_ipvlan: boolean,

@@ -1,0 +1,85 @@
+//! `auth_hmac` for one instance on the wire: the trailer its adverts carry, the verdict on
+//! each advert it hears (counted, and logged at most once a minute).
+
+use crate::config::model::{AntiReplay, AuthHmac as Settings};
+use crate::log;
+use crate::vrrp::auth_hmac::{Accepted, AuthHmac, TRAILER_LEN};
+use crate::vrrp::counters::Discard;
+use crate::vrrp::instance::Instance;
+use crate::vrrp::packet::Repr;
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Problems of one kind are logged once in this long; the counters count them all.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+pub struct Signing {
+    state: AuthHmac,
+    logged: Option<Instant>,
+}
+
+/// The wall clock the sequence numbers and the window are read against.
+fn wall() -> Duration {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
+}
+
+impl Signing {
+    pub fn new(settings: Settings, ipv6: bool, version: u8, vrid: u8) -> Signing {
+        Signing { state: AuthHmac::new(settings, ipv6, version, vrid), logged: None }
+    }
+
+    /// The same instance after a reload: `new`'s settings, this one's sequence and marks.
+    pub fn continued_by(mut self, new: Signing) -> Signing {
+        self.state.update(new.state.settings().clone());
+        self
+    }
+
+    /// The trailer `advert` from `src` carries; empty in receive-only mode.
+    pub fn trailer(&mut self, advert: &Repr, src: IpAddr) -> heapless::Vec<u8, TRAILER_LEN> {
+        if !self.state.signs() {
+            return heapless::Vec::new();
+        }
+        self.state.sign_advert(wall(), src, advert).into_iter().collect()
+    }
+
+    /// True when the advert `message` from `src`, followed by `rest`, may go on to
+    /// `instance`; otherwise the discard is counted there.
+    pub fn admits(
+        &mut self,
+        name: &str,
+        instance: &mut Instance,
+        src: IpAddr,
+        message: &[u8],
+        rest: &[u8],
+    ) -> bool {
+        let now = Instant::now();
+        let may_log = self.logged.is_none_or(|at| now.duration_since(at) >= LOG_EVERY);
+        match self.state.verify(wall(), src, message, rest) {
+            Ok(Accepted::Unsigned) => {
+                instance.count_unsigned();
+                true
+            }
+            Ok(Accepted::Signed { skew }) => {
+                let settings = self.state.settings();
+                let window = settings.window;
+                let drifting = settings.anti_replay == AntiReplay::Time && skew.unsigned_abs() * 2 > window;
+                if may_log && drifting {
+                    log::warning!(
+                        "vrrp {name}: the clock of {src} is {skew} s from ours, over half the auth_hmac window ({window} s): check NTP"
+                    );
+                    self.logged = Some(now);
+                }
+                true
+            }
+            Err(reject) => {
+                instance.count_discard(Discard::Hmac(reject));
+                if may_log {
+                    log::warning!("vrrp {name}: advert from {src} refused: {reject} (logged once a minute, all counted)");
+                    self.logged = Some(now);
+                }
+                false
+            }
+        }
+    }
+}
