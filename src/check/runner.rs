@@ -3,13 +3,13 @@
 //! event loop; the health of the real servers goes to whoever started it (the IPVS
 //! thread) each time it changes.
 
+#[cfg(feature = "tls")]
 use super::https;
 use super::mailbox::Mailbox;
 use super::plan::plan;
 use super::reactor::{self, Timer};
 use super::schedule::Scheduler;
 use super::{dns, file, http, ping, process, script, smtp, tcp, udp, Outcome, Target};
-#[cfg(feature = "tls")]
 use crate::bfd::states::States;
 #[cfg(feature = "tls")]
 use crate::config::model::TlsCheck;
