@@ -61,9 +61,12 @@ pub fn script(command: &str) -> Result<(), String> {
 }
 
 /// A secret (a key file): a regular file that nobody but keeplite's user can change, nor
-/// any directory above it (the file and, through a symlink, its target, as for
-/// [`script`]). Its bytes, at most `max` (more is refused), and whether group or others
-/// may read it (a warning, as keepalived gives).
+/// any directory above it. The file opened is the one checked: it must be keeplite's user's
+/// and writable by nobody else (read from the open descriptor), and it must be the file the
+/// symlink-free path names, whose directories are checked as for [`script`] (a symlink
+/// swapped between the open and the check is refused, not followed). Its bytes, at most
+/// `max` (more is refused), and whether group or others may read it (a warning, as
+/// keepalived gives).
 pub fn read_secret(path: &Path, max: usize) -> Result<(Vec<u8>, bool), String> {
     use std::io::Read;
     let flags = fs::OFlags::RDONLY | fs::OFlags::NONBLOCK | fs::OFlags::CLOEXEC;
@@ -72,10 +75,13 @@ pub fn read_secret(path: &Path, max: usize) -> Result<(Vec<u8>, bool), String> {
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err("not a regular file".into());
     }
+    owned_alone(&st).map_err(|why| format!("{why}: refused"))?;
     let real = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
-    for p in [path, real.as_path()] {
-        chain(p).map_err(|why| format!("{why}: refused"))?;
+    let named = fs::stat(&real).map_err(|e| format!("{}: {e}", real.display()))?;
+    if (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino) {
+        return Err(format!("changed while it was read ({} is another file now): refused", real.display()));
     }
+    chain(&real).map_err(|why| format!("{why}: refused"))?;
     let mut bytes = Vec::new();
     std::fs::File::from(fd).take(max as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     if bytes.len() > max {

@@ -318,7 +318,7 @@ pub struct AuthHmac {
 }
 
 /// One `auth_hmac_key`: an id and the key it names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HmacKey {
     pub id: u8,
     /// The value as written (`hex:...`, `file:PATH` or the text), printed back.
@@ -329,6 +329,14 @@ pub struct HmacKey {
 /// Key bytes; never shown by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(pub heapless::Vec<u8, { HMAC_KEY_MAX }>);
+
+impl std::fmt::Debug for HmacKey {
+    /// The id, and the file a key comes from; an inline key is not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let from = if self.written.starts_with("file:") { self.written.as_str() } else { "inline" };
+        write!(f, "HmacKey({}, {from}, {:?})", self.id, self.secret)
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -103,7 +103,9 @@ pub struct AuthHmac {
     family: u8,
     version: u8,
     vrid: u8,
-    sent: u64,
+    /// The last sequence sent; none yet (any clock reading comes after none, also past
+    /// 2038, where a reading no longer comes after 0 in serial order).
+    sent: Option<u64>,
     senders: heapless::Vec<Sender, { limits::HMAC_SENDERS }>,
     clock: u32,
 }
@@ -112,7 +114,7 @@ impl AuthHmac {
     /// The state of instance `vrid` (VRRP `version` 2 or 3, IPv6 or not).
     pub fn new(settings: Settings, ipv6: bool, version: u8, vrid: u8) -> AuthHmac {
         let family = if ipv6 { 6 } else { 4 };
-        AuthHmac { settings, family, version, vrid, sent: 0, senders: heapless::Vec::new(), clock: 0 }
+        AuthHmac { settings, family, version, vrid, sent: None, senders: heapless::Vec::new(), clock: 0 }
     }
 
     /// The settings it runs with.
@@ -213,10 +215,21 @@ impl AuthHmac {
     fn next_seq(&mut self, wall: Duration) -> u64 {
         let subsec = (u64::from(wall.subsec_nanos()) << 16) / 1_000_000_000;
         let clock = (u64::from(wall.as_secs() as u32) << 32) | (subsec << 16);
-        let ahead = ((self.sent >> 32) as u32).wrapping_sub((clock >> 32) as u32) as i32;
-        let restart = self.settings.anti_replay == AntiReplay::Time && ahead > self.settings.window as i32;
-        self.sent = if after(clock, self.sent) || restart { clock } else { self.sent.wrapping_add(1) };
-        self.sent
+        let next = match self.sent {
+            None => clock,
+            Some(sent) => {
+                let ahead = ((sent >> 32) as u32).wrapping_sub((clock >> 32) as u32) as i32;
+                let restart =
+                    self.settings.anti_replay == AntiReplay::Time && ahead > self.settings.window as i32;
+                if after(clock, sent) || restart {
+                    clock
+                } else {
+                    sent.wrapping_add(1)
+                }
+            }
+        };
+        self.sent = Some(next);
+        next
     }
 
     fn digest(&self, key: &[u8], src: IpAddr, message: &[u8], trailer: &[u8; TRAILER_LEN]) -> [u8; HMAC_LEN] {
@@ -283,7 +296,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// HMAC-SHA256 (RFC 2104) of the concatenation of `parts`.
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut block = [0u8; 64];
     if key.len() > block.len() {
         block[..32].copy_from_slice(&Sha256::digest(key));

@@ -28,8 +28,7 @@ pub fn read(r: &mut Reader, advert_int: Duration) -> Option<AuthHmac> {
         }
     }
     let ids: Vec<u8> = keys.iter().map(|k| k.id).collect();
-    let twice = (1..ids.len()).any(|i| ids[..i].contains(&ids[i]));
-    r.no_duplicates("auth_hmac_key", &ids, |id| format!("key id {id}"));
+    let twice = r.no_duplicates("auth_hmac_key", &ids, |id| format!("key id {id}"));
     let active = r.one("auth_hmac_active_key", |v| value::uint::<u8>(v, 1, 255));
     let mode = r.or("auth_hmac_mode", HmacMode::Enforce, |v| value::keyword(v, HMAC_MODES));
     let anti_replay = r.or("auth_hmac_anti_replay", AntiReplay::Time, |v| value::keyword(v, ANTI_REPLAYS));
@@ -100,7 +99,13 @@ fn key(v: &str) -> Parsed<(HmacKey, bool)> {
         };
         return Err(Bad { what, expected: expected.into() });
     };
-    let id = value::uint::<u8>(id, 1, 255)?;
+    // Not value::uint: its error quotes the word, which may be the key (written first).
+    let digits = id.bytes().all(|b| b.is_ascii_digit());
+    let id = id
+        .parse::<u8>()
+        .ok()
+        .filter(|&i| digits && i > 0)
+        .ok_or_else(|| Bad { what: "the first word is no key id".into(), expected: expected.into() })?;
     let (bytes, readable) = match written.strip_prefix("file:") {
         Some(path) => file_key(path)?,
         None => (inline_key(written)?, false),

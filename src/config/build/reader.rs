@@ -173,14 +173,20 @@ impl<'a, 'd> Reader<'a, 'd> {
         items.into_iter().take(N).collect()
     }
 
-    /// Reports the first value that appears twice in a list option.
-    pub fn no_duplicates<T: PartialEq>(&mut self, name: &str, items: &[T], show: impl Fn(&T) -> String) {
+    /// Reports the first value that appears twice in a list option; true when one did.
+    pub fn no_duplicates<T: PartialEq>(
+        &mut self,
+        name: &str,
+        items: &[T],
+        show: impl Fn(&T) -> String,
+    ) -> bool {
         for (i, a) in items.iter().enumerate() {
             if items[..i].contains(a) {
                 self.fail(name, format!("{} is listed twice", show(a)), "each entry once");
-                return;
+                return true;
             }
         }
+        false
     }
 
     /// Reports options set in this section that do not apply given `why`.

@@ -3,7 +3,7 @@
 
 use crate::config::model::{AntiReplay, AuthHmac as Settings};
 use crate::log;
-use crate::vrrp::auth_hmac::{Accepted, AuthHmac, TRAILER_LEN};
+use crate::vrrp::auth_hmac::{Accepted, AuthHmac, Reject, TRAILER_LEN};
 use crate::vrrp::counters::Discard;
 use crate::vrrp::instance::Instance;
 use crate::vrrp::packet::Repr;
@@ -16,7 +16,22 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Signing {
     state: AuthHmac,
-    logged: Option<Instant>,
+    /// When each kind of problem was last logged: the refusals in [`Reject`]'s order,
+    /// then the clock-skew warning.
+    logged: [Option<Instant>; 7],
+}
+
+/// Where a problem's last log time is kept.
+fn kind(reject: Option<Reject>) -> usize {
+    match reject {
+        Some(Reject::Missing) => 0,
+        Some(Reject::Malformed) => 1,
+        Some(Reject::UnknownKey) => 2,
+        Some(Reject::Digest) => 3,
+        Some(Reject::Stale) => 4,
+        Some(Reject::Replay) => 5,
+        None => 6,
+    }
 }
 
 /// The wall clock the sequence numbers and the window are read against.
@@ -26,10 +41,11 @@ fn wall() -> Duration {
 
 impl Signing {
     pub fn new(settings: Settings, ipv6: bool, version: u8, vrid: u8) -> Signing {
-        Signing { state: AuthHmac::new(settings, ipv6, version, vrid), logged: None }
+        Signing { state: AuthHmac::new(settings, ipv6, version, vrid), logged: [None; 7] }
     }
 
-    /// The same instance after a reload: `new`'s settings, this one's sequence and marks.
+    /// The same instance after a reload: `new`'s settings, this one's sequence, marks and
+    /// log times.
     pub fn continued_by(mut self, new: Signing) -> Signing {
         self.state.update(new.state.settings().clone());
         self
@@ -53,33 +69,40 @@ impl Signing {
         message: &[u8],
         rest: &[u8],
     ) -> bool {
-        let now = Instant::now();
-        let may_log = self.logged.is_none_or(|at| now.duration_since(at) >= LOG_EVERY);
-        match self.state.verify(wall(), src, message, rest) {
+        let verdict = self.state.verify(wall(), src, message, rest);
+        let problem = match verdict {
             Ok(Accepted::Unsigned) => {
                 instance.count_unsigned();
-                true
+                return true;
             }
             Ok(Accepted::Signed { skew }) => {
                 let settings = self.state.settings();
                 let window = settings.window;
-                let drifting = settings.anti_replay == AntiReplay::Time && skew.unsigned_abs() * 2 > window;
-                if may_log && drifting {
-                    log::warning!(
-                        "vrrp {name}: the clock of {src} is {skew} s from ours, over half the auth_hmac window ({window} s): check NTP"
-                    );
-                    self.logged = Some(now);
+                if settings.anti_replay != AntiReplay::Time || skew.unsigned_abs() * 2 <= window {
+                    return true;
                 }
-                true
+                None
             }
             Err(reject) => {
                 instance.count_discard(Discard::Hmac(reject));
-                if may_log {
-                    log::warning!("vrrp {name}: advert from {src} refused: {reject} (logged once a minute, all counted)");
-                    self.logged = Some(now);
+                Some(reject)
+            }
+        };
+        let now = Instant::now();
+        let last = &mut self.logged[kind(problem)];
+        if last.is_none_or(|at| now.duration_since(at) >= LOG_EVERY) {
+            *last = Some(now);
+            match (problem, verdict) {
+                (Some(reject), _) => {
+                    log::warning!("vrrp {name}: advert from {src} refused: {reject} (logged once a minute, all counted)")
                 }
-                false
+                (None, Ok(Accepted::Signed { skew })) => log::warning!(
+                    "vrrp {name}: the clock of {src} is {skew} s from ours, over half the auth_hmac window ({} s): check NTP",
+                    self.state.settings().window
+                ),
+                _ => {}
             }
         }
+        problem.is_none()
     }
 }

@@ -198,6 +198,16 @@ fn a_clock_stepped_back_restarts_the_sequence_in_time_mode_only() {
 }
 
 #[test]
+fn the_first_sequence_is_the_clock_also_past_2038() {
+    let src: IpAddr = "fe80::10".parse().unwrap();
+    let msg = message("fe80::100".parse().unwrap());
+    for secs in [NOW, 1u64 << 31, (1u64 << 32) - 2] {
+        let t = v6(51).sign(at(secs), src, &msg);
+        assert_eq!(u32::from_be_bytes([t[4], t[5], t[6], t[7]]), secs as u32);
+    }
+}
+
+#[test]
 fn modes_decide_what_an_unsigned_advert_gets() {
     let src: IpAddr = "fe80::10".parse().unwrap();
     let msg = message("fe80::100".parse().unwrap());

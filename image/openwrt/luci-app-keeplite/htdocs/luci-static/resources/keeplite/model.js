@@ -866,9 +866,9 @@ const OPTIONS = {
 			if (w.length !== 2 || w[0] === '')
 				return bad((w[0] === '' ? 0 : w.length) + ' words, not an id and a key',
 					'ID VALUE: an id 1..255, then hex:HEX, file:/PATH or 32 to 64 characters');
-			const id = int(1, 255)(w[0]);
-			if (id !== true)
-				return id;
+			/* Not int(): its message quotes the word, which may be the key (written first). */
+			if (!/^[0-9]+$/.test(w[0]) || Number(w[0]) < 1 || Number(w[0]) > 255)
+				return bad('the first word is no key id', 'ID VALUE: an id 1..255, then hex:HEX, file:/PATH or 32 to 64 characters');
 			if (obj(ctx).auth_pass)
 				return bad('auth_pass is set too', 'one of auth_pass and auth_hmac_key');
 			if (w[1].startsWith('file:'))
