@@ -27,7 +27,7 @@ mod common;
 use async_executor::{LocalExecutor, Task};
 use async_io::{Async, Timer};
 use common::daemon::scratch;
-use common::{netns_available, output, vm_available, Netns};
+use common::{env_or, netns_available, output, vm_available, Netns};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -57,10 +57,6 @@ const SAMPLE: Duration = Duration::from_secs(10);
 const VIRTUAL: &str = "198.18.0.1";
 /// Linux's USER_HZ on x86: the unit of utime and stime in /proc/PID/stat.
 const TICKS_PER_SECOND: f64 = 100.0;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?}")))
-}
 
 /// Server `i`'s address: 10.1.0.1, 10.1.0.2, ... 250 a /24.
 fn server(i: usize) -> Ipv4Addr {
@@ -837,9 +833,9 @@ fn checks_benchmark() {
     if !(if native { netns_available() } else { vm_available() }) {
         return;
     }
-    let count = env_or("KEEPLITE_BENCH_SERVERS", 1000);
-    let seconds = env_or("KEEPLITE_BENCH_SECONDS", 300) as u64;
-    let baseline = env_or("KEEPLITE_BENCH_BASELINE", 60) as u64;
+    let count = env_or("KEEPLITE_BENCH_SERVERS", 1000) as usize;
+    let seconds = env_or("KEEPLITE_BENCH_SECONDS", 300);
+    let baseline = env_or("KEEPLITE_BENCH_BASELINE", 60);
     let daemons: Vec<Kind> = std::env::var("KEEPLITE_BENCH_DAEMONS")
         .unwrap_or_else(|_| if native { "keeplite" } else { "keeplite keepalived" }.into())
         .split([' ', ','])

@@ -11,7 +11,7 @@
 mod common;
 
 use common::daemon::{scratch, vrrp_section, Daemon};
-use common::{netns_available, Lan, Netns};
+use common::{env_or, netns_available, percentile, Lan, Netns};
 use keeplite::status::client;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -19,10 +19,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn server_addr(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(203, 0, 113, 10 + i as u8)
@@ -97,13 +93,6 @@ fn sample(pid: u32) -> (u64, usize) {
         .unwrap_or(0);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
     (rss, fds)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 #[test]

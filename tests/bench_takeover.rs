@@ -17,7 +17,7 @@ mod common;
 
 use common::daemon::{scratch, until, until_vip, Daemon};
 use common::wire::{between, Capture};
-use common::{netns_available, Lan, Netns};
+use common::{env_or, netns_available, percentile, Lan, Netns};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
@@ -27,10 +27,6 @@ const MASTER: &str = "198.51.100.1";
 const BACKUP: &str = "198.51.100.2";
 /// The backup's Master_Down_Interval at 10 ms: 3 × 10 + (256 − 100) / 256 × 10 ms.
 const MASTER_DOWN_MS: f64 = 36.09375;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// Real server `i`: 10.99.0.1 onwards.
 fn server_addr(i: usize) -> Ipv4Addr {
@@ -81,13 +77,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = rest.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 #[test]

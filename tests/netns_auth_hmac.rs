@@ -7,11 +7,9 @@ mod common;
 
 use common::daemon::{holders, steady_holder, until, until_one_holder, until_vip, Daemon};
 use common::wire::Capture;
-use common::{netns_available, Lan, Netns};
+use common::{netns_available, vrrp_socket, Lan, Netns};
 use keeplite::config::model::Family;
 use keeplite::net::packet_socket::PacketSocket;
-use keeplite::net::{link, netlink};
-use keeplite::vrrp::io::VrrpSocket;
 use keeplite::vrrp::packet::{Auth, Repr, Version, MULTICAST_V4};
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
@@ -36,11 +34,7 @@ fn section(priority: u8, vips: &str, extra: &[&str]) -> String {
 /// Sends `count` adverts for VRID 51 at priority 255 from host 2 (198.51.100.3), 10 ms
 /// apart, followed by `trailer` (none: unsigned).
 fn attack(ns: &Netns, count: usize, trailer: &[u8]) {
-    let sock = ns.run(|| {
-        let mut nl = netlink::Socket::open().expect("netlink");
-        let eth0 = link::by_name(&mut nl, "eth0").expect("eth0");
-        VrrpSocket::open("eth0", eth0.index, Family::Ipv4).expect("VRRP socket")
-    });
+    let sock = vrrp_socket(ns, Family::Ipv4);
     let advert = Repr {
         version: Version::V3,
         vrid: 51,

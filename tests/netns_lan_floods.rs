@@ -9,10 +9,8 @@ mod common;
 
 use common::daemon::{has_vip, holds_for, until_vip, Daemon};
 use common::wire::Capture;
-use common::{netns_available, Lan, Netns};
+use common::{netns_available, vrrp_socket, Lan, Netns};
 use keeplite::config::model::Family;
-use keeplite::net::{link, netlink};
-use keeplite::vrrp::io::VrrpSocket;
 use keeplite::vrrp::packet::{Auth, Repr, Version, MULTICAST_V4};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -48,18 +46,9 @@ fn flooded_master_sent(lan: &Lan) -> (usize, usize, Duration) {
     (adverts, arps, took)
 }
 
-/// A VRRP socket on `ns`'s eth0, to send adverts as that host.
-fn sender(ns: &Netns) -> VrrpSocket {
-    ns.run(|| {
-        let mut nl = netlink::Socket::open().expect("netlink");
-        let eth0 = link::by_name(&mut nl, "eth0").expect("eth0");
-        VrrpSocket::open("eth0", eth0.index, Family::Ipv4).expect("VRRP socket")
-    })
-}
-
 /// Sends `count` adverts for VRID 51 from host 1 (198.51.100.2), `gap` apart.
 fn flood(ns: &Netns, count: usize, gap: Duration, priority: u8, interval_cs: u16) {
-    let sock = sender(ns);
+    let sock = vrrp_socket(ns, Family::Ipv4);
     let advert = Repr {
         version: Version::V3,
         vrid: 51,

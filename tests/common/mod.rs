@@ -357,3 +357,25 @@ fn until_up(ns: &Netns, dev: &str) {
         ns.ip_output(&["-o", "link", "show", "dev", dev]).contains("state UP")
     });
 }
+
+/// Environment variable `name` as a whole number (a benchmark's parameter), else `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The value at fraction `p` (0 to 1) of `sorted`, nearest rank; `T::default()` when empty.
+pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
+    if sorted.is_empty() {
+        return T::default();
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// A VRRP socket on `ns`'s eth0 of `family`, to send adverts as that host.
+pub fn vrrp_socket(ns: &Netns, family: keeplite::config::model::Family) -> keeplite::vrrp::io::VrrpSocket {
+    ns.run(|| {
+        let mut nl = keeplite::net::netlink::Socket::open().expect("netlink");
+        let eth0 = keeplite::net::link::by_name(&mut nl, "eth0").expect("eth0");
+        keeplite::vrrp::io::VrrpSocket::open("eth0", eth0.index, family).expect("VRRP socket")
+    })
+}

@@ -38,10 +38,9 @@ impl<'a> Received<'a> {
     /// [`parse`](Self::parse) took the packet.
     pub fn message_and_rest(&self) -> (&'a [u8], &'a [u8]) {
         let payload: &'a [u8] = self.payload;
-        match Packet::new_checked(payload) {
-            Ok(p) if p.claimed_len(self.src.is_ipv6()) <= payload.len() => {
-                payload.split_at(p.claimed_len(self.src.is_ipv6()))
-            }
+        let claimed = Packet::new_checked(payload).map(|p| p.claimed_len(self.src.is_ipv6()));
+        match claimed {
+            Ok(len) if len <= payload.len() => payload.split_at(len),
             _ => (payload, &[]),
         }
     }
